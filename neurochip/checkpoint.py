@@ -76,6 +76,10 @@ def save(path: str | os.PathLike, engine: Engine, history: History, dataset: dic
                 f[f"bias/b{l}"] = b
             for l, b in enumerate(st.feedback):
                 f[f"feedback/B{l}"] = b
+            for l, r in enumerate(st.recurrent):
+                f[f"recurrent/R{l + 1}"] = r
+            for l, t in enumerate(st.threshold):
+                f[f"threshold/th{l + 1}"] = t
             f["rng"] = engine.rng
             for k, v in engine.optimizer_state().items():
                 f[f"optimizer/{k}"] = v
@@ -117,6 +121,10 @@ def load(path: str | os.PathLike):
                       if "shadow" in f else None)
             bias = [np.asarray(f[f"bias/b{l}"]).astype(wdtype) for l in range(L)]
             feedback = [np.asarray(f[f"feedback/B{l}"]).astype(wdtype) for l in range(L - 1)]
+            recurrent = ([np.asarray(f[f"recurrent/R{l}"]).astype(wdtype) for l in range(1, L)]
+                         if cfg.recurrent else [])
+            threshold = ([np.asarray(f[f"threshold/th{l}"]).astype(wdtype) for l in range(1, L + 1)]
+                         if cfg.learn_threshold else [])
             rng = np.asarray(f["rng"], np.int64)
             opt = {k: np.asarray(f[f"optimizer/{k}"]) for k in f["optimizer"]} if "optimizer" in f else {}
             sat = np.asarray(f["counters/sat"], np.int64)
@@ -129,9 +137,9 @@ def load(path: str | os.PathLike):
     for l, w in enumerate(weights):
         if w.shape != (cfg.sizes[l], cfg.sizes[l + 1]):
             raise NeurochipError(f"{path}: weights/W{l} has shape {w.shape}, config says {(cfg.sizes[l], cfg.sizes[l + 1])}")
-    if not all(np.isfinite(w).all() for w in weights):
+    if not all(np.isfinite(w).all() for w in weights + recurrent + threshold):
         raise NeurochipError(f"{path}: weights contain NaN or inf")
-    engine = Engine(cfg, profile, NetworkState(cfg, weights, shadow, bias, feedback))
+    engine = Engine(cfg, profile, NetworkState(cfg, weights, shadow, bias, feedback, recurrent, threshold))
     engine.rng[:] = rng
     engine.sat[:] = sat
     engine.ops[:] = ops

@@ -14,7 +14,8 @@ from . import fixedpoint as fx
 from .counters import new_counters
 from .errors import NeurochipError
 from .kernels.ottt_float import (F_B1, F_B2, F_EPS, F_LR, F_MIX, F_MOM, F_OPT, F_RATE_HI,
-                                 F_RATE_LO, F_SG_PARAM, N_F, run_float)
+                                 F_RATE_LO, F_SG_PARAM, F_SWS_GAIN, N_F, run_float)
+from .kernels.sws import sws_forward
 from .kernels.bptt_float import run_bptt
 from .kernels.ottt_int import run_int
 from .kernels.pack import P_LR_MANT, Layout, float_input, int_input, pack_common, pack_int
@@ -28,12 +29,15 @@ class Engine:
     def __init__(self, cfg: NetworkConfig, profile: Profile, state: NetworkState | None = None):
         self.cfg = cfg
         self.profile = profile.require_simulation()
-        self.lay = Layout.of(cfg.sizes)
+        self.lay = Layout.of(cfg.sizes, cfg.recurrent, cfg.learn_threshold)
         st = state if state is not None else init_state(cfg, profile)
         self.is_int = cfg.precision == "int"
         lay = self.lay
         L = cfg.n_layers
-        self.W = np.concatenate([w.ravel() for w in st.weights])
+        _check_extras(cfg, st)
+        # one flat parameter vector: feed-forward weights, recurrent weights, thresholds (Layout)
+        self.W = np.concatenate([w.ravel() for w in st.weights] + [r.ravel() for r in st.recurrent]
+                                + [t.ravel() for t in st.threshold])
         self.B = np.concatenate([b.ravel() for b in st.bias])
         fb = [b.ravel() for b in st.feedback]
         self.FB = np.concatenate(fb) if fb else np.zeros(1, self.W.dtype)
@@ -55,7 +59,7 @@ class Engine:
             self._scratch = [np.zeros(n_all, np.int64) for _ in range(4)]
             self._idx = np.zeros(max(cfg.sizes), np.int64)
             self._rownz = np.zeros(n_all, np.int64)
-            self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(2)]
+            self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
         else:
             self.ilay = None
             self.P = pack_common(cfg, profile)
@@ -71,14 +75,22 @@ class Engine:
             self.FP[F_RATE_HI], self.FP[F_RATE_LO] = RATE_TARGET
             self.FP[F_OPT] = OPTIMIZERS.index(cfg.optimizer)
             self.FP[F_SG_PARAM] = param_of(cfg.surrogate, cfg.surrogate_param)
+            # sWS: raw weights V; the network runs on their standardization (kernels/sws.py), whose
+            # fixed gain gives every fan-in the norm of the U(-b, b) initialisation (b / sqrt(3))
+            self.V = np.zeros(1, self.W.dtype)
+            if cfg.sws:
+                self.FP[F_SWS_GAIN] = cfg.init_gain / math.sqrt(3.0)
+                self.V = self.W[:lay.n_ff].copy()
+                sws_forward(self.V, self.W, lay.sizes, lay.woff, self.FP[F_SWS_GAIN])
             self.G = np.zeros_like(self.W)
             self.M1 = np.zeros_like(self.W)
             self.M2 = np.zeros_like(self.W)
             self.opt_step = np.zeros(1, np.int64)
             self.v = np.zeros(n_all, np.float32)
             self.tr = np.zeros(n_tr, np.float32)
+            self.trr = np.zeros(n_tr, np.float32)
             self._scratch = [np.zeros(n_all, np.float32) for _ in range(4)]
-            self._out = [np.zeros(cfg.sizes[-1], np.float64) for _ in range(2)]
+            self._out = [np.zeros(cfg.sizes[-1], np.float64) for _ in range(3)]
 
     # ---- inputs ----------------------------------------------------------------------------
     def prepare(self, x: np.ndarray):
@@ -100,23 +112,24 @@ class Engine:
         order = np.ascontiguousarray(order, np.int64)
         preds = np.zeros(order.shape[0], np.int64)
         s, vpre, g, cur = self._scratch
-        outsum, counts = self._out
+        outsum, counts, first = self._out
         lay = self.lay
         if self.is_int:
             run_int(X, imp, y, order, self.P, lay.sizes, lay.woff, lay.noff,
                     np.asarray(self.ilay.weight_exp, np.int64), np.asarray(self.ilay.leak_shift, np.int64),
                     np.asarray(self.ilay.update_shift, np.int64), np.asarray(self.ilay.q, np.int64),
                     self.W, self.WS, self.B, self.FB, lay.boff, self.ACC, self.lut_exp, self.lut_sg,
-                    self.v, self.tr, s, vpre, g, cur, self._idx, self._rownz, outsum, counts, self.rng, self.sat,
-                    self.ops, preds, learn)
+                    self.v, self.tr, s, vpre, g, cur, self._idx, self._rownz, outsum, counts, first, self.rng,
+                    self.sat, self.ops, preds, learn)
         elif self.cfg.rule == "bptt":
-            self.tape_bytes = run_bptt(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff,
-                                       self.lam, self.W, self.B, self.G, self.M1, self.M2, self.rng,
-                                       self.opt_step, preds, learn, self.cfg.detach_reset, False)
+            self.tape_bytes = run_bptt(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, lay.roff,
+                                       lay.thoff, lay.n_ff, self.lam, self.W, self.V, self.B, self.G, self.M1,
+                                       self.M2, self.rng, self.opt_step, preds, learn, self.cfg.detach_reset, False)
         else:
-            run_float(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, self.lam,
-                      self.W, self.B, self.FB, lay.boff, self.G, self.M1, self.M2, self.v, self.tr,
-                      s, vpre, g, cur, outsum, counts, self.rng, self.opt_step, preds, learn)
+            run_float(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, lay.roff, lay.thoff,
+                      lay.n_ff, self.lam, self.W, self.V, self.B, self.FB, lay.boff, self.G, self.M1, self.M2,
+                      self.v, self.tr, self.trr, s, vpre, g, cur, outsum, counts, first, self.rng,
+                      self.opt_step, preds, learn)
         return preds
 
     # ---- state out -------------------------------------------------------------------------
@@ -128,6 +141,22 @@ class Engine:
     def weights(self) -> list[np.ndarray]:
         """Per-layer weight matrices W[l] (n_l x n_{l+1}): int32 mantissas or float32."""
         return self._split(self.W)
+
+    def recurrent(self) -> list[np.ndarray]:
+        """Recurrent weights R_l (n_l x n_l, presynaptic-major) of hidden layers 1..L-1 ([] if off)."""
+        sz, ro = self.cfg.sizes, self.lay.roff
+        return [self.W[ro[l]: ro[l] + sz[l] * sz[l]].reshape(sz[l], sz[l]).copy()
+                for l in range(1, self.cfg.n_layers) if ro[l] >= 0]
+
+    def thresholds(self) -> list[np.ndarray]:
+        """Learned per-neuron thresholds of layers 1..L in threshold units ([] if fixed at 1)."""
+        if self.lay.thoff < 0:
+            return []
+        out, off = [], self.lay.thoff
+        for n in self.cfg.sizes[1:]:
+            out.append(self.W[off:off + n].copy())
+            off += n
+        return out
 
     def shadow(self) -> list[np.ndarray] | None:
         return self._split(self.WS) if self.is_int and self.WS.shape[0] else None
@@ -143,12 +172,16 @@ class Engine:
             k = sz[l] * sz[-1]
             fb.append(self.FB[off:off + k].reshape(sz[l], sz[-1]).copy())
             off += k
-        return NetworkState(self.cfg, self.weights(), self.shadow(), bias, fb)
+        return NetworkState(self.cfg, self.weights(), self.shadow(), bias, fb, self.recurrent(),
+                            self.thresholds())
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
         if self.is_int:
             return {}
-        return {"M1": self.M1, "M2": self.M2, "step": self.opt_step}
+        d = {"M1": self.M1, "M2": self.M2, "step": self.opt_step}
+        if self.cfg.sws:
+            d["V"] = self.V      # the raw weights under sWS
+        return d
 
     def load_optimizer_state(self, d: dict[str, np.ndarray]) -> None:
         if self.is_int:
@@ -156,6 +189,9 @@ class Engine:
         self.M1[:] = d["M1"]
         self.M2[:] = d["M2"]
         self.opt_step[:] = d["step"]
+        if self.cfg.sws:
+            self.V[:] = d["V"]
+            sws_forward(self.V, self.W, self.lay.sizes, self.lay.woff, self.FP[F_SWS_GAIN])
 
     def set_lr(self, lr: float) -> None:
         """Reprogram the learning rate (between epochs: the schedule in network.lr_at)."""
@@ -168,6 +204,16 @@ class Engine:
     def reset_counters(self) -> None:
         self.sat[:] = 0
         self.ops[:] = 0
+
+
+def _check_extras(cfg: NetworkConfig, st: NetworkState) -> None:
+    """The recurrent weights and thresholds in ``st`` must match the config's options."""
+    want_r = [(n, n) for n in cfg.sizes[1:-1]] if cfg.recurrent else []
+    if [r.shape for r in st.recurrent] != want_r:
+        raise NeurochipError(f"recurrent weights have shapes {[r.shape for r in st.recurrent]}, the config wants {want_r}")
+    want_t = [(n,) for n in cfg.sizes[1:]] if cfg.learn_threshold else []
+    if [t.shape for t in st.threshold] != want_t:
+        raise NeurochipError(f"thresholds have shapes {[t.shape for t in st.threshold]}, the config wants {want_t}")
 
 
 def warm_up(cfg: NetworkConfig, profile: Profile) -> float:

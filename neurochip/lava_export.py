@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import NeurochipError
+from .kernels.decode import predict
 from .kernels.lif_run import encode_raster, lif_forward
 from .kernels.pack import P_ENC, P_T
 
@@ -95,6 +96,7 @@ class LavaExport:
     stock: bool                  # True: stock Lava processes only (hardware-ready graph)
     layers: tuple[LayerExport, ...]
     notes: tuple[str, ...]       # what is not hardware-ready, and why
+    decoder: str = "membrane"    # how predictions are read from the readout (kernels/decode.py)
 
     @property
     def n_layers(self) -> int:
@@ -243,7 +245,7 @@ def export_network(engine, force_custom: bool = False) -> LavaExport:
                                   num_message_bits=nmb, du=du, dv=dv, vth=vth, bias_mant=mant, bias_exp=bexp,
                                   readout=readout, leak_shift=k, neuron=neuron))
     return LavaExport(sizes=tuple(cfg.sizes), timesteps=cfg.timesteps, encoder=cfg.encoder, stock=stock,
-                      layers=tuple(layers), notes=tuple(notes))
+                      layers=tuple(layers), notes=tuple(notes), decoder=cfg.decoder_resolved)
 
 
 def weight_changes(exp: LavaExport, effective: list[np.ndarray], mantissas: list[np.ndarray]) -> list[int]:
@@ -308,7 +310,7 @@ def reference_run(engine, R: np.ndarray, period: int | None = None, record: bool
     lif_forward(np.ascontiguousarray(R, np.int32), period, engine.P, sizes, lay.woff, lay.noff,
                 np.asarray(engine.ilay.weight_exp, np.int64), np.asarray(engine.ilay.leak_shift, np.int64),
                 engine.W, engine.B, v, s, cur, rec_s, rec_v, np.zeros(n_out, np.int64),
-                np.zeros(n_out, np.int64), preds, events)
+                np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), preds, events)
     dt = time.perf_counter() - t0
     spikes, vs = [], []
     if record:
@@ -586,18 +588,14 @@ def decode_predictions(exp: LavaExport, s_out: np.ndarray, v_out: np.ndarray, u_
                        + np.asarray(bias, np.int64), -lim, lim)
         vpre = np.where(s_out.astype(bool), vpre, v)
     preds = np.zeros(n, np.int64)
+    mode = ("membrane", "rate", "latency").index(exp.decoder)
     for k in range(n):
         sl = slice(k * T, min((k + 1) * T, steps))
-        osum = vpre[sl].sum(axis=0)
-        if last.readout:
-            preds[k] = int(np.argmax(osum))
-        else:
-            cnt = s_out[sl].sum(axis=0)
-            best = 0
-            for i in range(1, len(cnt)):
-                if cnt[i] > cnt[best] or (cnt[i] == cnt[best] and osum[i] > osum[best]):
-                    best = i
-            preds[k] = best
+        osum = vpre[sl].sum(axis=0).astype(np.int64)
+        spk = np.asarray(s_out[sl]).astype(bool)
+        cnt = spk.sum(axis=0).astype(np.int64)
+        first = np.where(spk.any(axis=0), spk.argmax(axis=0), T).astype(np.int64)
+        preds[k] = predict(cnt, osum, first, mode)
     return preds
 
 

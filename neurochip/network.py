@@ -30,7 +30,10 @@ from .surrogate import SURROGATES
 
 ENCODERS = ("direct", "rate", "latency")
 READOUTS = ("integrator", "spiking")
-LOSSES = ("ce", "mse", "ce_mse", "count")
+LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh")
+SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh")   # need a spiking readout
+FLOAT_LOSSES = ("rate_mse", "count_enh")                       # no integer form (see losses.py)
+DECODERS = ("auto", "membrane", "rate", "latency")
 FEEDBACK = ("transpose", "random")
 RULES = ("ottt-o", "ottt-a", "bptt")
 PRECISIONS = ("int", "float")
@@ -57,6 +60,10 @@ class NetworkConfig:
     optimizer: str = "sgd"
     lr_schedule: str = "cosine"
     detach_reset: bool = True        # BPTT: no gradient through the reset (as OTTT assumes)
+    decoder: str = "auto"            # auto: membrane (integrator readout) or rate (spiking readout)
+    recurrent: bool = False          # hidden layers get feedback weights R_l (n_l x n_l), float only
+    sws: bool = False                # scaled weight standardization of the feed-forward weights (float)
+    learn_threshold: bool = False    # per-neuron thresholds learned by gradient descent (float)
     momentum: float = 0.9
     init_gain: float = 2.5
     readout_leak_shift: int = -1     # -1: the profile's leak_shift
@@ -73,7 +80,7 @@ class NetworkConfig:
         for name, allowed in (("encoder", ENCODERS), ("readout", READOUTS), ("loss", LOSSES),
                               ("surrogate", tuple(SURROGATES)), ("feedback", FEEDBACK),
                               ("rule", RULES), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS),
-                              ("lr_schedule", LR_SCHEDULES)):
+                              ("lr_schedule", LR_SCHEDULES), ("decoder", DECODERS)):
             if getattr(self, name) not in allowed:
                 raise NeurochipError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -82,8 +89,18 @@ class NetworkConfig:
             raise NeurochipError(f"surrogate parameter must be a finite number, got {self.surrogate_param}")
         if not (math.isfinite(self.init_gain) and self.init_gain > 0):
             raise NeurochipError(f"init gain must be a positive number, got {self.init_gain}")
-        if self.readout == "integrator" and self.loss == "count":
-            raise NeurochipError("the counting loss needs a spiking readout (--readout spiking)")
+        if self.readout == "integrator" and self.loss in SPIKE_LOSSES:
+            raise NeurochipError(f"--loss {self.loss} is a loss on spike counts: it needs a spiking readout (--readout spiking)")
+        if self.readout == "integrator" and self.decoder in ("rate", "latency"):
+            raise NeurochipError(f"--decoder {self.decoder} decodes output spikes: it needs a spiking readout (--readout spiking)")
+        if self.precision == "int" and self.loss in FLOAT_LOSSES:
+            raise NeurochipError(f"--loss {self.loss} has no integer form (it divides per output and step); use --precision float,"
+                                 " or --loss count on chip")
+        for name in ("recurrent", "sws", "learn_threshold"):
+            if getattr(self, name) and self.precision == "int":
+                raise NeurochipError(f"--{name.replace('_', '-')} is a float-reference option: use --precision float")
+        if self.recurrent and len(sizes) < 3:
+            raise NeurochipError("--recurrent needs at least one hidden layer (--hidden)")
         if self.readout == "spiking" and self.loss in ("ce", "ce_mse"):
             raise NeurochipError("a spiking readout trains with --loss mse or count; CE needs the integrator readout")
         if self.rule == "bptt" and self.precision != "float":
@@ -96,6 +113,13 @@ class NetworkConfig:
     @property
     def n_layers(self) -> int:
         return len(self.sizes) - 1
+
+    @property
+    def decoder_resolved(self) -> str:
+        """The decoder in use: 'auto' is membrane for the integrator readout, rate for spiking."""
+        if self.decoder != "auto":
+            return self.decoder
+        return "membrane" if self.readout == "integrator" else "rate"
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -196,6 +220,8 @@ class NetworkState:
     shadow: list[np.ndarray] | None = None     # int32 shadow weights (int, mixed precision)
     bias: list[np.ndarray] = field(default_factory=list)       # per neuron layer 1..L
     feedback: list[np.ndarray] = field(default_factory=list)   # fixed random feedback B_l (n_l x n_out)
+    recurrent: list[np.ndarray] = field(default_factory=list)  # R_l (n_l x n_l) of hidden layers 1..L-1 (float, --recurrent)
+    threshold: list[np.ndarray] = field(default_factory=list)  # per-neuron thresholds of layers 1..L (float, --learn-threshold)
 
     def flat(self, arrays) -> np.ndarray:
         return np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
@@ -219,13 +245,26 @@ def init_feedback(cfg: NetworkConfig) -> list[np.ndarray]:
             for li in range(1, cfg.n_layers)]
 
 
+RECURRENT_GAIN = 0.5   # recurrent weights start at U(-b, b), b = 0.5 / sqrt(n_l): feed-forward drive dominates
+
+
+def init_recurrent(cfg: NetworkConfig) -> list[np.ndarray]:
+    """Recurrent weights R_l (n_l x n_l, presynaptic-major) of hidden layers 1..L-1, or [] if off."""
+    if not cfg.recurrent:
+        return []
+    rng = np.random.default_rng([cfg.seed, 3])
+    return [rng.uniform(-1, 1, size=(n, n)) * RECURRENT_GAIN / math.sqrt(n) for n in cfg.sizes[1:-1]]
+
+
 def init_state(cfg: NetworkConfig, profile: Profile) -> NetworkState:
     wf = init_float_weights(cfg)
     fb = init_feedback(cfg)
     if cfg.precision == "float":
         return NetworkState(cfg, [w.astype(np.float32) for w in wf], None,
                             [np.zeros(n, np.float32) for n in cfg.sizes[1:]],
-                            [b.astype(np.float32) for b in fb])
+                            [b.astype(np.float32) for b in fb],
+                            [r.astype(np.float32) for r in init_recurrent(cfg)],
+                            [np.ones(n, np.float32) for n in cfg.sizes[1:]] if cfg.learn_threshold else [])
     lay = int_layout(cfg, profile)
     wb = profile.synapse.weight_bits
     lb = lay.learn_bits

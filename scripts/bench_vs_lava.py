@@ -64,7 +64,7 @@ def neurochip_spikes(eng: Engine, R: np.ndarray) -> tuple[np.ndarray, float]:
     n_out = SIZES[-1]
     lif_forward(R, steps, eng.P, lay.sizes, lay.woff, lay.noff, wexp, kleak, eng.W, eng.B,
                 np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), rec, np.zeros((0, 0), np.int32),
-                np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(1, np.int64),
+                np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(1, np.int64),
                 np.zeros((len(SIZES) - 1, 2), np.int64))
     return rec, time.perf_counter() - t0
 

@@ -12,58 +12,117 @@ from neurochip.profile import load_profile
 T = 5
 
 
-def smooth_loss(W0, W1, x, y, lam, subtract, alpha, loss):
-    """float64 forward of the smooth-spike network (spike = sig(alpha (u - 1))) and its loss."""
-    v1 = np.zeros(W0.shape[1])
-    v2 = np.zeros(W1.shape[1])
-    onehot = np.eye(W1.shape[1])[y]
+RATE = (0.8, 0.05)
+
+
+def smooth_loss(params, eng, x, y):
+    """float64 numpy forward of the smooth-spike network (spike = sig(alpha (u - theta))) and its
+    loss, written from the definitions (network.py, kernels/losses.py docstrings): feed-forward
+    weights, recurrent weights R_l acting on s_l[t-1], per-neuron thresholds, every loss."""
+    cfg, lay = eng.cfg, eng.lay
+    sz, L = cfg.sizes, cfg.n_layers
+    lam = np.asarray(eng.lam, np.float64)
+    alpha = float(eng.FP[9])
+    subtract = eng.profile.neuron.reset == "subtract"
+    spiking = cfg.readout == "spiking"
+    W = [params[lay.woff[l]: lay.woff[l] + sz[l] * sz[l + 1]].reshape(sz[l], sz[l + 1]) for l in range(L)]
+    R = {l: params[lay.roff[l]: lay.roff[l] + sz[l] ** 2].reshape(sz[l], sz[l]) for l in range(1, L) if lay.roff[l] >= 0}
+    th, off = [], lay.thoff
+    for n in sz[1:]:
+        th.append(params[off:off + n] if lay.thoff >= 0 else np.ones(n))
+        off += n
+    v = [np.zeros(n) for n in sz[1:]]
+    s_prev = [np.zeros(n) for n in sz[1:]]
+    onehot = np.eye(sz[-1])[y]
+    r = np.where(onehot > 0, RATE[0], RATE[1])
+    counts = np.zeros(sz[-1])
     total = 0.0
     for _ in range(T):
-        u1 = lam * v1 + x @ W0
-        s1 = 1.0 / (1.0 + np.exp(-alpha * (u1 - 1.0)))
-        v1 = u1 - s1 if subtract else u1 * (1.0 - s1)
-        v2 = lam * v2 + s1 @ W1
-        p = np.exp(v2 - v2.max())
+        inp = x
+        for l in range(L):
+            u = lam[l] * v[l] + inp @ W[l]
+            if l + 1 in R:
+                u = u + s_prev[l] @ R[l + 1]
+            if l < L - 1 or spiking:
+                s = 1.0 / (1.0 + np.exp(-alpha * (u - th[l])))
+                v[l] = u - s * th[l] if subtract else u * (1.0 - s)
+                s_prev[l] = s
+                inp = s
+            else:
+                v[l] = u
+        if spiking:
+            counts += s_prev[-1]
+            if cfg.loss == "mse":
+                total += 0.5 * np.sum((s_prev[-1] - r) ** 2) / T
+        else:
+            o = v[-1]
+            p = np.exp(o - o.max())
+            p /= p.sum()
+            ce = -np.log(p[y])
+            mse = np.mean((o - onehot) ** 2)
+            total += {"ce": ce, "mse": mse, "ce_mse": 0.95 * ce + 0.05 * mse}[cfg.loss] / T
+    if cfg.loss == "count":
+        total += 0.5 * np.sum((counts - r * T) ** 2) / T
+    elif cfg.loss == "rate_mse":
+        total += 0.5 * np.sum((counts / T - r) ** 2)
+    elif cfg.loss == "rate_ce":
+        p = np.exp(counts - counts.max())
         p /= p.sum()
-        ce = -np.log(p[y])
-        mse = np.mean((v2 - onehot) ** 2)
-        total += {"ce": ce, "mse": mse, "ce_mse": 0.95 * ce + 0.05 * mse}[loss] / T
+        total += -np.log(p[y]) / T
     return total
 
 
+CASES = [  # (sizes, readout, loss, recurrent, learn_threshold)
+    ((5, 4, 3), "integrator", "ce", False, False),
+    ((5, 4, 3), "integrator", "mse", False, False),
+    ((5, 4, 3), "integrator", "ce_mse", False, False),
+    ((5, 4, 3), "spiking", "mse", False, False),
+    ((5, 4, 3), "spiking", "count", False, False),
+    ((5, 4, 3), "spiking", "rate_mse", False, False),
+    ((5, 4, 3), "spiking", "rate_ce", False, False),
+    ((4, 3, 3, 2), "integrator", "ce_mse", True, False),
+    ((4, 3, 3, 2), "spiking", "count", True, False),
+    ((5, 4, 3), "integrator", "ce", False, True),
+    ((5, 4, 3), "spiking", "rate_ce", False, True),
+    ((4, 3, 3, 2), "spiking", "rate_mse", True, True),
+]
+
+
 @pytest.mark.parametrize("profile", ["loihi", "generic"])     # reset to zero / by subtraction
-@pytest.mark.parametrize("loss", ["ce", "mse", "ce_mse"])
-def test_bptt_gradient_matches_finite_differences(profile, loss):
+@pytest.mark.parametrize("sizes,readout,loss,recurrent,learn_th", CASES)
+def test_bptt_gradient_matches_finite_differences(profile, sizes, readout, loss, recurrent, learn_th):
     prof = load_profile(profile)
-    cfg = NetworkConfig(sizes=(5, 4, 3), timesteps=T, precision="float", rule="bptt", optimizer="sgd",
-                        lr=1.0, lr_schedule="constant", loss=loss, init_gain=3.0, detach_reset=False)
+    lr = 1e-3
+    cfg = NetworkConfig(sizes=sizes, timesteps=T, precision="float", rule="bptt", optimizer="sgd",
+                        lr=lr, lr_schedule="constant", loss=loss, readout=readout, init_gain=3.0,
+                        detach_reset=False, recurrent=recurrent, learn_threshold=learn_th)
     eng = Engine(cfg, prof)
     rng = np.random.default_rng(7)
-    x = rng.uniform(0, 1, size=(1, 5))
-    y = np.array([1])
+    x = rng.uniform(0, 1, size=(1, sizes[0]))
     W = eng.W.astype(np.float64)
-    W0 = W[:20].reshape(5, 4).copy()
-    W1 = W[20:].reshape(4, 3).copy()
+    if recurrent:       # make the recurrent weights matter
+        W[eng.lay.roff[1]:eng.lay.thoff if learn_th else None] *= 4.0
     f64 = lambda a: np.asarray(a, np.float64)
     Wk = W.copy()
-    run_bptt(f64(x), y, np.zeros(1, np.int64), eng.P, eng.FP, eng.lay.sizes, eng.lay.woff, eng.lay.noff,
-             f64(eng.lam), Wk, f64(eng.B), np.zeros_like(W), np.zeros_like(W), np.zeros_like(W),
+    lay = eng.lay
+    z = np.zeros_like(W)
+    run_bptt(f64(x), np.array([1]), np.zeros(1, np.int64), eng.P, eng.FP, lay.sizes, lay.woff, lay.noff,
+             lay.roff, lay.thoff, lay.n_ff, f64(eng.lam), Wk, np.zeros(1), f64(eng.B), z, z.copy(), z.copy(),
              eng.rng.copy(), np.zeros(1, np.int64), np.zeros(1, np.int64), True, False, True)
-    grad = W - Wk       # lr = 1, one SGD step
-    lam = float(eng.lam[0])
-    subtract = prof.neuron.reset == "subtract"
-    alpha = float(eng.FP[9])
+    grad = (W - Wk) / lr       # one SGD step
     h = 1e-6
     num = np.zeros_like(W)
     for k in range(W.size):
         Wp, Wm = W.copy(), W.copy()
         Wp[k] += h
         Wm[k] -= h
-        lp = smooth_loss(Wp[:20].reshape(5, 4), Wp[20:].reshape(4, 3), x[0], 1, lam, subtract, alpha, loss)
-        lm = smooth_loss(Wm[:20].reshape(5, 4), Wm[20:].reshape(4, 3), x[0], 1, lam, subtract, alpha, loss)
-        num[k] = (lp - lm) / (2 * h)
-    assert np.abs(num).max() > 1e-3
-    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+        num[k] = (smooth_loss(Wp, eng, x[0], 1) - smooth_loss(Wm, eng, x[0], 1)) / (2 * h)
+    assert np.abs(num[:lay.n_ff]).max() > 1e-3
+    if recurrent:
+        assert np.abs(num[lay.roff[1]:lay.roff[1] + sizes[1] ** 2]).max() > 1e-4
+    if learn_th:
+        assert np.abs(num[lay.thoff:]).max() > 1e-4
+    np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-8)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -14,6 +14,11 @@ Backward (dL/dv[t] = lambda dL/du[t+1]):
     dL/du[t] = dL/ds[t] sigma'(u[t] - 1) + dL/dv[t] dv/du   (subtract 1, zero 1 - s[t])
 The integrator readout has v = u. With the reset detached (OTTT paper footnote 3) the last
 layer's gradient equals OTTT's; hidden layers differ by the future terms OTTT drops.
+Spiking-readout window losses (count, rate_ce, rate_mse, count_enh: kernels/losses.py) are
+differentiated exactly: their dL/ds is computed from the final counts, once the window is over.
+Recurrent hidden layers add ``R_l^T s_l[t-1]`` to the input, so dL/ds_l[t] also receives
+``R_l dL/du_l[t+1]``; learnable thresholds get ``dL/dtheta = -dL/ds sigma'(u - theta)`` (plus
+``-dL/dv s`` through a subtractive reset when it is not detached).
 ``smooth`` replaces H by the surrogate's primitive (sigmoid only), making the network exactly
 differentiable: the tests check that mode's gradient against finite differences in float64.
 """
@@ -26,15 +31,17 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT, rand_bits
-from .ottt_float import F_MIX, F_RATE_HI, F_RATE_LO, F_SG_PARAM, _opt_step, surrogate_f
-from .pack import P_COMPARE, P_ENC, P_LOSS, P_READOUT, P_RESET, P_SURR, P_T
+from .losses import L_MSE, membrane_error, spike_error
+from .ottt_float import F_MIX, F_RATE_HI, F_RATE_LO, F_SG_PARAM, apply_update, surrogate_f
+from .pack import P_COMPARE, P_DEC, P_ENC, P_LOSS, P_READOUT, P_RESET, P_SURR, P_T
 
 
 @nb.njit(**NJIT)
-def run_bptt(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, G, M1, M2, rng, ops_step, preds,
-             learn, detach, smooth):
+def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V, B, G, M1, M2, rng,
+             ops_step, preds, learn, detach, smooth):
     """Run samples ``order``; when learning, one optimizer step per sample on the BPTT gradient.
-    Returns the bytes of the tape of one sample (the memory that grows with T)."""
+    Parameters as run_float. Returns the bytes of the tape of one sample (the memory that grows
+    with T)."""
     L = sizes.shape[0] - 1
     T = P[P_T]
     enc = P[P_ENC]
@@ -45,6 +52,7 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, G, M1, M2, rng, o
     surr = P[P_SURR]
     sgp = FP[F_SG_PARAM]
     mix = FP[F_MIX]
+    n0 = sizes[0]
     n_all = noff[L] + sizes[L]
     n_out = sizes[L]
     o_off = noff[L]
@@ -59,14 +67,17 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, G, M1, M2, rng, o
     gcur = np.zeros(n_all, dt)
     outsum = np.zeros(n_out, np.float64)
     counts = np.zeros(n_out, np.float64)
+    first = np.zeros(n_out, np.float64)
+    eo = np.zeros(n_out, np.float64)
     for nn in range(order.shape[0]):
         n = order[nn]
         label = Y[n]
         v[:] = 0.0
         outsum[:] = 0.0
         counts[:] = 0.0
+        first[:] = T
         for t in range(T):
-            for j in range(sizes[0]):
+            for j in range(n0):
                 x = X[n, j]
                 if enc == 0:
                     sj = x
@@ -84,55 +95,53 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, G, M1, M2, rng, o
                 last = l == L - 1
                 fires = (not last) or spiking_out
                 for i in range(npost):
-                    c = B[post - sizes[0] + i]
+                    c = B[post - n0 + i]
                     for j in range(npre):
                         sj = S[t, pre + j]
                         if sj != 0.0:
                             c += W[woff[l] + j * npost + i] * sj
+                    if roff[l + 1] >= 0 and t > 0:
+                        for j in range(npost):
+                            sj = S[t - 1, post + j]
+                            if sj != 0.0:
+                                c += W[roff[l + 1] + j * npost + i] * sj
                     u = lam[l] * v[post + i] + c
                     U[t, post + i] = u
                     sp = 0.0
                     if fires:
+                        th = W[thoff + post - n0 + i] if thoff >= 0 else 1.0
                         if smooth:
-                            sp = 1.0 / (1.0 + math.exp(-sgp * (u - 1.0)))
-                        elif (ge and u >= 1.0) or ((not ge) and u > 1.0):
+                            sp = 1.0 / (1.0 + math.exp(-sgp * (u - th)))
+                        elif (ge and u >= th) or ((not ge) and u > th):
                             sp = 1.0
-                        v[post + i] = u - sp if subtract else u * (1.0 - sp)
+                        v[post + i] = u - sp * th if subtract else u * (1.0 - sp)
                     else:
                         v[post + i] = u
                     S[t, post + i] = sp
             for i in range(n_out):
                 outsum[i] += v[o_off + i] if not spiking_out else U[t, o_off + i]
                 counts[i] += S[t, o_off + i]
+                if S[t, o_off + i] != 0.0 and first[i] == T:
+                    first[i] = t
             if learn:
-                # loss terms of L[t] = loss / T: dL/du_out (integrator) or dL/ds_out (spiking)
+                # per-step loss terms of L[t] = loss / T: dL/du_out (integrator), dL/ds_out (mse)
                 if not spiking_out:
-                    m = U[t, o_off]
-                    for i in range(1, n_out):
-                        m = max(m, U[t, o_off + i])
-                    z = 0.0
+                    membrane_error(loss, U[t, o_off:o_off + n_out], label, mix, eo)
                     for i in range(n_out):
-                        z += math.exp(U[t, o_off + i] - m)
+                        GL[t, i] = eo[i] / T
+                elif loss == L_MSE:
+                    spike_error(loss, S[t, o_off:o_off + n_out], counts, t + 1, T, label,
+                                FP[F_RATE_HI], FP[F_RATE_LO], eo)
                     for i in range(n_out):
-                        y = 1.0 if i == label else 0.0
-                        e_ce = math.exp(U[t, o_off + i] - m) / z - y
-                        e_mse = 2.0 * (U[t, o_off + i] - y) / n_out
-                        if loss == 0:
-                            ee = e_ce
-                        elif loss == 1:
-                            ee = e_mse
-                        else:
-                            ee = (1.0 - mix) * e_ce + mix * e_mse
-                        GL[t, i] = ee / T
-                else:
-                    for i in range(n_out):
-                        r = FP[F_RATE_HI] if i == label else FP[F_RATE_LO]
-                        if loss == 3:
-                            ee = counts[i] - r * (t + 1)
-                        else:
-                            ee = S[t, o_off + i] - r
-                        GL[t, i] = ee / T
+                        GL[t, i] = eo[i]
         if learn:
+            if spiking_out and loss != L_MSE:
+                # window loss on the final counts: the same dL/ds at every step
+                spike_error(loss, S[T - 1, o_off:o_off + n_out], counts, T, T, label,
+                            FP[F_RATE_HI], FP[F_RATE_LO], eo)
+                for t in range(T):
+                    for i in range(n_out):
+                        GL[t, i] = eo[i]
             gnext[:] = 0.0
             for t in range(T - 1, -1, -1):
                 for l in range(L, 0, -1):
@@ -153,11 +162,21 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, G, M1, M2, rng, o
                             base = woff[l] + i * sizes[l + 1]
                             for k in range(sizes[l + 1]):
                                 gs += W[base + k] * gcur[noff[l + 1] + k]
+                            if roff[l] >= 0:
+                                base = roff[l] + i * n_l
+                                for k in range(n_l):
+                                    gs += W[base + k] * gnext[off + k]
+                        th = W[thoff + off - n0 + i] if thoff >= 0 else 1.0
                         if not detach:
-                            gs += -gv if subtract else -u * gv
+                            gs += -th * gv if subtract else -u * gv
+                        sg = surrogate_f(u - th, s, surr, sgp)
                         dvdu = 1.0 if subtract else 1.0 - s
-                        gcur[off + i] = gs * surrogate_f(u - 1.0, s, surr, sgp) + gv * dvdu
-                    # weight gradient of the layer feeding layer l, at step t
+                        gcur[off + i] = gs * sg + gv * dvdu
+                        if thoff >= 0:
+                            G[thoff + off - n0 + i] -= gs * sg
+                            if subtract and not detach:
+                                G[thoff + off - n0 + i] -= gv * s
+                    # weight gradients of the layer feeding layer l (and of R_l), at step t
                     npre = sizes[l - 1]
                     pre = noff[l - 1]
                     for j in range(npre):
@@ -167,10 +186,18 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, G, M1, M2, rng, o
                         base = woff[l - 1] + j * n_l
                         for i in range(n_l):
                             G[base + i] += sj * gcur[off + i]
+                    if roff[l] >= 0 and t > 0:
+                        for j in range(n_l):
+                            sj = S[t - 1, off + j]
+                            if sj == 0.0:
+                                continue
+                            base = roff[l] + j * n_l
+                            for i in range(n_l):
+                                G[base + i] += sj * gcur[off + i]
                 for k in range(n_all):
                     gnext[k] = gcur[k]
             ops_step[0] += 1
-            _opt_step(W, G, M1, M2, 0, W.shape[0], FP, ops_step[0])
-        preds[nn] = predict(counts, outsum, spiking_out)
+            apply_update(W, V, G, M1, M2, FP, ops_step[0], sizes, woff, n_ff, thoff)
+        preds[nn] = predict(counts, outsum, first, P[P_DEC])
     rng[1] = r_enc
     return U.nbytes + S.nbytes + GL.nbytes

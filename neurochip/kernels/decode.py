@@ -1,7 +1,15 @@
-"""Decoding a sample's prediction from the readout, shared by every kernel.
+"""Decoding a sample's prediction from the readout, shared by every kernel (and the Lava decoder).
 
-Integrator readout: the class with the largest membrane summed over the T steps. Spiking readout:
-the class with the most spikes (rate decoding), ties broken by the larger summed membrane.
+Codes follow ``neurochip.network.DECODERS`` without 'auto' (``decoder_code``):
+
+* 0 membrane: the class with the largest membrane integrated over the window (integrator readout:
+  its membrane; spiking readout: the pre-reset membrane), snnTorch's membrane decoding;
+* 1 rate: the class with the most spikes (rate decoding), ties broken by the integrated membrane;
+* 2 latency: the class that spiked first (time-to-first-spike decoding, snnTorch tutorial 5),
+  ties broken by the spike count, then the integrated membrane; a class that never spiked has
+  first spike ``T`` (later than any).
+
+Ties that remain go to the lowest class index.
 """
 from __future__ import annotations
 
@@ -9,14 +17,24 @@ import numba as nb
 
 from ..fixedpoint import NJIT
 
+D_MEMBRANE, D_RATE, D_LATENCY = 0, 1, 2
+
+
+def decoder_code(cfg) -> int:
+    return ("membrane", "rate", "latency").index(cfg.decoder_resolved)
+
 
 @nb.njit(**NJIT)
-def predict(counts, outsum, spiking_out):
+def predict(counts, outsum, first, mode):
     best = 0
     for i in range(1, outsum.shape[0]):
-        if spiking_out:
-            if counts[i] > counts[best] or (counts[i] == counts[best] and outsum[i] > outsum[best]):
-                best = i
-        elif outsum[i] > outsum[best]:
+        if mode == D_MEMBRANE:
+            better = outsum[i] > outsum[best]
+        elif mode == D_RATE:
+            better = counts[i] > counts[best] or (counts[i] == counts[best] and outsum[i] > outsum[best])
+        else:
+            better = first[i] < first[best] or (first[i] == first[best] and (
+                counts[i] > counts[best] or (counts[i] == counts[best] and outsum[i] > outsum[best])))
+        if better:
             best = i
     return best

@@ -27,7 +27,7 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT, leak, rand_bits, sat, sat_sym, shift_exp, wrap_lava
-from .pack import (P_COMPARE, P_CUR_BITS, P_CUR_OVF, P_IN_SHIFT, P_LEAK_MODE, P_MEM_BITS, P_READOUT,
+from .pack import (P_COMPARE, P_DEC, P_CUR_BITS, P_CUR_OVF, P_IN_SHIFT, P_LEAK_MODE, P_MEM_BITS, P_READOUT,
                    P_RESET, P_THR)
 
 #: columns of the ``events`` counter array: current wrapped/saturated, membrane clipped
@@ -72,7 +72,7 @@ def max_size(sizes):
 
 @nb.njit(**NJIT)
 def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, rec_s, rec_v,
-                outsum, counts, preds, events):
+                outsum, counts, first, preds, events):
     """Run the raster R (steps x n0) through the network; state returns to rest every ``period``.
 
     W, B          flat int32 weights (presynaptic-major, offsets woff) and biases (layers 1..L)
@@ -80,7 +80,7 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
                   state after the last step on return
     rec_s, rec_v  per-step spikes (uint8) and membranes (int32, after reset) of layers 1..L,
                   shape (steps, n_neurons - n0); a shape (0, 0) array records nothing
-    outsum,counts readout decoding of the current sample (int64[n_out] scratch)
+    outsum, counts, first  readout decoding of the current sample (int64[n_out] scratch; decode.py)
     preds         int64[ceil(steps / period)]: prediction of each period, decoded as run_int does
     events        int64[L, 2] counters: current wraps/saturations, membrane clips
 
@@ -137,6 +137,7 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
             for i in range(n_out):
                 outsum[i] = 0
                 counts[i] = 0
+                first[i] = period
         ust = U(st)
         for j in range(un0):
             s[j] = R[ust, j]
@@ -218,6 +219,8 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
                     if last:
                         outsum[i] += v2          # before the reset: run_int's vpre
                         counts[i] += sp
+                        if sp and first[i] == period:
+                            first[i] = t
                     if sp:
                         if reset_sub:
                             v2 -= thr
@@ -234,7 +237,7 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
             for m in range(n_rec):
                 rec_v[ust, m] = v[un0 + m]
         if t == period - 1 or st == steps - 1:
-            preds[st // period] = predict(counts, outsum, spiking_out)
+            preds[st // period] = predict(counts, outsum, first, P[P_DEC])
 
 
 __all__ = ["encode_raster", "lif_forward", "EV_CURRENT", "EV_MEMBRANE"]

@@ -7,6 +7,18 @@ stepped by SGD, SGD with momentum or Adam: every step (OTTT_O) or once per sampl
 gradient (OTTT_A). Reset (zero | subtract) and the spike comparison follow the profile, so that the
 float network is the same network as the chip's. Layout and control flow mirror
 :mod:`neurochip.kernels.ottt_int`; only the arithmetic differs.
+
+Float-only options, all in one flat parameter vector W (kernels/pack.Layout: feed-forward weights,
+then recurrent weights, then thresholds), so one optimizer steps them all:
+
+* recurrent hidden layers: ``I_l[t] += R_l^T s_l[t-1]``. OTTT's gradient for R_l is the same
+  outer product as for any synapse, ``g_u[t] a^T``, with ``a`` the trace of R_l's presynaptic
+  input s_l[t-1], i.e. the layer's own trace before this step's spikes enter it (kept in ``trr``).
+  As for the feed-forward weights, OTTT drops the future effects of u[t] (here through R).
+* learnable thresholds: ``s = H(u - theta)``, so ``dL/dtheta = -dL/ds sigma'(u - theta) = -g_u``
+  (reset detached, as OTTT assumes); thresholds stay >= TH_MIN.
+* sWS (kernels/sws.py): the kernels run on the standardized weights; the gradient is mapped back to
+  the raw weights V before each optimizer step.
 """
 from __future__ import annotations
 
@@ -17,10 +29,15 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT, rand_bits
-from .pack import (P_COMPARE, P_ENC, P_FEEDBACK, P_LOSS, P_READOUT, P_RESET, P_RULE, P_SURR, P_T)
+from .losses import membrane_error, spike_error
+from .pack import (P_COMPARE, P_DEC, P_ENC, P_FEEDBACK, P_LOSS, P_READOUT, P_RESET, P_RULE, P_SURR,
+                   P_T)
+from .sws import sws_backward, sws_forward
 
 # float parameters
-(F_LR, F_MOM, F_B1, F_B2, F_EPS, F_MIX, F_RATE_HI, F_RATE_LO, F_OPT, F_SG_PARAM, N_F) = range(11)
+(F_LR, F_MOM, F_B1, F_B2, F_EPS, F_MIX, F_RATE_HI, F_RATE_LO, F_OPT, F_SG_PARAM, F_SWS_GAIN,
+ N_F) = range(12)
+TH_MIN = 0.05      # learned thresholds are kept at or above this (threshold units)
 
 
 @nb.njit(**NJIT)
@@ -71,10 +88,31 @@ def _opt_step(W, G, M1, M2, lo, hi, FP, step):
 
 
 @nb.njit(**NJIT)
-def run_float(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, FB, boff, G, M1, M2, v, tr, s,
-              vpre, g, cur, outsum, counts, rng, ops_step, preds, learn):
-    """Float twin of run_int. lam[l] is the leak factor of neuron layer l + 1; G is the
-    gradient buffer (flat like W); M1, M2 optimizer moments; ops_step[0] counts optimizer steps."""
+def apply_update(W, V, G, M1, M2, FP, step, sizes, woff, n_ff, thoff):
+    """One optimizer step on all parameters from the gradient G (cleared): through sWS when on
+    (the feed-forward part steps the raw weights V, then W is re-standardized), and thresholds
+    kept at or above TH_MIN."""
+    nW = W.shape[0]
+    gain = FP[F_SWS_GAIN]
+    if gain > 0:
+        sws_backward(V, G, sizes, woff, gain)
+        _opt_step(V, G, M1, M2, 0, n_ff, FP, step)
+        sws_forward(V, W, sizes, woff, gain)
+        _opt_step(W, G, M1, M2, n_ff, nW, FP, step)
+    else:
+        _opt_step(W, G, M1, M2, 0, nW, FP, step)
+    if thoff >= 0:
+        for m in range(thoff, nW):
+            W[m] = max(W[m], TH_MIN)
+
+
+@nb.njit(**NJIT)
+def run_float(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V, B, FB, boff, G, M1,
+              M2, v, tr, trr, s, vpre, g, cur, outsum, counts, first, rng, ops_step, preds, learn):
+    """Float twin of run_int. lam[l] is the leak factor of neuron layer l + 1; W the flat
+    parameters (feed-forward, recurrent from roff[l] for neuron layer l, thresholds from thoff;
+    -1: none), V the raw weights under sWS; G the gradient buffer (flat like W); M1, M2 optimizer
+    moments; trr the traces of the recurrent inputs; ops_step[0] counts optimizer steps."""
     L = sizes.shape[0] - 1
     T = P[P_T]
     enc = P[P_ENC]
@@ -88,9 +126,9 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, FB, boff, G, M1,
     mix = FP[F_MIX]
     sgp = FP[F_SG_PARAM]
     n_out = sizes[L]
+    n0 = sizes[0]
     o_off = noff[L]
     r_enc = rng[1]
-    nW = W.shape[0]
     for nn in range(order.shape[0]):
         n = order[nn]
         for k in range(v.shape[0]):
@@ -98,12 +136,14 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, FB, boff, G, M1,
             s[k] = 0.0
         for k in range(tr.shape[0]):
             tr[k] = 0.0
+            trr[k] = 0.0
         for i in range(n_out):
             outsum[i] = 0.0
             counts[i] = 0.0
+            first[i] = T
         label = Y[n]
         for t in range(T):
-            for j in range(sizes[0]):
+            for j in range(n0):
                 x = X[n, j]
                 if enc == 0:
                     sj = x
@@ -128,54 +168,50 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, FB, boff, G, M1,
                     base = woff[l] + j * npost
                     for i in range(npost):
                         cur[post + i] += W[base + i] * sj
+                if roff[l + 1] >= 0:
+                    # recurrent input: this layer's spikes of the previous step (s not yet overwritten)
+                    for j in range(npost):
+                        if s[post + j] == 0.0:
+                            continue
+                        base = roff[l + 1] + j * npost
+                        for i in range(npost):
+                            cur[post + i] += W[base + i]
                 last = l == L - 1
                 fires = (not last) or spiking_out
                 for i in range(npost):
-                    vv = lam[l] * v[post + i] + cur[post + i] + B[post - sizes[0] + i]
+                    vv = lam[l] * v[post + i] + cur[post + i] + B[post - n0 + i]
                     vpre[post + i] = vv
                     sp = 0.0
                     if fires:
-                        if (ge and vv >= 1.0) or ((not ge) and vv > 1.0):
+                        th = W[thoff + post - n0 + i] if thoff >= 0 else 1.0
+                        if (ge and vv >= th) or ((not ge) and vv > th):
                             sp = 1.0
-                            vv = vv - 1.0 if reset_sub else 0.0
+                            vv = vv - th if reset_sub else 0.0
                     v[post + i] = vv
                     s[post + i] = sp
                 if learn and not last:
                     for i in range(npost):
+                        trr[post + i] = tr[post + i]
                         tr[post + i] = lam[l + 1] * tr[post + i] + s[post + i]
             for i in range(n_out):
                 outsum[i] += v[o_off + i] if not spiking_out else vpre[o_off + i]
                 counts[i] += s[o_off + i]
+                if s[o_off + i] != 0.0 and first[i] == T:
+                    first[i] = t
             if not learn:
                 continue
-            # output error dL[t]/du_out, with L[t] = loss / T (OTTT eq. 5)
-            if loss <= 2 and not spiking_out:
-                m = v[o_off]
-                for i in range(1, n_out):
-                    m = max(m, v[o_off + i])
-                z = 0.0
+            # output error dL[t]/du_out (kernels/losses.py), with L[t] = loss / T (OTTT eq. 5)
+            eo = cur[o_off:o_off + n_out]
+            if not spiking_out:
+                membrane_error(loss, v[o_off:o_off + n_out], label, mix, eo)
                 for i in range(n_out):
-                    cur[o_off + i] = math.exp(v[o_off + i] - m)
-                    z += cur[o_off + i]
-                for i in range(n_out):
-                    y = 1.0 if i == label else 0.0
-                    e_ce = cur[o_off + i] / z - y
-                    e_mse = 2.0 * (v[o_off + i] - y) / n_out
-                    if loss == 0:
-                        ee = e_ce
-                    elif loss == 1:
-                        ee = e_mse
-                    else:
-                        ee = (1.0 - mix) * e_ce + mix * e_mse
-                    g[o_off + i] = ee / T
+                    g[o_off + i] = eo[i] / T
             else:
+                spike_error(loss, s[o_off:o_off + n_out], counts, t + 1, T, label, FP[F_RATE_HI],
+                            FP[F_RATE_LO], eo)
                 for i in range(n_out):
-                    r = FP[F_RATE_HI] if i == label else FP[F_RATE_LO]
-                    if loss == 3:
-                        ee = counts[i] - r * (t + 1)
-                    else:
-                        ee = s[o_off + i] - r
-                    g[o_off + i] = ee * surrogate_f(vpre[o_off + i] - 1.0, s[o_off + i], surr, sgp) / T
+                    th = W[thoff + o_off - n0 + i] if thoff >= 0 else 1.0
+                    g[o_off + i] = eo[i] * surrogate_f(vpre[o_off + i] - th, s[o_off + i], surr, sgp)
             for l in range(L - 1, 0, -1):
                 npre = sizes[l]
                 npost = sizes[l + 1]
@@ -191,7 +227,8 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, FB, boff, G, M1,
                         base = woff[l] + j * npost
                         for i in range(npost):
                             d += W[base + i] * g[post + i]
-                    g[pre + j] = d * surrogate_f(vpre[pre + j] - 1.0, s[pre + j], surr, sgp)
+                    th = W[thoff + pre - n0 + j] if thoff >= 0 else 1.0
+                    g[pre + j] = d * surrogate_f(vpre[pre + j] - th, s[pre + j], surr, sgp)
             # gradient g_u a^T (OTTT eq. 4), accumulated in G
             for l in range(L):
                 npre = sizes[l]
@@ -205,11 +242,24 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, lam, W, B, FB, boff, G, M1,
                     base = woff[l] + j * npost
                     for i in range(npost):
                         G[base + i] += g[post + i] * a
+                if roff[l + 1] >= 0:
+                    for j in range(npost):
+                        a = trr[post + j]
+                        if a == 0.0:
+                            continue
+                        base = roff[l + 1] + j * npost
+                        for i in range(npost):
+                            G[base + i] += g[post + i] * a
+            if thoff >= 0:
+                # dL/dtheta = -g_u of every spiking neuron (the integrator readout has none)
+                n_th = noff[L] - n0 + (n_out if spiking_out else 0)
+                for k in range(n_th):
+                    G[thoff + k] -= g[n0 + k]
             if not rule_a:
                 ops_step[0] += 1
-                _opt_step(W, G, M1, M2, 0, nW, FP, ops_step[0])
+                apply_update(W, V, G, M1, M2, FP, ops_step[0], sizes, woff, n_ff, thoff)
         if learn and rule_a:
             ops_step[0] += 1
-            _opt_step(W, G, M1, M2, 0, nW, FP, ops_step[0])
-        preds[nn] = predict(counts, outsum, spiking_out)
+            apply_update(W, V, G, M1, M2, FP, ops_step[0], sizes, woff, n_ff, thoff)
+        preds[nn] = predict(counts, outsum, first, P[P_DEC])
     rng[1] = r_enc

@@ -35,11 +35,11 @@ from ..counters import (O_ACC, O_ACTIVE, O_BWD, O_DENSE, O_EFF, O_ENC, O_ERR, O_
                         O_WUPD, O_WUPD_NZ, S_ACC, S_CURRENT, S_ERROR, S_MEMBRANE, S_TRACE,
                         S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
 from .decode import predict
-from ..fixedpoint import (NJIT, leak, rand_bits, sat, sat_sym, sat_unsigned, shift_exp,
-                          shift_round, softmax_int, wrap_lava)
+from ..fixedpoint import NJIT, leak, rand_bits, sat, sat_sym, shift_exp, shift_round, wrap_lava
+from .losses import membrane_error_int, spike_error_int
 from ..surrogate import LUT_SIZE, SPIKE_OPERATOR
 from .pack import (P_ACC_BITS, P_ACC_FRAC, P_C_LOG2E, P_C_OUT, P_C_SG, P_COMPARE, P_CUR_BITS,
-                   P_CUR_OVF, P_ENC, P_ERR_BITS, P_ERR_FRAC, P_FEEDBACK, P_IN_SHIFT, P_INF_BITS,
+                   P_CUR_OVF, P_DEC, P_C_LOG2E_CNT, P_ENC, P_ERR_BITS, P_ERR_FRAC, P_FEEDBACK, P_IN_SHIFT, P_INF_BITS,
                    P_LEAK_MODE, P_LOSS, P_LR_MANT, P_MEM_BITS, P_MIX_CE, P_MIX_MSE, P_RATE_HI,
                    P_RATE_LO, P_READOUT, P_RESET, P_RULE, P_SG_BITS, P_SHADOW, P_SURR, P_T, P_THR,
                    P_TR_BITS, P_TR_FRAC, P_TR_ROUND, P_UPD_ROUND, P_W_BITS)
@@ -76,7 +76,7 @@ def _surrogate(v, spiked, thr, c_sg, lut, spike_op, one):
 @nb.njit(**NJIT)
 def run_int(X, imp, Y, order, P, sizes, woff, noff, wexp, kleak, ushift, qerr,
             W, WS, B, FB, boff, ACC, lut_exp, lut_sg, v, tr, s, vpre, g, cur, idx, rownz, outsum,
-            counts, rng, sat_c, ops, preds, learn):
+            counts, first, rng, sat_c, ops, preds, learn):
     """Run the samples ``order`` (indices into X) through the network; learn if ``learn``.
 
     X[n, j]   graded input x_q (direct, rate) or spike step (latency, -1 never), int64
@@ -87,6 +87,8 @@ def run_int(X, imp, Y, order, P, sizes, woff, noff, wexp, kleak, ushift, qerr,
     v, s, vpre, g, cur   scratch flat over neuron layers 0..L (offsets noff); idx, rownz int64 scratch
     tr        traces, flat over layers 0..L-1 (offsets noff)
     rng       int64[2]: [learning PRNG, encoder PRNG] states, advanced in place
+    outsum, counts, first  readout decoding scratch (kernels/decode.py): integrated membrane,
+              spike count, first spike step (T: none) of each output
     sat_c, ops  counters (see neurochip.counters), preds[n] predictions out
     """
     L = sizes.shape[0] - 1
@@ -145,6 +147,7 @@ def run_int(X, imp, Y, order, P, sizes, woff, noff, wexp, kleak, ushift, qerr,
         for i in range(n_out):
             outsum[i] = 0
             counts[i] = 0
+            first[i] = T
         label = Y[n]
         for t in range(T):
             # ---- 1. input layer ------------------------------------------------------------
@@ -259,45 +262,29 @@ def run_int(X, imp, Y, order, P, sizes, woff, noff, wexp, kleak, ushift, qerr,
             for i in range(n_out):
                 outsum[i] += v[o_off + i] if not spiking_out else vpre[o_off + i]
                 counts[i] += s[o_off + i]
+                if s[o_off + i] and first[i] == T:
+                    first[i] = t
             if not learn:
                 continue
-            # ---- 4. output error ---------------------------------------------------------------
+            # ---- 4. output error (kernels/losses.py) -----------------------------------------
             lo = L - 1
-            if loss <= 2 and not spiking_out:
-                # CE / MSE / mix on logits o = v / theta (integrator readout)
-                if loss != 1:
-                    softmax_int(v[o_off:o_off + n_out], cur[o_off:o_off + n_out], P[P_C_LOG2E], lut_exp, err_frac)
-                for i in range(n_out):
-                    y = one_e if i == label else 0
-                    e_ce = cur[o_off + i] - y
-                    o_fx = (v[o_off + i] * P[P_C_OUT]) >> 24
-                    # d/do of mean_i (o_i - y_i)^2 = 2 (o - y) / C
-                    e_mse = (2 * (o_fx - y)) // n_out
-                    if loss == 0:
-                        ee = e_ce
-                    elif loss == 1:
-                        ee = e_mse
-                    else:
-                        ee = (P[P_MIX_CE] * e_ce + P[P_MIX_MSE] * e_mse) >> 8
-                    g2 = sat(ee, err_bits)
-                    if g2 != ee:
-                        sat_c[lo, S_ERROR] += 1
-                    g[o_off + i] = g2
+            eo = cur[o_off:o_off + n_out]
+            if not spiking_out:
+                membrane_error_int(loss, v[o_off:o_off + n_out], label, P[P_C_LOG2E], P[P_C_OUT],
+                                   P[P_MIX_CE], P[P_MIX_MSE], lut_exp, err_frac, eo)
             else:
-                # spiking readout: MSE of the spike against a target rate, or the running
-                # counting loss (count so far vs target count so far), times the surrogate
-                for i in range(n_out):
-                    r = P[P_RATE_HI] if i == label else P[P_RATE_LO]
-                    if loss == 3:
-                        ee = (counts[i] << err_frac) - (r * (t + 1))
-                    else:
-                        ee = (s[o_off + i] << err_frac) - r
+                spike_error_int(loss, s[o_off:o_off + n_out], counts, t, label, P[P_RATE_HI],
+                                P[P_RATE_LO], P[P_C_LOG2E_CNT], lut_exp, err_frac, eo)
+            for i in range(n_out):
+                ee = eo[i]
+                if spiking_out:
+                    # times the surrogate derivative of the output membrane
                     ee = (ee * _surrogate(vpre[o_off + i], s[o_off + i], thr, c_sg, lut_sg, spike_op, 1 << sg_bits)) >> sg_bits
                     ops[lo, O_SURR] += 1
-                    g2 = sat(ee, err_bits)
-                    if g2 != ee:
-                        sat_c[lo, S_ERROR] += 1
-                    g[o_off + i] = g2
+                g2 = sat(ee, err_bits)
+                if g2 != ee:
+                    sat_c[lo, S_ERROR] += 1
+                g[o_off + i] = g2
             ops[lo, O_LOSS] += n_out
             nz = 0
             for i in range(n_out):
@@ -466,6 +453,6 @@ def run_int(X, imp, Y, order, P, sizes, woff, noff, wexp, kleak, ushift, qerr,
                 ops[l, O_WUPD_NZ] += n_nz
                 sat_c[l, S_WEIGHT] += n_wsat
         # ---- prediction ---------------------------------------------------------------------
-        preds[nn] = predict(counts, outsum, spiking_out)
+        preds[nn] = predict(counts, outsum, first, P[P_DEC])
     rng[0] = r_learn
     rng[1] = r_enc

@@ -14,11 +14,13 @@ from ..network import (CE_MSE_MIX, ENCODERS, FEEDBACK, LOSSES, RATE_TARGET, READ
                        IntLayout, NetworkConfig, NetworkState, int_layout)
 from ..profile import COMPARE, LEAK_ROUNDING, OVERFLOW, RESET, ROUNDING, Profile
 from ..surrogate import SURROGATE_CODES, lut_index_scale, surrogate_lut
+from .decode import decoder_code
 
 (P_T, P_ENC, P_READOUT, P_LOSS, P_FEEDBACK, P_RULE, P_LEAK_MODE, P_RESET, P_COMPARE, P_MEM_BITS,
  P_CUR_BITS, P_CUR_OVF, P_IN_SHIFT, P_THR, P_W_BITS, P_SHADOW, P_INF_BITS, P_TR_BITS, P_TR_FRAC,
  P_TR_ROUND, P_ERR_BITS, P_ERR_FRAC, P_SG_BITS, P_ACC_BITS, P_ACC_FRAC, P_UPD_ROUND, P_LR_MANT,
- P_C_LOG2E, P_C_SG, P_C_OUT, P_RATE_HI, P_RATE_LO, P_MIX_CE, P_MIX_MSE, P_SURR, N_P) = range(36)
+ P_C_LOG2E, P_C_SG, P_C_OUT, P_RATE_HI, P_RATE_LO, P_MIX_CE, P_MIX_MSE, P_SURR, P_DEC, P_C_LOG2E_CNT,
+ N_P) = range(38)
 
 
 @dataclass
@@ -28,9 +30,13 @@ class Layout:
     woff: np.ndarray       # start of W_l in the flat weight array
     noff: np.ndarray       # start of neuron layer l in flat per-neuron arrays
     boff: np.ndarray       # start of B_l (feedback to hidden layer l + 1) in the flat feedback array
+    roff: np.ndarray       # float: start of R_l (recurrent, neuron layer l) in the flat parameters, -1: none
+    thoff: int             # float: start of the per-neuron thresholds (layers 1..L) in them, -1: fixed at 1
+    n_ff: int              # feed-forward weights: the parameters [0, n_ff)
+    n_params: int          # feed-forward weights, then recurrent weights, then thresholds
 
     @classmethod
-    def of(cls, sizes) -> "Layout":
+    def of(cls, sizes, recurrent: bool = False, learn_threshold: bool = False) -> "Layout":
         sizes = np.asarray(sizes, np.int64)
         L = len(sizes) - 1
         woff = np.zeros(L, np.int64)
@@ -42,7 +48,18 @@ class Layout:
             noff[l] = noff[l - 1] + sizes[l - 1]
         for l in range(1, L - 1):
             boff[l] = boff[l - 1] + sizes[l] * sizes[-1]
-        return cls(sizes, woff, noff, boff)
+        n = int(woff[L - 1] + sizes[L - 1] * sizes[L])
+        n_ff = n
+        roff = np.full(L + 1, -1, np.int64)
+        if recurrent:
+            for l in range(1, L):
+                roff[l] = n
+                n += int(sizes[l] * sizes[l])
+        thoff = -1
+        if learn_threshold:
+            thoff = n
+            n += int(sizes[1:].sum())
+        return cls(sizes, woff, noff, boff, roff, thoff, n_ff, n)
 
     @property
     def n_neurons(self) -> int:
@@ -61,6 +78,7 @@ def pack_common(cfg: NetworkConfig, profile: Profile) -> np.ndarray:
     P[P_RESET] = RESET[profile.neuron.reset]
     P[P_COMPARE] = COMPARE[profile.neuron.compare]
     P[P_SURR] = SURROGATE_CODES[cfg.surrogate]
+    P[P_DEC] = decoder_code(cfg)
     return P
 
 
@@ -89,6 +107,7 @@ def pack_int(cfg: NetworkConfig, profile: Profile, lay: IntLayout) -> np.ndarray
     P[P_UPD_ROUND] = ROUNDING[l.update_rounding]
     P[P_LR_MANT] = lay.lr_mant
     P[P_C_LOG2E] = fx.log2e_scale(thr)
+    P[P_C_LOG2E_CNT] = fx.log2e_scale(1)      # softmax of spike counts (rate_ce)
     P[P_C_SG] = lut_index_scale(thr)
     P[P_C_OUT] = int(round((1 << (24 + e)) / thr))
     P[P_RATE_HI] = int(round(RATE_TARGET[0] * (1 << e)))
