@@ -14,8 +14,8 @@ import click
 import numpy as np
 
 from .errors import NeurochipError
-from .network import (ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS, READOUTS,
-                      RULES, NetworkConfig)
+from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
+                      READOUTS, RULES, NetworkConfig)
 from .surrogate import SURROGATES
 
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
@@ -97,7 +97,11 @@ def _summary_line(engine, history, seconds, extra=None) -> str:
 @click.option("--detach-reset/--no-detach-reset", default=None, help="BPTT: drop the gradient through the reset (default, as OTTT assumes) or keep it.")
 @click.option("--encoder", type=click.Choice(ENCODERS), default=None)
 @click.option("--readout", type=click.Choice(READOUTS), default=None)
-@click.option("--loss", type=click.Choice(LOSSES), default=None)
+@click.option("--loss", type=click.Choice(LOSSES), default=None, help="Output loss (docs: README 'Losses'); count, rate_ce, rate_mse, count_enh need --readout spiking.")
+@click.option("--decoder", type=click.Choice(DECODERS), default=None, help="Prediction from the readout: membrane, rate (most spikes), latency (first spike); auto: membrane or rate by readout.")
+@click.option("--recurrent/--no-recurrent", default=None, help="Float: recurrent weights within each hidden layer (trained by OTTT or BPTT).")
+@click.option("--sws/--no-sws", default=None, help="Float: scaled weight standardization of the feed-forward weights (OTTT §4.4).")
+@click.option("--learn-threshold/--no-learn-threshold", default=None, help="Float: learn a threshold per neuron (seed 001 §4.5).")
 @click.option("--surrogate", type=click.Choice(tuple(SURROGATES)), default=None)
 @click.option("--surrogate-param", type=float, default=None, help="The surrogate's parameter (alpha, width, variance or slope); default per surrogate.")
 @click.option("--feedback", type=click.Choice(FEEDBACK), default=None, help="Error to hidden layers: exact transposed weights or fixed random feedback.")
@@ -115,7 +119,7 @@ def _summary_line(engine, history, seconds, extra=None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
 def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
-          surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, init_gain, shadow_bits, epochs, seed, out, resume,
+          decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, init_gain, shadow_bits, epochs, seed, out, resume,
           overwrite, report, as_json, progress):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
     from . import checkpoint
@@ -126,7 +130,8 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
     if epochs < 1:
         raise NeurochipError(f"--epochs must be at least 1, got {epochs}")
     net_opts = dict(timesteps=timesteps, precision=precision, rule=rule, detach_reset=detach_reset, encoder=encoder,
-                    readout=readout, loss=loss, surrogate=surrogate, surrogate_param=surrogate_param, feedback=feedback,
+                    readout=readout, loss=loss, decoder=decoder, recurrent=recurrent, sws=sws,
+                    learn_threshold=learn_threshold, surrogate=surrogate, surrogate_param=surrogate_param, feedback=feedback,
                     optimizer=optimizer, lr=lr, lr_schedule=lr_schedule, init_gain=init_gain, shadow_weight_bits=shadow_bits,
                     seed=seed)
     if dataset and data:
@@ -202,14 +207,17 @@ def _write_training_report(engine, ds, history, path) -> None:
 @main.command(name="eval")
 @click.argument("checkpoint_path", type=click.Path())
 @click.option("--data", type=click.Path(), default=None, help="Evaluate on this data instead of the checkpoint's.")
+@click.option("--decoder", type=click.Choice(DECODERS), default=None, help="Decode the readout another way than the network was trained with.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
-def eval_cmd(checkpoint_path, data, as_json):
+def eval_cmd(checkpoint_path, data, decoder, as_json):
     """Evaluate a checkpoint: accuracy, confusion summary, saturation counters."""
     from . import checkpoint
     from .counters import OPS, SAT, as_dict
     from .train import evaluate
 
     engine, history, info = checkpoint.load(checkpoint_path)
+    if decoder:
+        engine.set_decoder(decoder)
     if data:
         info = _dataset_info(None, data, info.get("seed", 0))
     ds = _load_data(info)

@@ -18,7 +18,8 @@ from .kernels.ottt_float import (F_B1, F_B2, F_EPS, F_LR, F_MIX, F_MOM, F_OPT, F
 from .kernels.sws import sws_forward
 from .kernels.bptt_float import run_bptt
 from .kernels.ottt_int import run_int
-from .kernels.pack import P_LR_MANT, Layout, float_input, int_input, pack_common, pack_int
+from .kernels.decode import decoder_code
+from .kernels.pack import P_DEC, P_LR_MANT, Layout, float_input, int_input, pack_common, pack_int
 from .network import (CE_MSE_MIX, OPTIMIZERS, RATE_TARGET, NetworkConfig, NetworkState, init_state,
                       int_layout)
 from .profile import Profile
@@ -200,6 +201,13 @@ class Engine:
             self.P[P_LR_MANT] = self.ilay.lr_mant
         else:
             self.FP[F_LR] = lr
+
+    def set_decoder(self, decoder: str) -> None:
+        """Decode predictions another way (kernels/decode.py); the network itself is unchanged."""
+        import dataclasses
+
+        self.cfg = dataclasses.replace(self.cfg, decoder=decoder)
+        self.P[P_DEC] = decoder_code(self.cfg)
 
     def reset_counters(self) -> None:
         self.sat[:] = 0

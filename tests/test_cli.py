@@ -168,3 +168,39 @@ def test_eval_truncated_checkpoint(runner, trained, tmp_path):
             dst.attrs[k] = v
         src.copy("weights", dst)
     assert "malformed checkpoint" in _error(runner.invoke(main, ["eval", str(bad)]))
+
+
+def test_train_float_reference_options_and_eval_with_another_decoder(runner, tmp_path):
+    path = tmp_path / "rec.h5"
+    res = runner.invoke(main, ["train", *FAST, "--precision", "float", "--recurrent", "--sws", "--learn-threshold",
+                               "--readout", "spiking", "--loss", "rate_ce", "--decoder", "latency", "--json",
+                               "--out", str(path)])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads(res.output.strip().splitlines()[-1])["config"]
+    assert cfg["recurrent"] and cfg["sws"] and cfg["learn_threshold"] and cfg["decoder"] == "latency"
+    with h5py.File(path) as f:
+        assert f["recurrent/R1"].shape == (16, 16)
+        assert f["threshold/th2"].shape == (10,)
+        assert "optimizer/V" in f
+    accs = {}
+    for dec in ("latency", "rate", "membrane"):
+        res = runner.invoke(main, ["eval", str(path), "--decoder", dec, "--json"])
+        assert res.exit_code == 0, res.output
+        accs[dec] = json.loads(res.output)["accuracy"]
+    assert all(0 <= a <= 1 for a in accs.values())
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--loss", "rate_ce"], "spiking readout"),
+    (["--readout", "spiking", "--loss", "count_enh"], "no integer form"),
+    (["--recurrent"], "precision float"),
+    (["--decoder", "latency"], "spiking readout"),
+])
+def test_train_refuses_inconsistent_loss_decoder_and_option_choices(runner, args, msg):
+    res = runner.invoke(main, ["train", *FAST, *args])
+    assert msg in _error(res)
+
+
+def test_eval_refuses_a_decoder_the_readout_cannot_use(runner, trained):
+    res = runner.invoke(main, ["eval", str(trained), "--decoder", "rate"])
+    assert "spiking readout" in _error(res)

@@ -136,10 +136,10 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
                         GL[t, i] = eo[i]
         if learn:
             if spiking_out and loss != L_MSE:
-                # window loss on the final counts: the same dL/ds at every step
-                spike_error(loss, S[T - 1, o_off:o_off + n_out], counts, T, T, label,
-                            FP[F_RATE_HI], FP[F_RATE_LO], eo)
+                # window loss on the final counts (count_enh also needs each step's spikes)
                 for t in range(T):
+                    spike_error(loss, S[t, o_off:o_off + n_out], counts, T, T, label,
+                                FP[F_RATE_HI], FP[F_RATE_LO], eo)
                     for i in range(n_out):
                         GL[t, i] = eo[i]
             gnext[:] = 0.0

@@ -111,7 +111,9 @@ def spike_error(loss, s, counts, steps, T, label, r_hi, r_lo, out):
             d = (c - r * steps) / T
             if i == label:
                 d *= w_label
-            out[i] = d / c if c != 0.0 else 0.0
+            # spread over the neuron's c spikes (authors' ``delta / count * output``): the
+            # gradient reaches the steps with a spike only, and sums to delta over the window
+            out[i] = d / c * s[i] if c != 0.0 else 0.0
         return
     for i in range(n):
         r = r_hi if i == label else r_lo
