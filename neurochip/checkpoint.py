@@ -11,7 +11,9 @@ Schema (format 1; documented for users in docs/checkpoint.md)::
     /bias/b{l}               biases of neuron layer l + 1
     /feedback/B{l}           fixed random feedback to hidden layer l + 1 (n_{l+1} x n_out)
     /rng                     int64[2]: the learning and encoder PRNG states
-    /optimizer/{M1,M2,step}  float reference's optimizer state
+    /recurrent/R{l}          --recurrent (float): hidden layer l's recurrent weights (n_l x n_l)
+    /threshold/th{l}         --learn-threshold (float): neuron layer l's thresholds
+    /optimizer/{M1,M2,step}  float reference's optimizer state (V: raw weights under --sws)
     /counters/{sat,ops}      training counters, one row per weight layer
     /history/{epoch, train_acc_online, test_acc, seconds, samples_per_s}
 
