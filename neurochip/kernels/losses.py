@@ -48,18 +48,28 @@ ENH_EPS = 1e-5     # the authors' guard in the count ratio
 
 
 @nb.njit(**NJIT)
+def _ce_grad(logits, label, out):
+    """out = softmax(logits) - onehot(label): the gradient of CE w.r.t. the logits."""
+    n = logits.shape[0]
+    m = logits[0]
+    for i in range(1, n):
+        m = max(m, logits[i])
+    z = 0.0
+    for i in range(n):
+        out[i] = math.exp(logits[i] - m)
+        z += out[i]
+    for i in range(n):
+        out[i] = out[i] / z - (1.0 if i == label else 0.0)
+
+
+@nb.njit(**NJIT)
 def membrane_error(loss, u, label, mix, out):
     """Integrator readout: ``out[i] = dl/du_i`` of the per-step loss on membrane logits ``u``."""
     n = u.shape[0]
-    m = u[0]
-    for i in range(1, n):
-        m = max(m, u[i])
-    z = 0.0
-    for i in range(n):
-        z += math.exp(u[i] - m)
+    _ce_grad(u, label, out)
     for i in range(n):
         y = 1.0 if i == label else 0.0
-        e_ce = math.exp(u[i] - m) / z - y
+        e_ce = out[i]
         e_mse = 2.0 * (u[i] - y) / n
         if loss == L_CE:
             out[i] = e_ce
@@ -84,15 +94,9 @@ def spike_error(loss, s, counts, steps, T, label, r_hi, r_lo, out):
     ``steps`` steps (see the module docstring for each loss)."""
     n = counts.shape[0]
     if loss == L_RATE_CE:
-        m = counts[0]
-        for i in range(1, n):
-            m = max(m, counts[i])
-        z = 0.0
+        _ce_grad(counts, label, out)
         for i in range(n):
-            z += math.exp(counts[i] - m)
-        for i in range(n):
-            y = 1.0 if i == label else 0.0
-            out[i] = (math.exp(counts[i] - m) / z - y) / T
+            out[i] /= T
         return
     if loss == L_COUNT_ENH:
         num = 0.0

@@ -128,7 +128,6 @@ def run_int(X, imp, Y, order, P, sizes, woff, noff, wexp, kleak, ushift, qerr,
     o_off = noff[L]
     r_learn = rng[0]
     r_enc = rng[1]
-    one_e = 1 << err_frac
     cmax = (1 << 62)
 
     # non-zero weights per presynaptic row (NeuroBench Effective ops); kept current by the updates
