@@ -190,8 +190,11 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, 
                     v[post + i] = vv
                     s[post + i] = sp
                 if learn and not last:
+                    if roff[l + 1] >= 0:
+                        # the recurrent synapses' presynaptic trace: this layer's, before s[t]
+                        for i in range(npost):
+                            trr[post + i] = tr[post + i]
                     for i in range(npost):
-                        trr[post + i] = tr[post + i]
                         tr[post + i] = lam[l + 1] * tr[post + i] + s[post + i]
             for i in range(n_out):
                 outsum[i] += v[o_off + i] if not spiking_out else vpre[o_off + i]
