@@ -10,11 +10,11 @@ Conventions (all values are Python/numba int64 unless stated):
 * ``sat_sym(x, bits)``  symmetric saturation to [-(2^(bits-1) - 1), 2^(bits-1) - 1]: Loihi's
   membrane clip (lava/proc/lif/models.py, ``np.clip(v, -max_uv_val + 1, max_uv_val - 1)``).
 * ``wrap_lava(x, bits)`` Loihi's current wrap: one conditional add/subtract of 2^bits, so the range
-  is (-2^(bits-1), 2^(bits-1)] (lava/proc/lif/models.py ``subthr_dynamics``; lava.md §3).
+  is (-2^(bits-1), 2^(bits-1)] (lava/proc/lif/models.py ``subthr_dynamics``; lava-semantics.md §3).
 * ``leak(v, k, mode)``   v * (1 - 2^-k) in integers; k = 0 means "no memory" (result 0), as Lava's
   dv = 4096 >> 0 = 4096. mode 0 = floor: ``v - (v >> k)`` (arithmetic shift, OTTT chip);
   mode 1 = toward zero: ``sign(v) * ((|v| * (2^k - 1)) >> k)``, which is exactly Lava's
-  ``sign(v) * ((|v| * (4096 - dv)) >> 12)`` with dv = 4096 >> k (chip-model.md §1, lava.md §4).
+  ``sign(v) * ((|v| * (4096 - dv)) >> 12)`` with dv = 4096 >> k (chip-model.md §1, lava-semantics.md §4).
 * ``shift_round(x, s, mode, r)`` x / 2^s rounded: 0 floor, 1 nearest (ties up), 2 stochastic with r
   uniform in [0, 2^s) (unbiased: E[result] = x / 2^s). s < 0 shifts left.
 * ``xorshift32(state)`` Marsaglia's 32-bit xorshift (13, 17, 5): the on-chip PRNG. State is a
@@ -86,7 +86,7 @@ def leak(v, k, mode):
 
 @nb.njit(**NJIT)
 def shift_exp(a, e):
-    """``a << e`` for e >= 0, else ``a >> -e`` (floor): Lava Dense's weight_exp (lava.md §2)."""
+    """``a << e`` for e >= 0, else ``a >> -e`` (floor): Lava Dense's weight_exp (lava-semantics.md §2)."""
     if e >= 0:
         return a << e
     return a >> (-e)

@@ -8,7 +8,7 @@ with random labels as targets. The 64-128 layer is a fixed random projection (st
 LIFReset); the 128-10 layer learns on Lava's learning engine: ``LearningDense`` with a
 ``Loihi3FLearningRule`` (``2^E*u0*x1*y2 - 2^E*u0*x1*y3``) and neurochip's ``OtttLIF`` learning
 neuron (target on its third-factor port, delta = surrogate(v) * error sent as y2 / y3). neurochip
-runs the same learning with its emulation kernel (``neurochip.kernels.lava_learning``). The script
+runs the same learning with its emulation kernel (``neurochip.kernels.lava_engine``). The script
 asserts that the weights after learning, every output spike and every pre-reset membrane are
 identical, then prints steps/s and samples/s of each and the ratio. ``--data digits`` uses the
 first N digits training samples instead of Bernoulli noise; ``--feedback random`` makes the 64-128
@@ -39,9 +39,9 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from neurochip import lava_learning as LL  # noqa: E402
+from neurochip.lava import learning as LL  # noqa: E402
 from neurochip.data import Dataset, load_dataset  # noqa: E402
-from neurochip.lava_compat import require_lava  # noqa: E402
+from neurochip.lava.compat import require_lava  # noqa: E402
 
 SIZES = (64, 128, 10)
 

@@ -36,10 +36,10 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from neurochip import lava_export as lx  # noqa: E402
+from neurochip.lava import export as lx  # noqa: E402
 from neurochip.engine import Engine  # noqa: E402
 from neurochip.kernels.lif_run import lif_forward  # noqa: E402
-from neurochip.lava_compat import require_lava  # noqa: E402
+from neurochip.lava.compat import require_lava  # noqa: E402
 from neurochip.network import NetworkConfig  # noqa: E402
 from neurochip.profile import load_profile  # noqa: E402
 

@@ -26,16 +26,16 @@ fi
 echo "setup: installing dependencies into .venv (about a minute on a fresh machine)"
 pip_q install --upgrade pip
 # lava-nc 0.10.0 declares Python <3.11 (Requires-Python: >=3.10,<3.11) and numpy <2, so it goes in
-# on its own with --ignore-requires-python and these pins (see ../shared/design/lava.md section 0).
-# Its one import error on 3.11 is fixed at run time by neurochip/lava_compat.py, never by editing
-# site-packages. Keep this line identical to INSTALL_COMMAND in neurochip/lava_compat.py.
+# on its own with --ignore-requires-python and these pins (see docs/design/lava-semantics.md section 0).
+# Its one import error on 3.11 is fixed at run time by neurochip/lava/compat.py, never by editing
+# site-packages. Keep this line identical to INSTALL_COMMAND in neurochip/lava/compat.py.
 pip_q install --ignore-requires-python "numpy>=1.26,<2" "scipy<1.17" "networkx<=2.8.7" "asteval<0.10" "lava-nc==0.10.0"
 pip_q install -e ".[test]"
 .venv/bin/python -c "$check"
 echo "$want" > "$stamp"
 echo "setup: done ($(.venv/bin/python -c '
 import importlib.metadata as md, sys
-from neurochip.lava_compat import lava_status
+from neurochip.lava.compat import lava_status
 ok, why = lava_status()
 print("Python", sys.version.split()[0], "numpy", md.version("numpy"), "numba", md.version("numba"),
       "lava-nc", md.version("lava-nc"), "usable" if ok else "NOT USABLE: " + why)'))"

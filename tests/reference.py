@@ -1,5 +1,5 @@
 """Slow pure-Python models of neurochip's integer primitives, written from the spec (chip-model.md,
-lava.md), independently of neurochip/fixedpoint.py: plain Python ints, no numba, no numpy."""
+lava-semantics.md), independently of neurochip/fixedpoint.py: plain Python ints, no numba, no numpy."""
 from __future__ import annotations
 
 import math
@@ -35,7 +35,7 @@ def leak_floor(v, k):
 
 
 def leak_lava(v, k):
-    """Lava: sign(v) * ((|v| * (4096 - dv)) >> 12), dv = 4096 >> k (lava.md §3-4)."""
+    """Lava: sign(v) * ((|v| * (4096 - dv)) >> 12), dv = 4096 >> k (lava-semantics.md §3-4)."""
     dv = 4096 // 2 ** k
     p = abs(v) * (4096 - dv)
     r = p // 4096

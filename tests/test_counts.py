@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurochip.counters import OPS, SAT
-from neurochip.energy import Counts, neurobench
+from neurochip.energy.model import Counts, neurobench
 from neurochip.engine import Engine
 from neurochip.network import NetworkConfig, init_state
 from neurochip.profile import load_profile

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 
 from neurochip.cli import main
 from neurochip.counters import OPS
-from neurochip.energy import (INFERENCE_KEYS, LEARNING_KEYS, RESOURCE_KEYS, Counts, ResourceModel, Figure,
+from neurochip.energy.model import (INFERENCE_KEYS, LEARNING_KEYS, RESOURCE_KEYS, Counts, ResourceModel, Figure,
                               ann_baseline, build_report, energy_model, figures_of, fit_resources, footprint,
                               format_compare, format_report, gather_counts, price, resource_model,
                               training_report)
-from neurochip.energy_cli import energy
+from neurochip.energy.cli import energy
 from neurochip.engine import Engine
 from neurochip.errors import NeurochipError
 from neurochip.network import NetworkConfig

@@ -47,7 +47,7 @@ def test_leak_edges_and_the_off_by_one(k):
         assert fx.leak(v, k, 0) == ref.leak_floor(v, k)
         assert fx.leak(v, k, 1) == ref.leak_lava(v, k)
     if k >= 1:
-        # lava.md §4: the naive shift is exactly 1 larger for positive v not divisible by 2^k
+        # lava-semantics.md §4: the naive shift is exactly 1 larger for positive v not divisible by 2^k
         v = 2 ** k * 7 + 1
         assert fx.leak(v, k, 0) - fx.leak(v, k, 1) == 1
         assert fx.leak(-v, k, 0) == fx.leak(-v, k, 1) - 1 or fx.leak(-v, k, 0) <= 0

@@ -4,7 +4,7 @@ with the numba chip kernel (``neurochip.kernels.ottt_int.run_int``, driven throu
 The reference below is written from the documented rules, not from the kernel's loops:
 
 * the module docstring of ``neurochip/kernels/ottt_int.py`` (steps 1-6 per time step),
-* ``../shared/design/chip-model.md`` §1-5 and ``docs/profiles.md`` (neuron order leak -> integrate
+* ``docs/design/chip-model.md`` §1-5 and ``docs/profiles.md`` (neuron order leak -> integrate
   -> saturate -> fire -> reset; trace a <- lambda a + s; error to hidden layers; update rule),
 * the OTTT paper (Xiao et al. 2022): eq. 2 (LIF), eq. 4 (presynaptic trace a_hat), eq. 5 (instant
   loss L[t]), §4.3 (three-factor update dW^l = -eta g^{l+1} a_hat^l, OTTT_O / OTTT_A),
@@ -255,7 +255,7 @@ class ReferenceChip:
             v_new = v_sat - c.thr if c.reset == "subtract" else 0
         return v_sat, v_new, spike
 
-    # -- presynaptic trace (OTTT eq. 4; Loihi: stochastic decay, lava.md §5.3) --
+    # -- presynaptic trace (OTTT eq. 4; Loihi: stochastic decay, lava-semantics.md §5.3) --
     def trace_step(self, l: int, a: int, spiked: bool, imp: int) -> int:
         """a <- a (1 - 2^-k) + impulse, clipped at tr_bits; k is the leak of layer l + 1, the
         postsynaptic neurons this trace feeds (the trace tracks du^{l+1}/dW^l)."""

@@ -1,5 +1,5 @@
 """Stock lava-nc 0.10.0 imports and runs on Python 3.11 through neurochip's import fix
-(neurochip/lava_compat.py; ../shared/design/lava.md section 0).
+(neurochip/lava/compat.py; docs/design/lava-semantics.md section 0).
 
 Lava itself is imported in child interpreters, so that what makes it load is the fix and not an
 import that happened earlier in this pytest process. Lava runs in those children always end with
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from neurochip import lava_compat
+from neurochip.lava import compat as lava_compat
 from neurochip.errors import NeurochipError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_patch_source_on_the_installed_file():
     out, applied, reason = lava_compat.patch_source(src)
     assert applied, reason
     changed = [i + 1 for i, (a, b) in enumerate(zip(src.splitlines(), out.splitlines())) if a != b]
-    # 1-based lines of lava-nc 0.10.0's var_model.py, as cited in neurochip/lava_compat.py
+    # 1-based lines of lava-nc 0.10.0's var_model.py, as cited in neurochip/lava/compat.py
     assert changed == [9, 221, 222, 223, 229, 230, 231, 237, 238]
 
 
@@ -130,7 +130,7 @@ def test_install_hint_is_the_command_in_setup_sh():
 def test_importing_neurochip_does_not_import_lava(tmp_path):
     out = _run_child("""
         import sys
-        import neurochip, neurochip.lava_compat, neurochip.errors
+        import neurochip, neurochip.lava.compat, neurochip.errors
         print(sorted(m for m in sys.modules if m == "lava" or m.startswith("lava.")))
         print(any(type(f).__name__ == "_VarModelFixFinder" for f in sys.meta_path))
     """, tmp_path)
@@ -180,7 +180,7 @@ def test_fix_is_idempotent_touches_one_module_and_lava_runs(tmp_path):
     out = _run_child("""
         import sys
         import numpy as np
-        from neurochip import lava_compat as lc
+        from neurochip.lava import compat as lc
 
         assert lc.install_import_fix() is True
         assert lc.install_import_fix() is False  # idempotent
@@ -220,5 +220,5 @@ def test_fix_is_idempotent_touches_one_module_and_lava_runs(tmp_path):
             lif.stop()
         print("RESULT", u, v)
     """, tmp_path)
-    # lava.md: Dense delivers 100 at steps 2, 4, 5; u = 100 << 6; v halves each step: 0, 6400, 3200, 8000, 10400
+    # lava-semantics.md: Dense delivers 100 at steps 2, 4, 5; u = 100 << 6; v halves each step: 0, 6400, 3200, 8000, 10400
     assert "RESULT 6400 10400" in out, out

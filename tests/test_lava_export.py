@@ -1,8 +1,8 @@
-"""Inference export to Lava (neurochip/lava_export.py, lava_models/, lava_cli.py) and the inference
+"""Inference export to Lava (neurochip/lava/export.py, lava_models/, lava_cli.py) and the inference
 kernel it uses as neurochip's reference (neurochip/kernels/lif_run.py).
 
 * Without Lava: the inference kernel equals the engine (``run_int``) step by step; the export keeps
-  every weight (Lava's Dense truncation computed per ``../shared/design/lava.md`` §2); biases,
+  every weight (Lava's Dense truncation computed per ``docs/design/lava-semantics.md`` §2); biases,
   errors and hardware notes.
 * With Lava: many random networks (mixed / excitatory / inhibitory weights, Dense weight_exp -3..3,
   several leak shifts and thresholds, biases, u wraps and v clips, 1-3 layers, graded and binary
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from neurochip import lava_export as lx
+from neurochip.lava import export as lx
 from neurochip.counters import S_CURRENT, S_MEMBRANE
 from neurochip.engine import Engine
 from neurochip.errors import NeurochipError
@@ -41,7 +41,7 @@ def _need_lava():
     """Skip only when lava-nc is not installed at all, and never in CI (scripts/setup.sh installs it).
     Installs neurochip's import fix before the test imports anything from Lava."""
     if HAVE_LAVA:
-        from neurochip.lava_compat import require_lava
+        from neurochip.lava.compat import require_lava
 
         require_lava()
         return
@@ -290,7 +290,7 @@ def test_export_changes_no_weight(kind):
 
 
 def test_effective_weights_formula_is_lavas():
-    """lava.md §2's truncation, as effective_dense_weights computes it, equals Lava's own functions."""
+    """lava-semantics.md §2's truncation, as effective_dense_weights computes it, equals Lava's own functions."""
     _need_lava()
     from lava.utils.weightutils import SignMode, clip_weights, truncate_weights
 
@@ -579,7 +579,7 @@ def checkpoint(tmp_path_factory):
 
 
 def _cli():
-    from neurochip.lava_cli import lava
+    from neurochip.lava.cli import lava
 
     @click.group()
     def main():

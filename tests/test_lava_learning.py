@@ -1,5 +1,5 @@
-"""Learning export to Lava (neurochip/lava_learning.py, neurochip/lava_models_learning/) and
-neurochip's emulation of Lava's learning engine (neurochip/kernels/lava_learning.py).
+"""Learning export to Lava (neurochip/lava/learning.py, neurochip/lava/models_learning/) and
+neurochip's emulation of Lava's learning engine (neurochip/kernels/lava_engine.py).
 
 * Without Lava: the host-side random streams, decay factors and impulse split; the emulation's own
   properties (no teaching signal leaves the weights as truncated; resumable runs; signed y-traces
@@ -23,7 +23,7 @@ import json
 import numpy as np
 import pytest
 
-from neurochip import lava_learning as LL
+from neurochip.lava import learning as LL
 from neurochip.errors import NeurochipError
 
 HAVE_LAVA = importlib.util.find_spec("lava") is not None
@@ -31,7 +31,7 @@ need_lava = pytest.mark.skipif(not HAVE_LAVA, reason="lava-nc not installed")
 
 
 def _lava():
-    from neurochip.lava_compat import require_lava
+    from neurochip.lava.compat import require_lava
 
     require_lava()
 
@@ -228,7 +228,7 @@ def test_emulation_is_resumable_and_reproducible():
 
 
 def test_signed_encoding_loses_negative_half_on_bap():
-    """lava.md §5.5: a bAP clips the neuron's y-traces to [0, 127]. With the signed encoding
+    """lava-semantics.md §5.5: a bAP clips the neuron's y-traces to [0, 127]. With the signed encoding
     (y2 = -delta) and a bAP every step, only the weight increases survive; the split encoding
     learns both ways. neurochip reproduces the clipping (it is what Lava does)."""
     rng = np.random.default_rng(11)
@@ -403,7 +403,7 @@ def test_lava_lr_mapping():
 
 def test_delta_rounding():
     """floor (neurochip's output error) vs nearest, ties up (its hidden errors): (e * sg) >> n."""
-    from neurochip.kernels import lava_learning as K
+    from neurochip.kernels import lava_engine as K
 
     lut = np.full(64, 16, np.int64)       # sg = 1.0 everywhere in range
     for rnd, expect in ((0, [-2, -1, -1, 0, 0, 1]), (1, [-1, 0, 0, 0, 1, 1])):      # e / 4

@@ -4,7 +4,7 @@ The same forward arithmetic as :func:`neurochip.kernels.ottt_int.run_int` with `
 (written with the same :mod:`neurochip.fixedpoint` primitives, and tested against it step by step
 in ``tests/test_lava_export.py``), reorganised for two uses the per-sample engine does not serve:
 
-* the Lava comparison (:mod:`neurochip.lava_export`) needs every layer's spikes and membranes at
+* the Lava comparison (:mod:`neurochip.lava.export`) needs every layer's spikes and membranes at
   every step, not only predictions;
 * the speed benchmark (``scripts/bench_vs_lava.py``) runs one network for 1000 continuous steps on a
   given input raster, as Lava does.

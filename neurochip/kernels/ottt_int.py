@@ -3,13 +3,13 @@
 Pure numerics: arrays in, arrays out (state arrays are updated in place). The orchestration
 (epochs, shuffling, checkpoints) lives in :mod:`neurochip.train`; parameters are packed by
 :func:`neurochip.kernels.pack.pack_int`. Equations cite the OTTT paper (Xiao et al. 2022) and
-``../shared/design/chip-model.md``; Lava-exact arithmetic cites ``lava.md``.
+``docs/design/chip-model.md``; Lava-exact arithmetic cites ``docs/design/lava-semantics.md``.
 
 Per time step t of a sample, for weight layers l = 0..L-1 (neuron layers 1..L):
 
 1. input layer 0: graded value (direct), Bernoulli spike from the encoder PRNG (rate), or a spike
    at a precomputed step (latency); its trace ``a0 = decay(a0) + impulse`` (OTTT eq. 4).
-2. ``cur_i = sum_j W[j, i] * s_j`` event-driven over non-zero s_j (int64, no saturation: lava.md §2),
+2. ``cur_i = sum_j W[j, i] * s_j`` event-driven over non-zero s_j (int64, no saturation: lava-semantics.md §2),
    ``a = cur << weight_exp`` (floor shift if negative), ``u = a << input_shift`` wrapped or clipped at
    the current width, ``v = leak(v) + u + bias`` clipped (symmetric) at the membrane width
    (chip-model.md §1; Lava PyLifModelBitAcc with du = 4095), spike ``v > thr`` or ``v >= thr``,
@@ -50,7 +50,7 @@ from .pack import (P_ACC_BITS, P_ACC_FRAC, P_C_LOG2E, P_C_OUT, P_C_SG, P_COMPARE
 
 @nb.njit(**NJIT)
 def _trace_decay(a, k, stochastic, rng):
-    """a * (1 - 2^-k) for a >= 0, floor or stochastic rounding (Loihi traces: lava.md §5.3)."""
+    """a * (1 - 2^-k) for a >= 0, floor or stochastic rounding (Loihi traces: lava-semantics.md §5.3)."""
     if k == 0:
         return 0, rng, 0
     num = a * ((1 << k) - 1)

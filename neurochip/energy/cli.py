@@ -10,9 +10,9 @@ import json
 
 import click
 
-from .errors import NeurochipError
-from .network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig
-from .surrogate import SURROGATES
+from ..errors import NeurochipError
+from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig
+from ..surrogate import SURROGATES
 
 _NET_OPTS = ("hidden", "timesteps", "encoder", "readout", "loss", "surrogate", "feedback", "rule", "seed",
              "dataset", "sim_profile")
@@ -71,9 +71,9 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
     neurochip energy run.h5 --compare loihi,loihi2,cmos45 --json
     neurochip energy --hidden 128 --dataset digits          (untrained network)
     """
-    from .data import load_dataset
-    from .energy import DEFAULT_LEARN_SAMPLES, build_report, energy_model, format_compare, format_report, gather_counts
-    from .profile import load_profile
+    from ..data import load_dataset
+    from .model import DEFAULT_LEARN_SAMPLES, build_report, energy_model, format_compare, format_report, gather_counts
+    from ..profile import load_profile
 
     if profile_name and compare:
         raise NeurochipError("give either --profile or --compare, not both")
@@ -92,7 +92,7 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
                  surrogate=surrogate, feedback=feedback, rule=rule, seed=seed, dataset=dataset, sim_profile=sim_profile)
 
     if checkpoint_path:
-        from . import checkpoint
+        from .. import checkpoint
 
         given = [k for k in _NET_OPTS if local[k] is not None]
         if given:
@@ -122,7 +122,7 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
                 sim = load_profile("loihi")
                 notes.append(f"{', '.join(p.name for p in pricing)} {'is' if len(pricing) == 1 else 'are'} pricing-only: "
                              "the network is simulated on 'loihi' (Lava fixed_pt arithmetic); --sim-profile picks another")
-        from .engine import Engine
+        from ..engine import Engine
 
         opts = {k: v for k, v in dict(timesteps=timesteps, encoder=encoder, readout=readout, loss=loss,
                                       surrogate=surrogate, feedback=feedback, rule=rule, seed=seed).items() if v is not None}

@@ -1,7 +1,7 @@
 """SIMULATION ONLY: neurochip's integer LIF as a Lava Process and fixed-point ProcessModel.
 
 Stock Lava 0.10 has no LIF with subtractive reset, a ``>=`` compare, a floor (arithmetic-shift)
-leak, or membrane/current widths other than 24 bits (``../shared/design/lava.md`` §3). A network
+leak, or membrane/current widths other than 24 bits (``docs/design/lava-semantics.md`` §3). A network
 on such a profile (e.g. ``generic``) is exported with this neuron instead of ``LIF``; it runs in
 Lava's CPU simulator (``Loihi2SimCfg(select_tag='fixed_pt')``), not on Loihi.
 

@@ -1,24 +1,24 @@
 """Export a trained integer neurochip network to Lava (lava-nc 0.10.0) and check it runs bit-exact.
 
-Mapping (``../shared/design/lava.md`` is the verified spec of Lava's fixed-point semantics; user
+Mapping (``docs/design/lava-semantics.md`` is the verified spec of Lava's fixed-point semantics; user
 documentation in ``docs/lava.md``). For weight layer l (neurochip ``W[l]`` is n_pre x n_post,
 presynaptic-major):
 
 * **Dense** ``weights = (m << 1).T`` (n_post x n_pre), ``num_weight_bits = 8``,
   ``weight_exp = weight_exp[l] - 1``, ``sign_mode`` EXCITATORY if every m >= 0, INHIBITORY if every
   m <= 0 (and none is -128), else MIXED. Lava keeps ``(W >> k) << k`` with k = 1 in MIXED mode and
-  k = 0 otherwise (lava.md §2): every even W in range is kept, so the export changes no weight.
+  k = 0 otherwise (lava-semantics.md §2): every even W in range is kept, so the export changes no weight.
   Lava then computes ``shift_exp(sum 2m, e - 1) = shift_exp(sum m, e)`` (floor shift of the sum),
   which is exactly what neurochip's kernel computes. ``num_message_bits = input_bits`` on the
   first Dense under direct encoding (graded input x_q), 0 (binary spikes) elsewhere.
 * **LIF** (stock ``LIFReset``, ``PyLifResetModelBitAcc``) for a Lava-exact profile: ``du = 4095``
-  (no current memory, u = a << 6), ``dv = 4096 >> k`` (toward-zero leak, lava.md §4),
+  (no current memory, u = a << 6), ``dv = 4096 >> k`` (toward-zero leak, lava-semantics.md §4),
   ``vth = threshold``, bias = ``bias_mant << bias_exp`` (not shifted by 6, as in neurochip). The
   integrator readout is a LIF with ``vth = 2^17``: ``vth << 6 = 2^23`` is above the largest
   membrane value 2^23 - 1, so it never fires. ``reset_interval = T``, ``reset_offset = (1 + l) % T``
   return each layer to rest at the first step of every sample, so samples stream back to back.
 * Any other profile (subtractive reset, ``>=``, floor leak, other widths: the generic profile)
-  gets the SIMULATION-ONLY process :class:`neurochip.lava_models.nc_lif.NcLIF`.
+  gets the SIMULATION-ONLY process :class:`neurochip.lava.models.nc_lif.NcLIF`.
 
 Timing: the input RingBuffer sends raster row g at Lava step g + 1, and every Dense hop adds one
 step, so neuron layer l (1-based) computes neurochip's global step g at Lava's 0-based step
@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NeurochipError
-from .kernels.decode import predict
-from .kernels.lif_run import encode_raster, lif_forward
-from .kernels.pack import P_ENC, P_T
+from ..errors import NeurochipError
+from ..kernels.decode import predict
+from ..kernels.lif_run import encode_raster, lif_forward
+from ..kernels.pack import P_ENC, P_T
 
-#: Lava steps added by each Dense hop (lava.md §1)
+#: Lava steps added by each Dense hop (lava-semantics.md §1)
 HOP_DELAY = 1
 #: Lava's LIF: 12-bit decay constants, 6-bit MSB alignment of activation and threshold, 24-bit u/v
 LAVA_DECAY_UNITY = 4096
@@ -124,7 +124,7 @@ def lava_exact_reasons(profile) -> list[str]:
 
 def sign_mode_for(m: np.ndarray) -> str:
     """EXCITATORY / INHIBITORY when every mantissa has one sign (and 2m stays in Lava's 8-bit
-    magnitude), else MIXED; with W = 2m every choice keeps every weight (lava.md §2)."""
+    magnitude), else MIXED; with W = 2m every choice keeps every weight (lava-semantics.md §2)."""
     if m.size == 0 or m.min() >= 0:
         return "EXCITATORY"
     if m.max() <= 0 and m.min() >= -127:
@@ -133,7 +133,7 @@ def sign_mode_for(m: np.ndarray) -> str:
 
 
 def effective_dense_weights(W: np.ndarray, sign_mode: str | None = None, num_weight_bits: int = 8) -> np.ndarray:
-    """What Lava's Dense fixed_pt keeps of ``W`` on its first step (lava.md §2; Lava's
+    """What Lava's Dense fixed_pt keeps of ``W`` on its first step (lava-semantics.md §2; Lava's
     ``clip_weights`` and ``truncate_weights``), computed without Lava."""
     W = np.asarray(W, np.int64)
     sm = sign_mode or ("EXCITATORY" if W.min() >= 0 else "INHIBITORY" if W.max() <= 0 else "MIXED")
@@ -161,7 +161,7 @@ def bias_to_mant_exp(b: np.ndarray, mant_range=SIM_BIAS_MANT, exp_range=HW_BIAS_
     return mant.astype(np.int32), bexp.astype(np.int32), ok
 
 
-#: W = m << EXPORT_WEIGHT_SHIFT: an even weight survives every sign mode of Lava's Dense (lava.md §2)
+#: W = m << EXPORT_WEIGHT_SHIFT: an even weight survives every sign mode of Lava's Dense (lava-semantics.md §2)
 EXPORT_WEIGHT_SHIFT = 1
 
 
@@ -181,7 +181,7 @@ def export_network(engine, force_custom: bool = False) -> LavaExport:
     """The Lava parameters of an integer :class:`~neurochip.engine.Engine`'s network.
 
     Stock Lava processes for a Lava-exact profile (see :func:`lava_exact_reasons`), else (or with
-    ``force_custom``) the simulation-only :class:`~neurochip.lava_models.nc_lif.NcLIF` neurons.
+    ``force_custom``) the simulation-only :class:`~neurochip.lava.models.nc_lif.NcLIF` neurons.
     Raises NeurochipError when a value cannot be represented exactly in Lava.
     """
     if not getattr(engine, "is_int", False):
@@ -327,7 +327,7 @@ def reference_run(engine, R: np.ndarray, period: int | None = None, record: bool
 # ---------------------------------------------------------------------------------------------
 
 def _lava():
-    from .lava_compat import require_lava
+    from .compat import require_lava
 
     require_lava()
 
@@ -389,7 +389,7 @@ def fixed_pt_model(proc_cls):
     from lava.proc.lif.models import PyLifModelBitAcc, PyLifResetModelBitAcc
     from lava.proc.lif.process import LIF, LIFReset
 
-    from .lava_models.nc_lif import NcLIF, PyNcLIFModelFixed
+    from .models.nc_lif import NcLIF, PyNcLIFModelFixed
 
     table = {Dense: PyDenseModelBitAcc, LIF: PyLifModelBitAcc, LIFReset: PyLifResetModelBitAcc,
              Source: PySendModelFixed, Sink: PyReceiveModelFixed, Read: PyReadFixed, NcLIF: PyNcLIFModelFixed}
@@ -439,7 +439,7 @@ def _add_chain(exp: LavaExport, src_out, lava_steps: int, reset: bool, record_sp
                       bias_exp=lay.bias_exp.copy(), name=f"{tag}lif{lay.index + 1}")
             nrn = LIFReset(reset_interval=interval, reset_offset=offset, **kw) if interval else LIF(**kw)
         else:
-            from .lava_models.nc_lif import NcLIF
+            from .models.nc_lif import NcLIF
 
             nrn = NcLIF(shape=shape, bias=lay.bias_mant.astype(np.int64), reset_interval=interval,
                         reset_offset=offset, name=f"{tag}nclif{lay.index + 1}", **lay.neuron)

@@ -8,14 +8,14 @@ time, in ``lava/magma/compiler/var_model.py`` (lava-nc 0.10.0, lines 219-238): t
 
     ValueError: mutable default <class '...ByteEncoder'> for field x is not allowed: use default_factory
 
-(see ``../shared/design/lava.md`` section 0, beside this repository, which verified the fix below by hand with ``sed``).
+(see ``docs/design/lava-semantics.md`` section 0, which verified the fix below by hand with ``sed``).
 
 How: :func:`install_import_fix` puts a finder first on ``sys.meta_path``. It intercepts ONLY the
 module ``lava.magma.compiler.var_model``; every other import goes to the normal machinery. For
 that module it reads the installed source file, replaces each ``: ByteEncoder = ByteEncoder()``
 by ``: ByteEncoder = field(default_factory=ByteEncoder)`` and line 9's
 ``from dataclasses import dataclass, InitVar`` by ``..., InitVar, field`` (the same edit as the
-``sed`` in lava.md), checks that the edit landed exactly where expected and kept the line count,
+``sed`` in lava-semantics.md), checks that the edit landed exactly where expected and kept the line count,
 compiles it under the installed file's name (tracebacks and line numbers stay right) and
 executes it. No bytecode cache is read or written for it. If the source is not the one expected
 (e.g. a later Lava release that fixed this), the module loads unmodified and :data:`FIX_STATE`
@@ -32,7 +32,7 @@ import importlib.util
 import re
 import sys
 
-from .errors import NeurochipError
+from ..errors import NeurochipError
 
 TARGET = "lava.magma.compiler.var_model"
 LAVA_VERSION = "0.10.0"

@@ -17,7 +17,7 @@ import json
 
 import click
 
-from .errors import NeurochipError
+from ..errors import NeurochipError
 
 
 def _errors(f):
@@ -42,7 +42,7 @@ def lava():
 @lava.command()
 def check():
     """Say whether stock lava-nc is usable here, and why not."""
-    from .lava_compat import lava_status
+    from .compat import lava_status
 
     ok, why = lava_status()
     click.echo(why)
@@ -60,10 +60,10 @@ def check():
 @_errors
 def run(checkpoint, samples, custom_neurons, as_json):
     """Run CHECKPOINT's network in neurochip and in Lava; count differing spikes and membranes."""
-    from .checkpoint import load
-    from .data import load_dataset
-    from .lava_compat import require_lava
-    from .lava_export import compare
+    from ..checkpoint import load
+    from ..data import load_dataset
+    from .compat import require_lava
+    from .export import compare
 
     require_lava()
     engine, _history, info = load(checkpoint)
@@ -125,8 +125,8 @@ def _print(c, requested: int) -> None:
 def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timesteps, as_json):
     """Learn on chip in Lava (LearningDense + Loihi3F rule) and in neurochip's exact emulation;
     report differing weights (expected 0) and both accuracies."""
-    from .lava_compat import require_lava
-    from .lava_learning import learn_compare
+    from .compat import require_lava
+    from .learning import learn_compare
 
     if samples < 1:
         raise NeurochipError(f"--samples must be at least 1, got {samples}")

@@ -1,11 +1,11 @@
 """Exact emulation of Lava's learning engine for OTTT learning, in Lava's own time steps.
 
-One numba kernel, :func:`lava_learn_run`, runs the network that :mod:`neurochip.lava_learning`
+One numba kernel, :func:`lava_learn_run`, runs the network that :mod:`neurochip.lava.learning`
 builds in Lava, step for step and bit for bit:
 
     input RingBuffer -> [Dense (fixed) -> LIFReset]                 (optional fixed hidden layer)
                      -> LearningDense (Loihi3FLearningRule, PyLearningDenseModelBitApproximate)
-                     -> OTTT learning LIF (neurochip/lava_models_learning/ottt_lif.py)
+                     -> OTTT learning LIF (neurochip/lava/models_learning/ottt_lif.py)
                         <- third factor (target or error) RingBuffer on a_third_factor_in
                         -> s_out_bap, s_out_y1..y3 back to the LearningDense
 
@@ -17,7 +17,7 @@ fixed Dense to the hidden neurons' third-factor port. Each LearningDense + its n
 Sources (lava-nc 0.10.0; ``L`` = lava/magma/core/model/py/connection.py,
 ``A`` = lava/magma/core/learning/learning_rule_applier.py, ``D`` = lava/proc/dense/models.py,
 ``F`` = lava/proc/lif/models.py, ``R`` = lava/magma/core/learning/random.py; spec:
-``../shared/design/lava.md`` §1-5):
+``docs/design/lava-semantics.md`` §1-5):
 
 Per Lava step tau = 1, 2, ... (every process's ``run_spk``, then the LearningDense's ``run_lrn``):
 
@@ -29,9 +29,9 @@ Per Lava step tau = 1, 2, ... (every process's ``run_spk``, then the LearningDen
 2. LIF (hidden: stock ``PyLifResetModelBitAcc``, F:426-449; output: the OTTT neuron, which runs the
    same ``subthr_dynamics``, F:138-186): reset u = v = 0 when ``tau % interval == offset``; then
    ``u = rtz(u, 4096 - du - 1) + (a << 6)`` wrapped at 24 bits, ``v = clip(rtz(v, 4096 - dv) + u +
-   bias, +-(2^23 - 1))``, ``s = v > vth << 6``, ``v[s] = 0`` (lava.md §3).
+   bias, +-(2^23 - 1))``, ``s = v > vth << 6``, ``v[s] = 0`` (lava-semantics.md §3).
 3. The OTTT neuron (same step, after its own spike): third factor ``tf`` from its RingBuffer (no
-   delay on a direct port, lava.md §1/§5.4), error ``e = (s << F) - (tf - 1)`` (target mode; tf = 0
+   delay on a direct port, lava-semantics.md §1/§5.4), error ``e = (s << F) - (tf - 1)`` (target mode; tf = 0
    means "no teaching signal", e := 0) or ``e = tf`` (error mode), surrogate ``sg`` from neurochip's
    integer LUT of the pre-reset membrane (as ``neurochip/kernels/ottt_int.py`` ``_surrogate``),
    ``delta = clip((e * sg) >> (sg_bits + err_shift), -dmax, dmax)`` (floor, or rounded to nearest with
@@ -51,7 +51,7 @@ Per Lava step tau = 1, 2, ... (every process's ``run_spk``, then the LearningDen
    t == tx: ``x = clip(x + imp_int + (r_imp < imp_frac), 0, 127)`` (L:904-934; ``imp_frac =
    round(frac(impulse) * 256)``, L:650-672). y: the last received value, decayed the same way with
    tau = 65535 (Loihi3F, lava/magma/core/learning/learning_rule.py:723-751) and clipped to [0, 127]
-   at t == ty (impulse 0): **a post neuron that sent a bAP has its y traces clipped** (lava.md §5.5).
+   at t == ty (impulse 0): **a post neuron that sent a bAP has its y traces clipped** (lava-semantics.md §5.5).
    Stored x1 becomes the end-of-epoch value (L:451-466); y is not stored back (Loihi3F).
 6. Rule (A:243-328), dependency uK: ``u = (tau // t_epoch) % 2^K == 0`` (L:1009-1019); per synapse
    ``A = W << 7``; per product ``m = u * mant * prod clip(f + c, -128, 127)`` (factors at the
@@ -127,7 +127,7 @@ L_NORM = 5          # 1 once every weight has been through a learning phase (in 
 L_NPARAMS = 6
 
 LUT_SIZE = 64       # neurochip.surrogate.LUT_SIZE
-UV_MAX = 1 << 23    # 24-bit u, v (lava.md §3)
+UV_MAX = 1 << 23    # 24-bit u, v (lava-semantics.md §3)
 ACC_MAX = (1 << 15) - 1
 ACC_MIN = -(1 << 15) - 1
 
@@ -143,7 +143,7 @@ def rtz_decay(x, keep):
 
 @nb.njit(**NJIT)
 def lif_step(u, v, a, du, dv, bias, vth_m):
-    """One Lava LIF update (F:138-186, lava.md §3): returns (u, v_pre_reset, spiked)."""
+    """One Lava LIF update (F:138-186, lava-semantics.md §3): returns (u, v_pre_reset, spiked)."""
     u = rtz_decay(u, 4096 - du - 1) + (a << 6)
     if u > UV_MAX:
         u -= 2 * UV_MAX
@@ -210,7 +210,7 @@ def truncate(w, k, sign):
 
 
 # ---- one LearningDense + its OTTT neurons ("learning layer" tuple, built by
-# neurochip.lava_learning.Emulator) -----------------------------------------------------------
+# neurochip.lava.learning.Emulator) -----------------------------------------------------------
 #   (W, OP, bias, lut, PM, PE, PS, PF, PC, LP, xf, yf, rxd, rxi, ryd, rc, st, abuf, x1, tx, ty,
 #    ylast, ysc, ypart, xpart, xnz)
 # W[i, j]           LearningDense weights (post x pre, Lava's layout), int32, updated in place
@@ -472,7 +472,7 @@ def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, re
     FH                fixed hidden layer (WhT, HP, bh, st, abuf): WhT[j, h] the hidden Dense's weights
                       transposed (presynaptic-major: a spike adds one contiguous row) as Lava holds
                       them after its first step (clipped and truncated,
-                      ``neurochip.lava_export.effective_dense_weights``); HP LIF parameters (N_*),
+                      ``neurochip.lava.export.effective_dense_weights``); HP LIF parameters (N_*),
                       bh effective biases, st[2, n_h] u and v, abuf the Dense buffer
     LH, LO            learning layer tuples (see above) of the hidden (H_LEARN) and output layers;
                       the first-step truncation of their weights is applied when tau0 == 0

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .counters import OPS, SAT, as_dict
-from .errors import NeurochipError
-from .profile import Profile, load_profile
+from ..counters import OPS, SAT, as_dict
+from ..errors import NeurochipError
+from ..profile import Profile, load_profile
 
 UNIT = "pJ"
 #: op kinds every [energy] table prices (forward / inference)
@@ -235,7 +235,7 @@ def gather_counts(engine, x_test, y_test, x_train=None, y_train=None, samples: i
     """Counts of inference over the test set (or its first ``samples``), and of learning over
     ``learn_samples`` training samples (the first of epoch 0's order), each on a deep copy of the
     engine: the caller's weights, PRNG states and counters are untouched; nothing is saved."""
-    from .train import epoch_order, run_epoch
+    from ..train import epoch_order, run_epoch
 
     if not engine.is_int:
         raise NeurochipError("op counts come from the integer chip kernel; this network is the float "

@@ -19,7 +19,7 @@ Per step (``run_spk``), after the usual LIF update and spike ``s = v > vth << 6`
 * y-traces (Loihi3F: the LearningDense overwrites its y1..y3 with these values every step,
   lava/magma/core/model/py/connection.py:400-412): ``encoding = "split"``: y2 = relu(-delta),
   y3 = relu(delta) for the rule ``2^E*u0*x1*y2 - 2^E*u0*x1*y3`` (both non-negative, so the
-  engine's [0, 127] clip of bAP neurons' y-traces changes nothing, lava.md §5.5);
+  engine's [0, 127] clip of bAP neurons' y-traces changes nothing, lava-semantics.md §5.5);
   ``encoding = "signed"``: y2 = -delta for ``2^E*u0*x1*y2`` (deviates where a bAP clips it);
   y1 = ``y1_const``.
 * bAP ``s_out_bap``: on the neuron's spike (``"spike"``), every step (``"always"``), while taught
@@ -34,7 +34,7 @@ reset_interval == reset_offset`` (as Lava's LIFReset), so samples stream back to
 the Vars ``rec_s`` / ``rec_v`` (n x steps) for the comparison with neurochip; it is a simulation
 convenience (a chip would use spike probes) and does not change the dynamics.
 
-neurochip's emulation of exactly this model: ``neurochip/kernels/lava_learning.py`` (``lif_step``,
+neurochip's emulation of exactly this model: ``neurochip/kernels/lava_engine.py`` (``lif_step``,
 ``ottt_delta``).
 """
 from __future__ import annotations

@@ -6,13 +6,13 @@ The output layer of a spiking network learns with OTTT's online rule (Xiao et al
 * a ``LearningDense`` (``PyLearningDenseModelBitApproximate``, fixed_pt) with a
   ``Loihi3FLearningRule``: x1 is the presynaptic trace (``x1_tau``, ``x1_impulse``), y2 / y3 carry
   the post neuron's delta, split by sign, and the rule is
-  ``dw = "M*2^E*u0*x1*y2 - M*2^E*u0*x1*y3"`` (``../shared/design/lava.md`` §5.5);
-* a custom learning neuron, :class:`neurochip.lava_models_learning.ottt_lif.OtttLIF`, that receives
+  ``dw = "M*2^E*u0*x1*y2 - M*2^E*u0*x1*y3"`` (``docs/design/lava-semantics.md`` §5.5);
+* a custom learning neuron, :class:`neurochip.lava.models_learning.ottt_lif.OtttLIF`, that receives
   the target (or an error) on ``a_third_factor_in`` and computes ``delta = surrogate(v) * error``
   in integers;
 * optionally a fixed hidden layer in front (stock ``Dense`` + ``LIFReset``: a random projection).
 
-neurochip's side is the numba kernel :func:`neurochip.kernels.lava_learning.lava_learn_run`, which
+neurochip's side is the numba kernel :func:`neurochip.kernels.lava_engine.lava_learn_run`, which
 emulates that graph in Lava's own time steps, including the learning engine's 7-bit traces with
 their stochastic decay and impulse rounding, its numpy random streams, the 2^-S product scaling,
 the 16-bit accumulator, ``t_epoch``, stochastic weight rounding and the clipping by sign mode.
@@ -26,7 +26,7 @@ Entry points:
 * :func:`learn_compare`: trains on digits-like data in both and returns a JSON-serialisable dict
   (differing weights, both accuracies, spike mismatches, timings) for ``neurochip lava learn``.
 
-Time alignment (Lava's, which the emulation reproduces; lava.md §1, §5.5): input row g is sent at
+Time alignment (Lava's, which the emulation reproduces; lava-semantics.md §1, §5.5): input row g is sent at
 Lava step g + 1; each Dense hop adds one step, so the output layer processes row g at Lava step
 g + 1 + hops. The learning phase of step tau pairs delta(tau) with ``x1(tau) = decay(x1(tau - 1)) +
 s_pre(tau)``, while v(tau) was driven by s_pre(tau - 1): one step later than neurochip's native OTTT
@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NeurochipError
-from .kernels import lava_learning as K
+from ..errors import NeurochipError
+from ..kernels import lava_engine as K
 
 #: Lava's accumulator holds W << 7 (W_ACCUMULATOR_S - W_SYN_VAR_S = 16 - 9; constants.py)
 ACC_SHIFT = 7
@@ -192,7 +192,7 @@ class NeuronSpec:
             raise NeurochipError(f"vth must be in 0..2^17 - 1, got {self.vth}")
 
     def lut(self, vth_membrane: int) -> tuple[np.ndarray, int, bool]:
-        from .surrogate import SURROGATES, lut_index_scale, surrogate_lut
+        from ..surrogate import SURROGATES, lut_index_scale, surrogate_lut
 
         if self.surrogate not in SURROGATES:
             raise NeurochipError(f"unknown surrogate {self.surrogate!r}")
@@ -213,7 +213,7 @@ class HiddenSpec:
     bias: np.ndarray | None = None  # effective bias (bias_mant, exponent 0), int
 
     def effective(self) -> np.ndarray:
-        from .lava_export import effective_dense_weights
+        from .export import effective_dense_weights
 
         return effective_dense_weights(self.weights, self.sign_mode, self.num_weight_bits).astype(np.int32)
 
@@ -245,7 +245,7 @@ class HiddenLearnSpec:
             raise NeurochipError("feedback matrix must have one row per hidden neuron")
 
     def effective_feedback(self) -> np.ndarray:
-        from .lava_export import effective_dense_weights
+        from .export import effective_dense_weights
 
         return effective_dense_weights(self.feedback, self.feedback_sign_mode, 8).astype(np.int32)
 
@@ -298,7 +298,7 @@ class LearnNet:
 
     def reset_offset(self, hop: int) -> tuple[int, int]:
         """(interval, offset) of the layer ``hop`` Dense hops from the source: row g = k * period
-        reaches it at Lava step g + 1 + hop (lava.md §1)."""
+        reaches it at Lava step g + 1 + hop (lava-semantics.md §1)."""
         if self.period <= 0:
             return 0, 0
         return self.period, (1 + hop) % self.period
@@ -399,7 +399,7 @@ class LearnResult:
 
 def _layer(W, weight_exp: int, sign_mode: str, numw: int, nrn: NeuronSpec, rule: RuleSpec, bias, interval: int,
            offset: int, max_steps: int) -> tuple:
-    """The kernel's learning-layer tuple (see neurochip/kernels/lava_learning.py) of one LearningDense
+    """The kernel's learning-layer tuple (see neurochip/kernels/lava_engine.py) of one LearningDense
     with its OTTT neurons."""
     W = np.ascontiguousarray(W, np.int32).copy()
     n_post, n_pre = W.shape
@@ -510,7 +510,7 @@ def emulate(net: LearnNet, R: np.ndarray, TF: np.ndarray, record: bool = True) -
 # ---------------------------------------------------------------------------------------------
 
 def _require_lava():
-    from .lava_compat import require_lava
+    from .compat import require_lava
 
     require_lava()
 
@@ -553,7 +553,7 @@ def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: Neur
     """LearningDense + OtttLIF, the y-traces and bAP wired back."""
     from lava.proc.dense.process import LearningDense
 
-    from .lava_models_learning.ottt_lif import OtttLIF
+    from .models_learning.ottt_lif import OtttLIF
 
     rule = lava_rule(rule_spec)
     W = np.asarray(W, np.int32)
@@ -628,7 +628,7 @@ def _model_map(procs) -> dict:
     from lava.proc.lif.models import PyLifResetModelBitAcc
     from lava.proc.lif.process import LIFReset
 
-    from .lava_models_learning.ottt_lif import OtttLIF, PyOtttLIFModelFixed
+    from .models_learning.ottt_lif import OtttLIF, PyOtttLIFModelFixed
 
     table = {LearningDense: PyLearningDenseModelBitApproximate, Dense: PyDenseModelBitAcc,
              LIFReset: PyLifResetModelBitAcc, Source: PySendModelFixed, OtttLIF: PyOtttLIFModelFixed}
@@ -776,11 +776,11 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
     is a FIXED random projection (stock Dense + LIFReset) and only the output layer learns. The
     target of the label neuron is the spiking readout's high rate (0.8), of the others the low rate
     (0.05), in ``error_frac_bits`` units, sent as ``r + 1`` on the third-factor port."""
-    from .data import load_dataset
-    from .engine import Engine
-    from .lava_export import EXPORT_WEIGHT_SHIFT, input_raster, lava_exact_reasons, lava_weight_exp
-    from .network import RATE_TARGET, NetworkConfig
-    from .profile import load_profile
+    from ..data import load_dataset
+    from ..engine import Engine
+    from .export import EXPORT_WEIGHT_SHIFT, input_raster, lava_exact_reasons, lava_weight_exp
+    from ..network import RATE_TARGET, NetworkConfig
+    from ..profile import load_profile
 
     prof = load_profile(profile)
     why = lava_exact_reasons(prof.require_simulation())
