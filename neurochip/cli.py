@@ -191,16 +191,10 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
 
 
 def _write_training_report(engine, ds, history, path) -> None:
-    """Counts gathered during training (and energy, when the energy model is available)."""
-    from .counters import OPS, SAT, as_dict
+    """Counts gathered by the learning passes of training, priced (neurochip.energy)."""
+    from .energy.model import training_report
 
-    n = len(ds.y_train) * len(history)
-    rep = {"samples": n, "ops": as_dict(OPS, engine.ops), "saturation": as_dict(SAT, engine.sat)}
-    try:
-        from .energy.model import training_report  # issue 4 adds the energy model
-        rep = training_report(engine, n)
-    except ImportError:
-        pass
+    rep = training_report(engine, len(ds.y_train) * len(history))
     Path(path).write_text(json.dumps(rep, indent=2))
 
 

@@ -540,9 +540,8 @@ def training_report(engine, n_samples: int) -> dict:
     rep = {"samples": n, "ops": as_dict(OPS, engine.ops), "saturation": as_dict(SAT, engine.sat),
            "ops_per_sample": {k: [x / max(n, 1) for x in v] for k, v in as_dict(OPS, engine.ops).items()},
            "network": network_info(engine), "footprint": footprint(engine),
-           "notes": ["counts are the engine's counters as accumulated by training; neurochip.train.fit also "
-                     "runs the test set after every epoch, so the forward counters include those inference "
-                     "passes (the learning counters do not)"]}
+           "notes": ["counts are the engine's counters as accumulated by the learning passes of training; "
+                     "the per-epoch test and train-subset passes of neurochip.train.fit are not counted"]}
     if not engine.is_int:
         rep["notes"].append("float reference: the float kernels keep no counters, so every count is 0")
     prof = engine.profile
