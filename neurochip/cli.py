@@ -136,6 +136,8 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
                     seed=seed)
     if dataset and data:
         raise NeurochipError("give either --dataset or --data, not both")
+    if detach_reset is not None and rule != "bptt":
+        raise NeurochipError("--detach-reset/--no-detach-reset is a BPTT option (--rule bptt); OTTT detaches the reset")
     if out and Path(out).exists() and not overwrite and (resume is None or Path(out).resolve() != Path(resume).resolve()):
         raise NeurochipError(f"{out} exists; pass --overwrite to replace it (or --resume {out} to continue it)")
     if resume:

@@ -107,6 +107,12 @@ class NetworkConfig:
             raise NeurochipError("--rule bptt is the float reference (it needs the whole T-step tape): use --precision float")
         if self.rule == "bptt" and self.feedback != "transpose":
             raise NeurochipError("--rule bptt backpropagates through the transposed weights; --feedback random is for OTTT")
+        if self.precision == "int" and self.optimizer != "sgd":
+            raise NeurochipError(f"--optimizer {self.optimizer} is a float-reference option (the chip learns by plain SGD, "
+                                 "a shift): use --precision float, or drop --optimizer")
+        if self.precision == "float" and self.shadow_weight_bits > 0:
+            raise NeurochipError("--shadow-bits sets the chip's mixed precision; the float reference has no shadow "
+                                 "weights: use --precision int, or drop --shadow-bits")
         if self.readout_leak_shift > 12 or self.readout_leak_shift < -1:
             raise NeurochipError(f"readout leak shift must be in [0, 12], got {self.readout_leak_shift}")
 
@@ -179,6 +185,15 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
     if shadow_bits > 24:
         raise NeurochipError(f"shadow weight bits must be at most 24, got {shadow_bits}")
     extra = shadow_bits - s.weight_bits if shadow_bits else 0
+    if cfg.rule == "ottt-a":
+        # the accumulator keeps accumulator_frac_bits below the learned (shadow) LSB, so it holds
+        # 2^(acc_bits - 1 - acc_frac) learned LSBs: one inference-weight step at this shadow width
+        limit = s.weight_bits + l.accumulator_bits - 1 - l.accumulator_frac_bits
+        if s.weight_bits + extra > limit:
+            raise NeurochipError(
+                f"--rule ottt-a: {s.weight_bits + extra}-bit learned weights overflow the {l.accumulator_bits}-bit accumulator"
+                f" ({l.accumulator_frac_bits} bits below their LSB); the limit is weight_bits + accumulator_bits - 1"
+                f" - accumulator_frac_bits = {limit} bits (docs/profiles.md): lower --shadow-bits or use --rule ottt-o")
     log2_thr = int(round(math.log2(n.threshold)))
     q, wexp = [], []
     for li in range(cfg.n_layers):

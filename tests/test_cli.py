@@ -195,6 +195,16 @@ def test_train_float_reference_options_and_eval_with_another_decoder(runner, tmp
     (["--readout", "spiking", "--loss", "count_enh"], "no integer form"),
     (["--recurrent"], "precision float"),
     (["--decoder", "latency"], "spiking readout"),
+    # issue 9 §4.7: float-only options are refused on chip, not silently ignored (adam's lr 0.001 too)
+    (["--optimizer", "adam"], "--optimizer adam is a float-reference option"),
+    (["--optimizer", "momentum"], "--optimizer momentum is a float-reference option"),
+    (["--optimizer", "adam", "--lr", "0.05"], "float-reference option"),
+    (["--no-detach-reset"], "BPTT option"),
+    (["--precision", "float", "--detach-reset"], "BPTT option"),
+    (["--precision", "float", "--shadow-bits", "12"], "no shadow weights"),
+    # issue 9 §4.8: OTTT_A's accumulator limits the shadow width (8 + 16 - 1 - 7 = 16 on loihi)
+    (["--rule", "ottt-a", "--shadow-bits", "20"], "limit is weight_bits + accumulator_bits - 1 - accumulator_frac_bits = 16 bits"),
+    (["--rule", "ottt-a", "--shadow-bits", "17", "--profile", "generic"], "= 16 bits"),
 ])
 def test_train_refuses_inconsistent_loss_decoder_and_option_choices(runner, args, msg):
     res = runner.invoke(main, ["train", *FAST, *args])
@@ -204,3 +214,10 @@ def test_train_refuses_inconsistent_loss_decoder_and_option_choices(runner, args
 def test_eval_refuses_a_decoder_the_readout_cannot_use(runner, trained):
     res = runner.invoke(main, ["eval", str(trained), "--decoder", "rate"])
     assert "spiking readout" in _error(res)
+
+
+def test_float_only_options_still_work_where_they_belong(runner):
+    for extra in (["--precision", "float", "--optimizer", "adam"], ["--precision", "float", "--rule", "bptt", "--no-detach-reset"],
+                  ["--optimizer", "sgd"], ["--rule", "ottt-a", "--shadow-bits", "16"]):
+        res = runner.invoke(main, ["train", *FAST, "--json", *extra])
+        assert res.exit_code == 0, (extra, res.output)
