@@ -6,6 +6,7 @@ here and nowhere else); files the user had are never overwritten without ``--ove
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -70,6 +71,31 @@ def _load_data(info: dict):
     return load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
 
 
+def _check_output(path: str, overwrite: bool, flag: str) -> None:
+    """Before any work: ``path`` can be written (its folder, or the nearest existing ancestor, is a
+    writable folder; missing folders are made at write time) and is not replaced without --overwrite."""
+    p = Path(path)
+    if p.is_dir():
+        raise NeurochipError(f"{flag} {path} is a folder; give a file name")
+    if p.exists() and not overwrite:
+        raise NeurochipError(f"{path} exists; pass --overwrite to replace it")
+    parent = p.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NeurochipError(f"{flag} {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise NeurochipError(f"{flag} {path}: cannot write in {parent}")
+
+
+def _warn_classes(ds) -> None:
+    from .data import class_coverage
+
+    msg = class_coverage(ds)
+    if msg:
+        click.echo(f"Warning: {ds.name}: {msg}", err=True)
+
+
 def _summary_line(engine, history, seconds, extra=None) -> str:
     d = {
         "test_accuracy": history.test_acc[-1] if len(history) else None,
@@ -114,7 +140,7 @@ def _summary_line(engine, history, seconds, extra=None) -> str:
 @click.option("--seed", type=int, default=None, help="Seed of init, split, order and on-chip PRNGs (default 0).")
 @click.option("--out", type=click.Path(), default=None, help="Checkpoint to write (HDF5), after every epoch.")
 @click.option("--resume", type=click.Path(), default=None, help="Continue a checkpoint; ends bit-identical to an uninterrupted run.")
-@click.option("--overwrite", is_flag=True, help="Allow --out to replace an existing file.")
+@click.option("--overwrite", is_flag=True, help="Allow --out and --report to replace existing files.")
 @click.option("--report", type=click.Path(), default=None, help="Write op counts and energy of training to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
@@ -140,6 +166,12 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
         raise NeurochipError("--detach-reset/--no-detach-reset is a BPTT option (--rule bptt); OTTT detaches the reset")
     if out and Path(out).exists() and not overwrite and (resume is None or Path(out).resolve() != Path(resume).resolve()):
         raise NeurochipError(f"{out} exists; pass --overwrite to replace it (or --resume {out} to continue it)")
+    if out:
+        _check_output(out, True, "--out")
+    if report:
+        _check_output(report, overwrite, "--report")
+        if Path(report).resolve() in {Path(p).resolve() for p in (out, resume) if p}:
+            raise NeurochipError(f"--report {report} is the checkpoint file; give the report another name")
     if resume:
         given = [k for k, v in net_opts.items() if v is not None] + [k for k, v in
                  (("hidden", hidden), ("profile", profile_name), ("dataset", dataset), ("data", data)) if v]
@@ -150,6 +182,7 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
     else:
         info = _dataset_info(dataset, data, seed if seed is not None else 0)
     ds = _load_data(info)
+    _warn_classes(ds)
     if not resume:
         prof = load_profile(profile_name or "loihi")
         sizes = (ds.n_features,) + _parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
@@ -197,6 +230,7 @@ def _write_training_report(engine, ds, history, path) -> None:
     from .energy.model import training_report
 
     rep = training_report(engine, len(ds.y_train) * len(history))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(rep, indent=2))
 
 
@@ -222,6 +256,7 @@ def eval_cmd(checkpoint_path, data, decoder, as_json):
     if ds.n_classes > engine.cfg.sizes[-1]:
         raise NeurochipError(f"data has {ds.n_classes} classes, the network has {engine.cfg.sizes[-1]} outputs")
     train_sat = engine.sat.copy()
+    counted = bool(engine.is_int)   # only the integer kernels count operations and saturations
     engine.reset_counters()
     t0 = time.perf_counter()
     res = evaluate(engine, ds.x_test, ds.y_test)
@@ -235,8 +270,11 @@ def eval_cmd(checkpoint_path, data, decoder, as_json):
         "accuracy": res["accuracy"], "samples": int(len(ds.y_test)), "seconds": round(seconds, 3),
         "samples_per_s": round(len(ds.y_test) / seconds, 1), "per_class_accuracy": per_class,
         "most_confused": [{"true": i, "pred": j, "count": c} for c, i, j in pairs],
-        "saturation_eval": as_dict(SAT, engine.sat), "saturation_training": as_dict(SAT, train_sat),
-        "ops_eval": as_dict(OPS, engine.ops), "epochs": len(history),
+        # the float kernels keep no counters: null, not zeros that read as "no operations"
+        "counters_kept": counted,
+        "saturation_eval": as_dict(SAT, engine.sat) if counted else None,
+        "saturation_training": as_dict(SAT, train_sat) if counted else None,
+        "ops_eval": as_dict(OPS, engine.ops) if counted else None, "epochs": len(history),
         "config": engine.cfg.to_dict(), "profile": engine.profile.name,
     }
     if as_json:
@@ -248,6 +286,10 @@ def eval_cmd(checkpoint_path, data, decoder, as_json):
     click.echo("per-class accuracy: " + " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))
     if pairs:
         click.echo("most confused (true->pred x count): " + ", ".join(f"{i}->{j} x{c}" for c, i, j in pairs))
+    if not counted:
+        click.echo("operation and saturation counts: none kept: the float reference's kernels do not count "
+                   "(train with --precision int for counts and energy)")
+        return
     n = max(len(ds.y_test), 1)
     click.echo("operation counts per inference sample (per weight layer; NeuroBench names in docs):")
     for k in ("syn_ops", "eff_syn_ops", "dense_ops", "neuron_active", "neuron_idle", "spikes", "spike_msgs"):

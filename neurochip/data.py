@@ -282,6 +282,27 @@ def validate(d: dict, name: str) -> Dataset:
                    n_classes, name, shape)
 
 
+def _classes(c) -> str:
+    c = sorted(int(k) for k in c)
+    shown = ", ".join(map(str, c[:20])) + (f", ... ({len(c)} in all)" if len(c) > 20 else "")
+    return f"class{'es' if len(c) > 1 else ''} {shown}"
+
+
+def class_coverage(ds: Dataset) -> str | None:
+    """None if every class 0..n_classes-1 appears in both splits; else one line naming the classes
+    that only one split has (or neither: a gap in the labels). The caller decides how to warn."""
+    tr, te = set(np.unique(ds.y_train).tolist()), set(np.unique(ds.y_test).tolist())
+    parts = []
+    if tr - te:
+        parts.append(f"{_classes(tr - te)} in the training set never appear in the test set")
+    if te - tr:
+        parts.append(f"{_classes(te - tr)} in the test set never appear in the training set (the network cannot learn them)")
+    gap = set(range(ds.n_classes)) - tr - te
+    if gap:
+        parts.append(f"{_classes(gap)} appear in neither split (labels are class indices 0..{ds.n_classes - 1})")
+    return "; ".join(parts) or None
+
+
 def _sniff(p: Path) -> bytes:
     try:
         with open(p, "rb") as f:

@@ -221,3 +221,65 @@ def test_float_only_options_still_work_where_they_belong(runner):
                   ["--optimizer", "sgd"], ["--rule", "ottt-a", "--shadow-bits", "16"]):
         res = runner.invoke(main, ["train", *FAST, "--json", *extra])
         assert res.exit_code == 0, (extra, res.output)
+
+
+def test_report_is_checked_before_training(runner, tmp_path, monkeypatch):
+    """issue 9 §4.9: an existing report is not replaced without --overwrite, and a report that
+    cannot be written fails before any training (not after it)."""
+    import neurochip.train as T
+
+    def no_training(*a, **k):
+        raise AssertionError("training started before the outputs were checked")
+
+    rep = tmp_path / "rep.json"
+    rep.write_text("precious")
+    monkeypatch.setattr(T, "fit", no_training)
+    assert "exists; pass --overwrite" in _error(runner.invoke(main, ["train", *FAST, "--report", str(rep)]))
+    assert rep.read_text() == "precious"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert "is not a folder" in _error(runner.invoke(main, ["train", *FAST, "--report", str(blocker / "sub" / "r.json")]))
+    assert "is a folder" in _error(runner.invoke(main, ["train", *FAST, "--report", str(tmp_path)]))
+    ck = tmp_path / "c.h5"
+    assert "is the checkpoint file" in _error(runner.invoke(main, ["train", *FAST, "--out", str(ck), "--report", str(ck)]))
+    assert "is not a folder" in _error(runner.invoke(main, ["train", *FAST, "--out", str(blocker / "c.h5")]))
+    monkeypatch.undo()
+    # a missing folder is made; --overwrite replaces the report
+    deep = tmp_path / "new" / "dir" / "r.json"
+    assert runner.invoke(main, ["train", *FAST, "--json", "--report", str(deep)]).exit_code == 0
+    assert json.loads(deep.read_text())["samples"] > 0
+    assert runner.invoke(main, ["train", *FAST, "--json", "--report", str(rep), "--overwrite"]).exit_code == 0
+    assert json.loads(rep.read_text())["samples"] > 0
+
+
+def test_eval_of_a_float_checkpoint_says_no_counts_are_kept(runner, tmp_path):
+    """issue 9 §4.10: the float kernels keep no counters: say so instead of printing zeros."""
+    path = tmp_path / "f.h5"
+    assert runner.invoke(main, ["train", *FAST, "--precision", "float", "--out", str(path)]).exit_code == 0
+    res = runner.invoke(main, ["eval", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "none kept" in res.output and "dense_ops" not in res.output
+    d = json.loads(runner.invoke(main, ["eval", str(path), "--json"]).output)
+    assert d["counters_kept"] is False and d["ops_eval"] is None and d["saturation_eval"] is None
+    assert runner.invoke(main, ["train", *FAST, "--out", str(tmp_path / "i.h5")]).exit_code == 0
+    d = json.loads(runner.invoke(main, ["eval", str(tmp_path / "i.h5"), "--json"]).output)
+    assert d["counters_kept"] is True and sum(d["ops_eval"]["syn_ops"]) > 0
+
+
+@pytest.mark.parametrize("ytr,yte,needle", [
+    ([0, 1, 2, 3], [0, 1, 2], "class 3 in the training set never appear in the test set"),
+    ([0, 1, 2], [0, 1, 2, 3], "class 3 in the test set never appear in the training set"),
+    ([0, 2], [0, 2], "class 1 appear in neither split"),
+])
+def test_train_warns_about_classes_one_split_lacks(runner, tmp_path, ytr, yte, needle):
+    """issue 9 §4.11: classes missing from one split are named on stderr (training still runs)."""
+    data = _npz(tmp_path / "d.npz", y_train=np.resize(ytr, 40), y_test=np.resize(yte, 12))
+    res = runner.invoke(main, ["train", "--data", str(data), *FAST, "--json"])
+    assert res.exit_code == 0, res.output
+    assert "Warning:" in res.stderr and needle in res.stderr, res.stderr
+    json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_train_does_not_warn_when_both_splits_have_every_class(runner):
+    res = runner.invoke(main, ["train", "--dataset", "digits", *FAST, "--json"])
+    assert res.exit_code == 0 and "Warning" not in res.stderr
