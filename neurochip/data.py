@@ -282,10 +282,11 @@ def validate(d: dict, name: str) -> Dataset:
                    n_classes, name, shape)
 
 
-def _classes(c) -> str:
+def _classes(c, verb: str) -> str:
+    """'class 3 appears' / 'classes 3, 4 appear' (at most 20 listed)."""
     c = sorted(int(k) for k in c)
     shown = ", ".join(map(str, c[:20])) + (f", ... ({len(c)} in all)" if len(c) > 20 else "")
-    return f"class{'es' if len(c) > 1 else ''} {shown}"
+    return f"classes {shown} {verb}" if len(c) > 1 else f"class {shown} {verb}s"
 
 
 def class_coverage(ds: Dataset) -> str | None:
@@ -294,12 +295,12 @@ def class_coverage(ds: Dataset) -> str | None:
     tr, te = set(np.unique(ds.y_train).tolist()), set(np.unique(ds.y_test).tolist())
     parts = []
     if tr - te:
-        parts.append(f"{_classes(tr - te)} in the training set never appear in the test set")
+        parts.append(f"{_classes(tr - te, 'occur')} in the training set but never in the test set")
     if te - tr:
-        parts.append(f"{_classes(te - tr)} in the test set never appear in the training set (the network cannot learn them)")
+        parts.append(f"{_classes(te - tr, 'occur')} in the test set but never in the training set (never learned)")
     gap = set(range(ds.n_classes)) - tr - te
     if gap:
-        parts.append(f"{_classes(gap)} appear in neither split (labels are class indices 0..{ds.n_classes - 1})")
+        parts.append(f"{_classes(gap, 'occur')} in neither split (labels are class indices 0..{ds.n_classes - 1})")
     return "; ".join(parts) or None
 
 

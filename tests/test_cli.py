@@ -267,9 +267,10 @@ def test_eval_of_a_float_checkpoint_says_no_counts_are_kept(runner, tmp_path):
 
 
 @pytest.mark.parametrize("ytr,yte,needle", [
-    ([0, 1, 2, 3], [0, 1, 2], "class 3 in the training set never appear in the test set"),
-    ([0, 1, 2], [0, 1, 2, 3], "class 3 in the test set never appear in the training set"),
-    ([0, 2], [0, 2], "class 1 appear in neither split"),
+    ([0, 1, 2, 3], [0, 1, 2], "class 3 occurs in the training set but never in the test set"),
+    ([0, 1, 2], [0, 1, 2, 3], "class 3 occurs in the test set but never in the training set"),
+    ([0, 2], [0, 2], "class 1 occurs in neither split"),
+    ([0, 1, 2, 3, 4], [0, 1, 2], "classes 3, 4 occur in the training set"),
 ])
 def test_train_warns_about_classes_one_split_lacks(runner, tmp_path, ytr, yte, needle):
     """issue 9 §4.11: classes missing from one split are named on stderr (training still runs)."""
