@@ -18,6 +18,7 @@ from .errors import NeurochipError
 from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
                       READOUTS, RULES, NetworkConfig)
 from .surrogate import SURROGATES
+from .train import TRAIN_EVAL
 
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
 
@@ -96,9 +97,17 @@ def _warn_classes(ds) -> None:
         click.echo(f"Warning: {ds.name}: {msg}", err=True)
 
 
-def _summary_line(engine, history, seconds, extra=None) -> str:
+def _num(x: float):
+    return None if x != x else x   # NaN -> null
+
+
+def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
     d = {
         "test_accuracy": history.test_acc[-1] if len(history) else None,
+        # frozen pass over a fixed train subset (null when --train-eval 0); the online figure is
+        # decoded while learning, helped by the label (neurochip/train.py)
+        "train_accuracy": _num(history.train_acc[-1]) if len(history) else None,
+        "train_accuracy_samples": train_eval,
         "train_accuracy_online": history.train_acc_online[-1] if len(history) else None,
         "epochs": len(history),
         "seconds": round(seconds, 3),
@@ -133,10 +142,12 @@ def _summary_line(engine, history, seconds, extra=None) -> str:
 @click.option("--feedback", type=click.Choice(FEEDBACK), default=None, help="Error to hidden layers: exact transposed weights or fixed random feedback.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None, help="Float reference only.")
 @click.option("--lr", type=float, default=None, help="Learning rate (int: quantized to a 4-bit mantissa and a shift).")
-@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=None, help="cosine annealing over --epochs (default) or constant.")
+@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=None, help="cosine annealing over --lr-horizon epochs (default) or constant.")
+@click.option("--lr-horizon", type=int, default=None, help="Epochs the cosine anneals over (default --epochs); past it the rate stays at its floor. Kept in the checkpoint, so a resumed run keeps it.")
 @click.option("--init-gain", type=float, default=None)
 @click.option("--shadow-bits", type=int, default=None, help="Mixed precision: learn on wider shadow weights (0 = off).")
 @click.option("--epochs", type=int, default=30, show_default=True, help="Total epochs (a resumed run continues up to this).")
+@click.option("--train-eval", type=int, default=None, help=f"Training samples of the frozen train-accuracy pass after each epoch (default {TRAIN_EVAL}; 0 = off).")
 @click.option("--seed", type=int, default=None, help="Seed of init, split, order and on-chip PRNGs (default 0).")
 @click.option("--out", type=click.Path(), default=None, help="Checkpoint to write (HDF5), after every epoch.")
 @click.option("--resume", type=click.Path(), default=None, help="Continue a checkpoint; ends bit-identical to an uninterrupted run.")
@@ -145,7 +156,8 @@ def _summary_line(engine, history, seconds, extra=None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
 def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
-          decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, init_gain, shadow_bits, epochs, seed, out, resume,
+          decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
+          init_gain, shadow_bits, epochs, train_eval, seed, out, resume,
           overwrite, report, as_json, progress):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
     from . import checkpoint
@@ -155,10 +167,14 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
 
     if epochs < 1:
         raise NeurochipError(f"--epochs must be at least 1, got {epochs}")
+    if lr_horizon is not None and lr_horizon < 1:
+        raise NeurochipError(f"--lr-horizon must be at least 1, got {lr_horizon}")
+    if train_eval is not None and train_eval < 0:
+        raise NeurochipError(f"--train-eval must be 0 (off) or a number of samples, got {train_eval}")
     net_opts = dict(timesteps=timesteps, precision=precision, rule=rule, detach_reset=detach_reset, encoder=encoder,
                     readout=readout, loss=loss, decoder=decoder, recurrent=recurrent, sws=sws,
                     learn_threshold=learn_threshold, surrogate=surrogate, surrogate_param=surrogate_param, feedback=feedback,
-                    optimizer=optimizer, lr=lr, lr_schedule=lr_schedule, init_gain=init_gain, shadow_weight_bits=shadow_bits,
+                    optimizer=optimizer, lr=lr, lr_schedule=lr_schedule, lr_horizon=lr_horizon, init_gain=init_gain, shadow_weight_bits=shadow_bits,
                     seed=seed)
     if dataset and data:
         raise NeurochipError("give either --dataset or --data, not both")
@@ -174,13 +190,16 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
             raise NeurochipError(f"--report {report} is the checkpoint file; give the report another name")
     if resume:
         given = [k for k, v in net_opts.items() if v is not None] + [k for k, v in
-                 (("hidden", hidden), ("profile", profile_name), ("dataset", dataset), ("data", data)) if v]
+                 (("hidden", hidden), ("profile", profile_name), ("dataset", dataset), ("data", data),
+                  ("train_eval", train_eval is not None)) if v]
         if given:
             raise NeurochipError(f"--resume takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
         engine, history, info = checkpoint.load(resume)
         out = out or resume
     else:
         info = _dataset_info(dataset, data, seed if seed is not None else 0)
+        info["train_eval"] = TRAIN_EVAL if train_eval is None else train_eval
+    train_eval = int(info.get("train_eval", TRAIN_EVAL))
     ds = _load_data(info)
     _warn_classes(ds)
     if not resume:
@@ -188,6 +207,7 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
         sizes = (ds.n_features,) + _parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
         opts = {k: v for k, v in net_opts.items() if v is not None}
         opts.setdefault("lr", DEFAULT_LR[opts.get("optimizer", "sgd")])
+        opts.setdefault("lr_horizon", epochs)   # stored with the config: a resumed run keeps the schedule
         cfg = NetworkConfig(sizes=sizes, **opts)
         engine = Engine(cfg, prof)
         history = History()
@@ -200,8 +220,8 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
         if out:
             checkpoint.save(out, engine, h, info)
         if not as_json:
-            click.echo(f"epoch {h.epoch[-1]:3d}  online train acc {h.train_acc_online[-1]:.4f}  "
-                       f"test acc {h.test_acc[-1]:.4f}  {h.samples_per_s[-1]:,.0f} samples/s")
+            tr = f"train acc {h.train_acc[-1]:.4f}  " if train_eval else ""
+            click.echo(f"epoch {h.epoch[-1]:3d}  {tr}test acc {h.test_acc[-1]:.4f}  {h.samples_per_s[-1]:,.0f} samples/s")
 
     if len(history) >= epochs:
         raise NeurochipError(f"the checkpoint already has {len(history)} epochs; ask for more with --epochs")
@@ -210,17 +230,21 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
     kernel_s = warm_up(engine.cfg, engine.profile)
     if not as_json:
         click.echo(f"numba kernels ready in {kernel_s:.1f} s ({'compiled' if kernel_s > 3 else 'from cache'})", err=True)
+        if train_eval:
+            click.echo(f"train acc: a frozen pass (no learning) over {min(train_eval, len(ds.y_train))} fixed training "
+                       "samples after each epoch", err=True)
     t0 = time.perf_counter()
-    fit(engine, ds, epochs, history, _progress(show), on_epoch)
+    fit(engine, ds, epochs, history, _progress(show), on_epoch, train_eval)
     seconds = time.perf_counter() - t0
     extra = {"kernel_load_s": round(kernel_s, 3)}
     if report:
         extra["report"] = str(report)
         _write_training_report(engine, ds, history, report)
     if as_json:
-        click.echo(_summary_line(engine, history, seconds, extra))
+        click.echo(_summary_line(engine, history, seconds, min(train_eval, len(ds.y_train)), extra))
     else:
-        click.echo(f"test accuracy {history.test_acc[-1]:.4f} after {len(history)} epochs "
+        tr = f" (train {history.train_acc[-1]:.4f})" if train_eval else ""
+        click.echo(f"test accuracy {history.test_acc[-1]:.4f}{tr} after {len(history)} epochs "
                    f"({engine.cfg.precision}, {engine.profile.name}, {engine.cfg.rule}); {seconds:.1f} s"
                    + (f"; checkpoint {out}" if out else ""))
 

@@ -59,6 +59,7 @@ class NetworkConfig:
     lr: float = 0.05
     optimizer: str = "sgd"
     lr_schedule: str = "cosine"
+    lr_horizon: int = 0              # epochs the cosine anneals over (0: the epochs train.fit is asked for)
     detach_reset: bool = True        # BPTT: no gradient through the reset (as OTTT assumes)
     decoder: str = "auto"            # auto: membrane (integrator readout) or rate (spiking readout)
     recurrent: bool = False          # hidden layers get feedback weights R_l (n_l x n_l), float only
@@ -83,6 +84,8 @@ class NetworkConfig:
                               ("lr_schedule", LR_SCHEDULES), ("decoder", DECODERS)):
             if getattr(self, name) not in allowed:
                 raise NeurochipError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
+        if not (isinstance(self.lr_horizon, int) and 0 <= self.lr_horizon <= 10 ** 6):
+            raise NeurochipError(f"--lr-horizon must be a number of epochs (>= 1), got {self.lr_horizon}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise NeurochipError(f"learning rate must be a positive number, got {self.lr}")
         if not math.isfinite(self.surrogate_param):
@@ -167,12 +170,15 @@ def quantize_lr(x: float) -> tuple[int, int]:
 
 
 def lr_at(cfg: NetworkConfig, epoch: int, epochs: int) -> float:
-    """Learning rate of epoch ``epoch`` (0-based) of ``epochs``: constant, or cosine annealing
-    (as the OTTT paper trains) from lr down to LR_FLOOR * lr. On chip this reprograms the rule's
-    learning-rate mantissa and shift between epochs."""
-    if cfg.lr_schedule == "constant" or epochs <= 1:
+    """Learning rate of epoch ``epoch`` (0-based): constant, or cosine annealing (as the OTTT paper
+    trains) from lr down to LR_FLOOR * lr over ``cfg.lr_horizon`` epochs (0: over ``epochs``).
+    Past the horizon the rate stays at LR_FLOOR * lr, where the cosine ends, so a run extended
+    beyond its planned epochs keeps its schedule (a 1-epoch horizon is constant). On chip this
+    reprograms the rule's learning-rate mantissa and shift between epochs."""
+    horizon = cfg.lr_horizon or epochs
+    if cfg.lr_schedule == "constant" or horizon <= 1:
         return cfg.lr
-    c = 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+    c = 0.5 * (1.0 + math.cos(math.pi * min(epoch, horizon) / horizon))
     return cfg.lr * (LR_FLOOR + (1.0 - LR_FLOOR) * c)
 
 

@@ -3,9 +3,20 @@
 One sample at a time, as on a chip. The order of the training samples in epoch ``e`` is a
 permutation drawn from ``numpy.random.default_rng([seed, 2, e])``: it depends only on the seed and
 the epoch number, so a resumed run sees exactly the orders an uninterrupted run would.
+
+Train accuracy. While OTTT learns, every step moves the weights toward the sample's label, so a
+prediction decoded during the learning pass is helped by the label it is scored against (with a
+large learning rate it reaches 1.0 while the test accuracy is at chance). ``History.train_acc`` is
+therefore measured after each epoch by a frozen pass (no learning) over a fixed subset of the
+training set: ``TRAIN_EVAL`` samples (default 512, or all if fewer) drawn once from
+``default_rng([seed, 4])``. The pass costs about a tenth of a digits epoch's learning pass
+(64-128-10, T = 8, one core: 0.04 s against 0.34 s, int and float alike); it leaves the weights, the PRNG states and the counters exactly as they
+were, so training is bit-identical with or without it. ``History.train_acc_online`` keeps the
+figure decoded during learning, under that name.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -15,29 +26,38 @@ import numpy as np
 from .engine import Engine, accuracy
 from .network import lr_at
 
-CHUNK = 128   # samples per kernel call (progress granularity)
+CHUNK = 128        # samples per kernel call (progress granularity)
+TRAIN_EVAL = 512   # default size of the fixed train subset of the frozen train-accuracy pass
 
 
 @dataclass
 class History:
-    """Per-epoch metrics. ``train_acc_online`` is predicted while learning (OTTT_O adapts within a
-    sample, so it runs above an inference-only pass); ``test_acc`` is inference only."""
+    """Per-epoch metrics. ``train_acc``: a frozen (no learning) pass over a fixed train subset
+    after the epoch (NaN when off; see the module docstring); ``train_acc_online``: decoded during
+    the learning pass, helped by the label (OTTT adapts within a sample); ``test_acc``: inference."""
     epoch: list[int] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
     train_acc_online: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     samples_per_s: list[float] = field(default_factory=list)
 
     def append(self, **kw) -> None:
-        for k, v in kw.items():
-            getattr(self, k).append(v)
+        """One epoch's row; a metric not given is NaN (the lists stay the same length)."""
+        for k in self.__dict__:
+            getattr(self, k).append(kw.pop(k, math.nan))
+        if kw:
+            raise TypeError(f"unknown history field '{sorted(kw)[0]}'")
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(v) for k, v in self.__dict__.items()}
 
     @classmethod
     def from_arrays(cls, d: dict) -> "History":
-        return cls(**{k: [x.item() for x in np.asarray(d[k])] for k in cls().__dict__ if k in d})
+        """From ``as_arrays`` output; a metric missing (written before it existed) becomes NaN."""
+        n = len(np.asarray(d["epoch"])) if "epoch" in d else 0
+        return cls(**{k: ([x.item() for x in np.asarray(d[k])] if k in d else [math.nan] * n)
+                      for k in cls().__dict__})
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -45,6 +65,11 @@ class History:
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, 2, epoch]).permutation(n)
+
+
+def train_subset(seed: int, n: int, size: int) -> np.ndarray:
+    """The fixed train samples of the frozen train-accuracy pass: ``min(size, n)`` indices, sorted."""
+    return np.sort(np.random.default_rng([seed, 4]).choice(n, size=min(max(size, 0), n), replace=False))
 
 
 def run_epoch(engine: Engine, xin, y: np.ndarray, order: np.ndarray, learn: bool,
@@ -58,16 +83,20 @@ def run_epoch(engine: Engine, xin, y: np.ndarray, order: np.ndarray, learn: bool
 
 
 def fit(engine: Engine, data, epochs: int, history: History | None = None,
-        progress_factory=None, on_epoch: Callable[[History], None] | None = None) -> History:
+        progress_factory=None, on_epoch: Callable[[History], None] | None = None,
+        train_eval: int = TRAIN_EVAL) -> History:
     """Train ``engine`` on ``data`` (a neurochip.data.Dataset) until ``epochs`` epochs are done in
     total (a resumed history counts); call ``on_epoch(history)`` after each epoch (checkpointing).
-    The learning rate of each epoch follows the config's schedule over ``epochs`` epochs, so a run
-    resumed with the same ``epochs`` is bit-identical to an uninterrupted one."""
+    The learning rate of each epoch follows the config's schedule (``network.lr_at``) over
+    ``cfg.lr_horizon`` epochs, or over ``epochs`` when the config leaves it 0. After each epoch the
+    test set and ``train_eval`` fixed training samples (0: none) run frozen, without touching the
+    training's counters or PRNG states."""
     history = History() if history is None else history
     xtr = engine.prepare(data.x_train)
     xte = engine.prepare(data.x_test)
     ytr = np.asarray(data.y_train, np.int64)
     yte = np.asarray(data.y_test, np.int64)
+    sub = train_subset(engine.cfg.seed, len(ytr), train_eval)
     for ep in range(len(history), epochs):
         engine.set_lr(lr_at(engine.cfg, ep, epochs))
         order = epoch_order(engine.cfg.seed, ep, len(ytr))
@@ -81,9 +110,13 @@ def fit(engine: Engine, data, epochs: int, history: History | None = None,
         # the per-epoch test pass is not training work: keep the counters training-only
         ops, sat = engine.ops.copy(), engine.sat.copy()
         test_pred = run_epoch(engine, xte, yte, np.arange(len(yte)), False)
+        # the frozen train pass must not change training at all: the PRNG states are restored too
+        rng = engine.rng.copy()
+        train_acc = accuracy(run_epoch(engine, xtr, ytr, sub, False), ytr[sub]) if len(sub) else math.nan
+        engine.rng[:] = rng
         engine.ops[:] = ops
         engine.sat[:] = sat
-        history.append(epoch=ep + 1, train_acc_online=accuracy(pred, ytr[order]),
+        history.append(epoch=ep + 1, train_acc=train_acc, train_acc_online=accuracy(pred, ytr[order]),
                        test_acc=accuracy(test_pred, yte), seconds=dt, samples_per_s=len(order) / dt)
         if on_epoch:
             on_epoch(history)

@@ -284,3 +284,45 @@ def test_train_warns_about_classes_one_split_lacks(runner, tmp_path, ytr, yte, n
 def test_train_does_not_warn_when_both_splits_have_every_class(runner):
     res = runner.invoke(main, ["train", "--dataset", "digits", *FAST, "--json"])
     assert res.exit_code == 0 and "Warning" not in res.stderr
+
+
+def _weights(path):
+    with h5py.File(path) as f:
+        return [f[f"weights/{k}"][()] for k in sorted(f["weights"])], f["rng"][()], json.loads(f.attrs["config"])
+
+
+@pytest.mark.parametrize("first,resumed,reference", [
+    # interrupted before its planned epochs (a run planned for 3 that stopped after 2)
+    (["--epochs", "2", "--lr-horizon", "3"], ["--epochs", "3"], ["--epochs", "3"]),
+    # a finished 2-epoch run extended to 3: it keeps its 2-epoch cosine, then the floor rate
+    (["--epochs", "2"], ["--epochs", "3"], ["--epochs", "3", "--lr-horizon", "2"]),
+])
+def test_resume_ends_bit_identical_to_the_uninterrupted_run(runner, tmp_path, first, resumed, reference):
+    """issue 9 §4.4 (README): train --resume run.h5 --epochs N ends bit-identical to the uninterrupted run."""
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    base = ["train", "--hidden", "16", "--timesteps", "4", "--json"]
+    assert runner.invoke(main, [*base, *first, "--out", str(a)]).exit_code == 0
+    res = runner.invoke(main, ["train", "--resume", str(a), *resumed, "--json"])
+    assert res.exit_code == 0, res.output
+    assert runner.invoke(main, [*base, *reference, "--out", str(b)]).exit_code == 0
+    (wa, ra, ca), (wb, rb, cb) = _weights(a), _weights(b)
+    assert ca == cb and all(np.array_equal(x, y) for x, y in zip(wa, wb)) and np.array_equal(ra, rb)
+    with h5py.File(a) as fa, h5py.File(b) as fb:
+        assert list(fa["history/test_acc"][()]) == list(fb["history/test_acc"][()])
+        assert list(fa["history/train_acc"][()]) == list(fb["history/train_acc"][()])
+
+
+def test_train_reports_a_frozen_train_accuracy(runner, tmp_path):
+    """issue 9 §4.1: text, --json and the checkpoint history carry the frozen train accuracy."""
+    path = tmp_path / "t.h5"
+    res = runner.invoke(main, ["train", *FAST, "--out", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "train acc" in res.stdout and "online" not in res.stdout
+    assert "frozen pass (no learning) over 512 fixed training samples" in res.stderr
+    with h5py.File(path) as f:
+        assert 0 < f["history/train_acc"][0] <= 1 and json.loads(f.attrs["dataset"])["train_eval"] == 512
+    d = json.loads(runner.invoke(main, ["train", *FAST, "--json", "--train-eval", "100"]).output.strip().splitlines()[-1])
+    assert d["train_accuracy_samples"] == 100 and 0 < d["train_accuracy"] <= 1 and "train_accuracy_online" in d
+    d = json.loads(runner.invoke(main, ["train", *FAST, "--json", "--train-eval", "0"]).output.strip().splitlines()[-1])
+    assert d["train_accuracy"] is None and d["train_accuracy_samples"] == 0
+    assert "do not also give --train-eval" in _error(runner.invoke(main, ["train", "--resume", str(path), "--epochs", "2", "--train-eval", "5"]))

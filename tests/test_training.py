@@ -133,3 +133,64 @@ def test_interrupted_save_keeps_the_previous_checkpoint(digits, tmp_path, monkey
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.h5"]   # no temp file left behind
     checkpoint.load(path)
+
+
+def test_train_acc_is_a_frozen_pass_not_the_online_figure(digits):
+    """issue 9 §4.1: at lr 5 OTTT_O pulls each sample's prediction to its label while it learns
+    (online figure near 1.0) but the network learns nothing (test near chance). ``train_acc`` is a
+    frozen pass over the fixed train subset and says so."""
+    from neurochip.train import TRAIN_EVAL, evaluate, train_subset
+
+    eng = Engine(NetworkConfig(sizes=(64, 32, 10), lr=5.0), load_profile("loihi"))
+    h = fit(eng, digits, 1)
+    assert h.train_acc_online[-1] > 0.9 and h.test_acc[-1] < 0.3
+    assert h.train_acc[-1] < 0.3
+    sub = train_subset(eng.cfg.seed, len(digits.y_train), TRAIN_EVAL)
+    assert len(sub) == TRAIN_EVAL == len(set(sub.tolist()))
+    assert np.array_equal(sub, train_subset(eng.cfg.seed, len(digits.y_train), TRAIN_EVAL))   # fixed
+    assert h.train_acc[-1] == evaluate(eng, digits.x_train[sub], digits.y_train[sub])["accuracy"]
+    eng, h = _train(digits, 2)
+    assert 0.8 < h.train_acc[-1] <= 1.0
+
+
+@pytest.mark.parametrize("kw", [dict(encoder="rate"), dict(precision="float", encoder="rate")])
+def test_frozen_train_pass_leaves_training_bit_identical(digits, kw):
+    """The frozen pass restores the PRNG states and counters: training is the same with or without it."""
+    runs = []
+    for te in (0, 300):
+        eng = Engine(NetworkConfig(sizes=(64, 16, 10), timesteps=4, **kw), load_profile("loihi"))
+        runs.append((eng, fit(eng, digits, 2, train_eval=te)))
+    (e0, h0), (e1, h1) = runs
+    assert all(np.array_equal(a, b) for a, b in zip(e0.weights(), e1.weights()))
+    assert np.array_equal(e0.rng, e1.rng) and np.array_equal(e0.ops, e1.ops) and np.array_equal(e0.sat, e1.sat)
+    assert h0.test_acc == h1.test_acc and np.isnan(h0.train_acc).all() and 0 < h1.train_acc[-1] <= 1
+
+
+def test_training_counters_hold_the_learning_passes_only(digits):
+    """docs/energy.md §1: the per-epoch test and train-subset passes are not in the training counts."""
+    from neurochip.network import lr_at
+    from neurochip.train import epoch_order, run_epoch
+
+    cfg = NetworkConfig(sizes=(64, 16, 10), timesteps=4)
+    eng = Engine(cfg, load_profile("loihi"))
+    fit(eng, digits, 2)
+    ref = Engine(cfg, load_profile("loihi"))
+    x, y = ref.prepare(digits.x_train), digits.y_train.astype(np.int64)
+    for ep in range(2):
+        ref.set_lr(lr_at(cfg, ep, 2))
+        run_epoch(ref, x, y, epoch_order(cfg.seed, ep, len(y)), True)
+    assert np.array_equal(eng.ops, ref.ops) and np.array_equal(eng.sat, ref.sat)
+    assert all(np.array_equal(a, b) for a, b in zip(eng.weights(), ref.weights()))
+
+
+def test_lr_schedule_keeps_its_horizon():
+    """issue 9 §4.4: the cosine runs over cfg.lr_horizon (0: the epochs asked for) and stays at its
+    floor past it, so extending a finished run keeps the schedule it was trained with."""
+    from neurochip.network import LR_FLOOR, lr_at
+
+    c = NetworkConfig(sizes=(4, 2), lr=0.1)
+    h = NetworkConfig(sizes=(4, 2), lr=0.1, lr_horizon=10)
+    assert [lr_at(c, e, 10) for e in range(10)] == [lr_at(h, e, 40) for e in range(10)]
+    assert lr_at(c, 0, 10) == 0.1 and lr_at(c, 5, 10) < 0.1
+    assert all(abs(lr_at(h, e, 40) - LR_FLOOR * 0.1) < 1e-15 for e in range(10, 40))
+    assert lr_at(NetworkConfig(sizes=(4, 2), lr=0.1, lr_schedule="constant", lr_horizon=3), 7, 9) == 0.1
