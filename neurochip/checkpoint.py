@@ -96,8 +96,59 @@ def save(path: str | os.PathLike, engine: Engine, history: History, dataset: dic
             os.unlink(tmp)
 
 
+def _int_range(bits: int) -> tuple[int, int]:
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+class _Reader:
+    """Reads one dataset at a time and checks it against what the config implies: present, a
+    dataset, its shape, its dtype (integers; float32 for float state), the value range of integer
+    state and finiteness of float state. Every problem is one line naming the dataset."""
+
+    def __init__(self, f, path):
+        self.f, self.path = f, path
+
+    def fail(self, msg: str):
+        raise NeurochipError(f"{self.path}: {msg}")
+
+    def __call__(self, name: str, shape: tuple, kind: str, bits: int | None = None, lo: int | None = None,
+                 hi: int | None = None) -> np.ndarray:
+        import h5py
+
+        obj = self.f.get(name)
+        if obj is None:
+            self.fail(f"dataset /{name} is missing")
+        if not isinstance(obj, h5py.Dataset):
+            self.fail(f"/{name} is not a dataset")
+        a = np.asarray(obj[()])
+        if a.shape != tuple(shape):
+            self.fail(f"dataset /{name} has shape {a.shape}, the config wants {tuple(shape)}")
+        if kind == "int":
+            if not np.issubdtype(a.dtype, np.integer):
+                self.fail(f"dataset /{name} has dtype {a.dtype}, want integers")
+            if bits is not None:
+                lo, hi = _int_range(bits)
+            if a.size and ((lo is not None and a.min() < lo) or (hi is not None and a.max() > hi)):
+                if hi is None:
+                    self.fail(f"dataset /{name} holds values below {lo}")
+                what = f"the {bits}-bit range" if bits is not None else "the range"
+                self.fail(f"dataset /{name} holds values outside {what} [{lo}, {hi}]")
+            return a.astype(np.int64)
+        want = np.float32 if kind == "float32" else np.floating
+        if not np.issubdtype(a.dtype, want):
+            self.fail(f"dataset /{name} has dtype {a.dtype}, want {'float32' if kind == 'float32' else 'floats'}")
+        if kind == "float32" and not np.isfinite(a).all():
+            self.fail(f"dataset /{name} contains NaN or inf")
+        return a
+
+    def absent(self, group: str, why: str) -> None:
+        if group in self.f and len(self.f[group]):
+            self.fail(f"/{group} is present but {why}")
+
+
 def load(path: str | os.PathLike):
-    """Read a checkpoint: returns (engine, history, dataset_info). Bad files raise NeurochipError."""
+    """Read a checkpoint: returns (engine, history, dataset_info). Every array is checked against
+    the config (shape, dtype, range, NaN) before use; bad files raise NeurochipError."""
     import h5py
 
     path = Path(path)
@@ -113,34 +164,84 @@ def load(path: str | os.PathLike):
         if int(f.attrs.get("version", -1)) != VERSION:
             raise NeurochipError(f"{path}: checkpoint version {f.attrs.get('version')} is not supported (want {VERSION})")
         try:
-            cfg = NetworkConfig.from_dict(json.loads(f.attrs["config"]))
-            profile = profile_from_dict(json.loads(f.attrs["profile"]), source=f"{path}:profile")
-            dataset = json.loads(f.attrs["dataset"])
-            L = cfg.n_layers
-            wdtype = np.int32 if cfg.precision == "int" else np.float32
-            weights = [np.asarray(f[f"weights/W{l}"]).astype(wdtype) for l in range(L)]
-            shadow = ([np.asarray(f[f"shadow/S{l}"]).astype(np.int32) for l in range(L)]
-                      if "shadow" in f else None)
-            bias = [np.asarray(f[f"bias/b{l}"]).astype(wdtype) for l in range(L)]
-            feedback = [np.asarray(f[f"feedback/B{l}"]).astype(wdtype) for l in range(L - 1)]
-            recurrent = ([np.asarray(f[f"recurrent/R{l}"]).astype(wdtype) for l in range(1, L)]
-                         if cfg.recurrent else [])
-            threshold = ([np.asarray(f[f"threshold/th{l}"]).astype(wdtype) for l in range(1, L + 1)]
-                         if cfg.learn_threshold else [])
-            rng = np.asarray(f["rng"], np.int64)
-            opt = {k: np.asarray(f[f"optimizer/{k}"]) for k in f["optimizer"]} if "optimizer" in f else {}
-            sat = np.asarray(f["counters/sat"], np.int64)
-            ops = np.asarray(f["counters/ops"], np.int64)
-            history = History.from_arrays({k: f[f"history/{k}"][()] for k in f["history"]})
+            return _load(f, path)
         except NeurochipError:
             raise
-        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as e:
-            raise NeurochipError(f"{path}: malformed checkpoint ({type(e).__name__}: {e})") from None
-    for l, w in enumerate(weights):
-        if w.shape != (cfg.sizes[l], cfg.sizes[l + 1]):
-            raise NeurochipError(f"{path}: weights/W{l} has shape {w.shape}, config says {(cfg.sizes[l], cfg.sizes[l + 1])}")
-    if not all(np.isfinite(w).all() for w in weights + recurrent + threshold):
-        raise NeurochipError(f"{path}: weights contain NaN or inf")
+        except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as e:
+            raise NeurochipError(f"{path}: malformed checkpoint ({type(e).__name__}: {' '.join(str(e).split())})") from None
+
+
+def _load(f, path: Path):
+    from .counters import OPS, SAT
+    from .network import int_layout
+
+    cfg = NetworkConfig.from_dict(json.loads(f.attrs["config"]))
+    profile = profile_from_dict(json.loads(f.attrs["profile"]), source=f"{path}:profile")
+    dataset = json.loads(f.attrs["dataset"])
+    if not isinstance(dataset, dict) or not ({"name", "path"} & set(dataset)):
+        raise NeurochipError(f"{path}: attribute 'dataset' names no dataset (want a name or a path)")
+    te = dataset.get("train_eval", 0)
+    if not isinstance(te, int) or te < 0:
+        raise NeurochipError(f"{path}: attribute 'dataset' has train_eval {te!r}, want a sample count >= 0")
+    rd = _Reader(f, path)
+    sz, L = cfg.sizes, cfg.n_layers
+    is_int = cfg.precision == "int"
+    if is_int:
+        lay = int_layout(cfg, profile.require_simulation())
+        wbits = profile.synapse.weight_bits
+        w = [rd(f"weights/W{l}", (sz[l], sz[l + 1]), "int", wbits) for l in range(L)]
+        if lay.shadow_extra:
+            shadow = [rd(f"shadow/S{l}", (sz[l], sz[l + 1]), "int", lay.learn_bits) for l in range(L)]
+            for l, (wl, sl) in enumerate(zip(w, shadow)):
+                if not np.array_equal(wl, sl >> lay.shadow_extra):
+                    rd.fail(f"dataset /weights/W{l} is not /shadow/S{l} >> {lay.shadow_extra} (the inference weights "
+                            "are the shadow weights' top bits)")
+            shadow = [a.astype(np.int32) for a in shadow]
+        else:
+            rd.absent("shadow", "the config and profile have no shadow weights")
+            shadow = None
+        weights = [a.astype(np.int32) for a in w]
+        bias = [rd(f"bias/b{l}", (sz[l + 1],), "int", 32).astype(np.int32) for l in range(L)]
+        feedback = [rd(f"feedback/B{l}", (sz[l + 1], sz[-1]), "int", wbits).astype(np.int32) for l in range(L - 1)]
+        rd.absent("optimizer", "the integer learner has no optimizer state")
+    else:
+        weights = [rd(f"weights/W{l}", (sz[l], sz[l + 1]), "float32") for l in range(L)]
+        rd.absent("shadow", "a float network has no shadow weights")
+        shadow = None
+        bias = [rd(f"bias/b{l}", (sz[l + 1],), "float32") for l in range(L)]
+        feedback = [rd(f"feedback/B{l}", (sz[l + 1], sz[-1]), "float32") for l in range(L - 1)]
+    if cfg.recurrent:
+        recurrent = [rd(f"recurrent/R{l}", (sz[l], sz[l]), "float32") for l in range(1, L)]
+    else:
+        rd.absent("recurrent", "the config has no recurrent layers")
+        recurrent = []
+    if cfg.learn_threshold:
+        threshold = [rd(f"threshold/th{l}", (sz[l],), "float32") for l in range(1, L + 1)]
+    else:
+        rd.absent("threshold", "the config does not learn thresholds")
+        threshold = []
+    rng = rd("rng", (2,), "int", lo=1, hi=(1 << 32) - 1)
+    opt = {}
+    if not is_int:
+        n_ff = sum(sz[l] * sz[l + 1] for l in range(L))
+        n_par = n_ff + sum(a.size for a in recurrent) + sum(a.size for a in threshold)
+        opt = {"M1": rd("optimizer/M1", (n_par,), "float32"), "M2": rd("optimizer/M2", (n_par,), "float32"),
+               "step": rd("optimizer/step", (1,), "int", lo=0)}
+        if cfg.sws:
+            opt["V"] = rd("optimizer/V", (n_ff,), "float32")
+    sat = rd("counters/sat", (L, len(SAT)), "int", lo=0)
+    ops = rd("counters/ops", (L, len(OPS)), "int", lo=0)
+    n = int(f.attrs["epochs_done"])
+    if n < 0:
+        rd.fail(f"attribute epochs_done is {n}")
+    hist = {}
+    for k in History().__dict__:
+        if k == "train_acc" and "history/train_acc" not in f:
+            continue   # written before the frozen train accuracy existed: NaN
+        hist[k] = rd(f"history/{k}", (n,), "int" if k == "epoch" else "floats")
+    if not np.array_equal(hist["epoch"], np.arange(1, n + 1)):
+        rd.fail(f"dataset /history/epoch is not 1..{n}")
+    history = History.from_arrays(hist)
     engine = Engine(cfg, profile, NetworkState(cfg, weights, shadow, bias, feedback, recurrent, threshold))
     engine.rng[:] = rng
     engine.sat[:] = sat

@@ -50,7 +50,7 @@ class History:
             raise TypeError(f"unknown history field '{sorted(kw)[0]}'")
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v) for k, v in self.__dict__.items()}
+        return {k: np.asarray(v, np.int64 if k == "epoch" else np.float64) for k, v in self.__dict__.items()}
 
     @classmethod
     def from_arrays(cls, d: dict) -> "History":

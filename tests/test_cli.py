@@ -167,7 +167,7 @@ def test_eval_truncated_checkpoint(runner, trained, tmp_path):
         for k, v in src.attrs.items():
             dst.attrs[k] = v
         src.copy("weights", dst)
-    assert "malformed checkpoint" in _error(runner.invoke(main, ["eval", str(bad)]))
+    assert "dataset /bias/b0 is missing" in _error(runner.invoke(main, ["eval", str(bad)]))
 
 
 def test_train_float_reference_options_and_eval_with_another_decoder(runner, tmp_path):
