@@ -15,7 +15,9 @@ Schema (format 1; documented for users in docs/checkpoint.md)::
     /threshold/th{l}         --learn-threshold (float): neuron layer l's thresholds
     /optimizer/{M1,M2,step}  float reference's optimizer state (V: raw weights under --sws)
     /counters/{sat,ops}      training counters, one row per weight layer
-    /history/{epoch, train_acc_online, test_acc, seconds, samples_per_s}
+    /history/{epoch, train_acc, train_acc_online, test_acc, seconds, samples_per_s}
+
+Loading checks every dataset against the config (shape, dtype, range, NaN; docs/checkpoint.md).
 
 Writes are atomic: the file is written next to the target under a temporary name, flushed, and
 renamed over it, so an interrupted save leaves the previous checkpoint intact.
