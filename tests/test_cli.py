@@ -221,6 +221,9 @@ def test_float_only_options_still_work_where_they_belong(runner):
                   ["--optimizer", "sgd"], ["--rule", "ottt-a", "--shadow-bits", "16"]):
         res = runner.invoke(main, ["train", *FAST, "--json", *extra])
         assert res.exit_code == 0, (extra, res.output)
+        cfg = json.loads(res.output.strip().splitlines()[-1])["config"]
+        # the default learning rate follows the optimizer the network really uses (adam's only in float)
+        assert cfg["lr"] == (0.001 if "adam" in extra else 0.05), (extra, cfg["lr"])
 
 
 def test_report_is_checked_before_training(runner, tmp_path, monkeypatch):
