@@ -6,7 +6,7 @@ the epoch number, so a resumed run sees exactly the orders an uninterrupted run 
 
 Train accuracy. While OTTT learns, every step moves the weights toward the sample's label, so a
 prediction decoded during the learning pass is helped by the label it is scored against (with a
-large learning rate it reaches 1.0 while the test accuracy is at chance). ``History.train_acc`` is
+large learning rate it reaches 1.0 while the test accuracy is near chance). ``History.train_acc`` is
 therefore measured after each epoch by a frozen pass (no learning) over a fixed subset of the
 training set: ``TRAIN_EVAL`` samples (default 512, or all if fewer) drawn once from
 ``default_rng([seed, 4])``. The pass costs about a tenth of a digits epoch's learning pass
