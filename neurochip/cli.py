@@ -197,7 +197,7 @@ def _write_training_report(engine, ds, history, path) -> None:
     n = len(ds.y_train) * len(history)
     rep = {"samples": n, "ops": as_dict(OPS, engine.ops), "saturation": as_dict(SAT, engine.sat)}
     try:
-        from .energy.model import training_report  # issue 4 adds the energy model
+        from .energy.report import training_report
         rep = training_report(engine, n)
     except ImportError:
         pass
@@ -304,7 +304,7 @@ def profiles(as_json):
                    f"{r['reset']:8s} {r['compare']}")
 
 
-from .energy.cli import energy as _energy  # noqa: E402
+from .energy.energy_commands import energy as _energy  # noqa: E402
 from .lava.cli import lava as _lava  # noqa: E402  (imports Lava only when a command runs)
 
 main.add_command(_energy)
