@@ -305,7 +305,7 @@ def profiles(as_json):
 
 
 from .energy.energy_commands import energy as _energy  # noqa: E402
-from .lava.cli import lava as _lava  # noqa: E402  (imports Lava only when a command runs)
+from .lava.lava_commands import lava as _lava  # noqa: E402  (imports Lava only when a command runs)
 
 main.add_command(_energy)
 main.add_command(_lava)

@@ -84,3 +84,13 @@ def test_installed_console_script_runs(installed):
     res = _run(site, run, str(script), "profiles", "--json")
     assert res.returncode == 0, res.stderr
     assert '"loihi"' in res.stdout
+
+
+def test_no_two_modules_share_a_name():
+    """Layout rule (issue 9 section 2): every module's file name is unique in the package, so a name
+    such as ``cli`` or ``model`` points at one file (``__init__.py`` excepted)."""
+    seen: dict[str, list[str]] = {}
+    for p in (ROOT / "neurochip").rglob("*.py"):
+        if p.name != "__init__.py" and "__pycache__" not in p.parts:
+            seen.setdefault(p.stem, []).append(p.relative_to(ROOT).as_posix())
+    assert {k: v for k, v in seen.items() if len(v) > 1} == {}
