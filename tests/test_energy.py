@@ -387,3 +387,33 @@ def test_cli_malformed_profile_names_the_key(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(src.replace("[energy.syn_ac]\npj = 23.6\n", "[energy.syn_ac]\n"))
     assert "energy.syn_ac.pj" in _error(invoke([*FAST, "--profile", str(bad)]))
+
+
+def test_report_json_keys_are_the_documented_schema(small):
+    """The result dataclasses' ``to_dict`` keep the report's JSON keys (and their order) as
+    ``energy --json`` has always printed them."""
+    eng, inf, tr = small
+    rep = json.loads(json.dumps(build_report(eng, inf, tr, [load_profile("loihi")], load_profile("cmos45"))))
+    pr = rep["pricing"]["loihi"]
+    run = ["profile", "phase", "samples", "terms", "total_pj_per_sample", "total_pj", "per_layer_pj_per_sample",
+           "unpriced", "complete", "forward_pj_per_sample"]
+    assert list(pr["inference"]) == run and list(pr["training"]) == run + ["learning_pj_per_sample"]
+    assert list(pr["inference"]["terms"][0]) == [
+        "op", "group", "price", "counter", "count_per_layer", "count", "count_per_sample", "pj_per_op", "estimate",
+        "source", "energy_pj", "energy_pj_per_sample", "energy_pj_per_sample_per_layer"]
+    assert list(pr["ann"]) == ["profile", "macs_per_sample", "mac_pj", "source", "inference_pj_per_sample",
+                               "training_macs_per_sample", "training_pj_per_sample", "with_weight_reads"]
+    assert list(pr["ann"]["with_weight_reads"]) == ["pj_per_mac", "sram_read_64b_pj", "source",
+                                                    "inference_pj_per_sample", "training_pj_per_sample"]
+    assert list(rep["footprint"]) == ["profile", "items", "inference_bytes", "inference_float32_bytes",
+                                      "training_bytes", "training_float32_bytes"]
+    assert list(rep["footprint"]["items"][0]) == ["item", "phase", "count", "bits", "bytes", "float32_bytes"]
+    assert list(rep["neurobench"]) == ["samples", "SynapticOperations", "ActivationSparsity", "ConnectionSparsity",
+                                       "Footprint", "Footprint_float32"]
+    assert list(rep["neurobench"]["SynapticOperations"]) == ["Effective_MACs", "Effective_ACs", "Dense"]
+    fit = pr["resources"]["inference"]
+    assert list(fit) == ["profile", "bits_per_synapse", "layers", "cores", "cores_per_chip", "chips", "fits", "limit",
+                         "problems"]
+    assert list(fit["layers"][0]) == ["layer", "neurons", "fan_in", "synapses", "bits_per_neuron", "neurons_per_core",
+                                      "cores", "limit"]
+    assert pr["inference"]["terms"][0]["count"] == price(inf, eng.cfg, energy_model(load_profile("loihi"))).terms[0].count
