@@ -251,7 +251,7 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
 
 def _write_training_report(engine, ds, history, path) -> None:
     """Counts gathered by the learning passes of training, priced (neurochip.energy)."""
-    from .energy.model import training_report
+    from .energy.report import training_report
 
     rep = training_report(engine, len(ds.y_train) * len(history))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -366,8 +366,8 @@ def profiles(as_json):
                    f"{r['reset']:8s} {r['compare']}")
 
 
-from .energy.cli import energy as _energy  # noqa: E402
-from .lava.cli import lava as _lava  # noqa: E402  (imports Lava only when a command runs)
+from .energy.energy_commands import energy as _energy  # noqa: E402
+from .lava.lava_commands import lava as _lava  # noqa: E402  (imports Lava only when a command runs)
 
 main.add_command(_energy)
 main.add_command(_lava)

@@ -27,6 +27,11 @@ import math
 import numba as nb
 import numpy as np
 
+from .kernel_cache import install as _install_kernel_cache
+
+# Options of every neurochip kernel. The cache is keyed by the kernel's file and every package file
+# it imports (neurochip/kernel_cache.py); the locator is registered here, before the first @njit.
+_install_kernel_cache()
 NJIT = dict(cache=True, nogil=True)
 
 MASK32 = 0xFFFFFFFF

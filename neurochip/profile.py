@@ -28,8 +28,21 @@ from typing import Any
 
 from .errors import NeurochipError
 
-#: Folder of the bundled profiles (top level of the repository).
-PROFILE_DIR = Path(os.environ.get("NEUROCHIP_PROFILES", Path(__file__).resolve().parent.parent / "hw_profiles"))
+
+def _bundled_dir() -> Path:
+    """Where the bundled profiles are: ``$NEUROCHIP_PROFILES`` if set; else ``neurochip/hw_profiles/``
+    of an installed wheel (setup.py maps the top-level ``hw_profiles/`` there); else the top-level
+    ``hw_profiles/`` of a source checkout (run with the repository on ``PYTHONPATH``, or editable)."""
+    env = os.environ.get("NEUROCHIP_PROFILES")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    installed = here / "hw_profiles"
+    return installed if installed.is_dir() else here.parent / "hw_profiles"
+
+
+#: Folder of the bundled profiles (``hw_profiles/`` at the top level of the repository).
+PROFILE_DIR = _bundled_dir()
 
 # Integer codes used by the numba kernels (kernels never see strings).
 LEAK_ROUNDING = {"floor": 0, "toward_zero": 1}

@@ -16,9 +16,9 @@ import json
 import time
 
 from neurochip.data import load_digits
-from neurochip.energy.model import build_report
+from neurochip.energy.report import build_report
 from neurochip.engine import Engine
-from neurochip.energy.model import gather_counts
+from neurochip.energy.counts import gather_counts
 from neurochip.network import NetworkConfig
 from neurochip.profile import list_profiles, load_profile
 from neurochip.train import fit

@@ -39,7 +39,10 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from neurochip.lava import learning as LL  # noqa: E402
+from neurochip.lava.learning_spec import truncated_initial  # noqa: E402
+from neurochip.lava.learning_emulator import Emulator, emulate  # noqa: E402
+from neurochip.lava.learning_graph import run_lava_learning  # noqa: E402
+from neurochip.lava.learning_task import digits_task  # noqa: E402
 from neurochip.data import Dataset, load_dataset  # noqa: E402
 from neurochip.lava.compat import require_lava  # noqa: E402
 
@@ -60,34 +63,34 @@ def bench_learning(samples: int = 200, timesteps: int = 8, p: float = 0.2, data:
     """Run the learning benchmark; returns a JSON-serialisable dict (see the module docstring)."""
     require_lava()
     ds = bernoulli_data(samples, p, seed) if data == "bernoulli" else load_dataset("digits", None, seed)
-    task = LL.digits_task(samples, 0, seed, data=ds, timesteps=timesteps, hidden=SIZES[1], init_gain=init_gain,
+    task = digits_task(samples, 0, seed, data=ds, timesteps=timesteps, hidden=SIZES[1], init_gain=init_gain,
                           profile=profile, feedback=feedback)
     net = task.net
     steps = task.lava_steps
     # neurochip: load (or compile) the kernel, then time fresh emulators
     t0 = time.perf_counter()
-    LL.emulate(net, task.R[:2], task.TF[:2])
+    emulate(net, task.R[:2], task.TF[:2])
     load_s = time.perf_counter() - t0
     kernel, e2e = [], []
     ref = None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        em = LL.Emulator(net, steps, record=True)
+        em = Emulator(net, steps, record=True)
         kernel.append(em.run(task.R, task.TF))
         ref = em.result(kernel[-1])
         e2e.append(time.perf_counter() - t0)
     nc_s, nc_e2e = statistics.median(kernel), statistics.median(e2e)
-    lv = LL.run_lava_learning([net], task.R, [task.TF])[0]
+    lv = run_lava_learning([net], task.R, [task.TF])[0]
     w_diff = int(np.count_nonzero(lv.weights != ref.weights))
     s_diff = int(np.count_nonzero(lv.spikes != ref.spikes))
     v_diff = int(np.count_nonzero(lv.v != ref.v))
-    changed = int(np.count_nonzero(ref.weights != LL.truncated_initial(net)))
+    changed = int(np.count_nonzero(ref.weights != truncated_initial(net)))
     n_w = int(ref.weights.size)
     if net.hidden_learn is not None:
         w_diff += int(np.count_nonzero(lv.hidden_weights != ref.hidden_weights))
         s_diff += int(np.count_nonzero(lv.hidden_spikes != ref.hidden_spikes))
         v_diff += int(np.count_nonzero(lv.hidden_v != ref.hidden_v))
-        changed += int(np.count_nonzero(ref.hidden_weights != LL.truncated_initial(net.hidden_learn)))
+        changed += int(np.count_nonzero(ref.hidden_weights != truncated_initial(net.hidden_learn)))
         n_w += int(ref.hidden_weights.size)
     nc_sps, nc_e2e_sps = steps / nc_s, steps / nc_e2e
     lava_sps = (steps - 1) / lv.seconds

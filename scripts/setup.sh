@@ -14,10 +14,10 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # (a find-links/index location that does not exist); pip's exit code is kept.
 pip_q() { "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 stamp=.venv/.neurochip-setup
-want="$(cat setup.cfg pyproject.toml scripts/setup.sh | sha1sum | cut -d' ' -f1)"
+want="$(cat setup.py setup.cfg pyproject.toml scripts/setup.sh | sha1sum | cut -d' ' -f1)"
 check='
 import importlib.metadata as md, sys
-import neurochip, numpy, numba, h5py, click, sklearn, pytest, hypothesis
+import neurochip, numpy, numba, h5py, click, sklearn, pytest, hypothesis, wheel
 assert md.version("lava-nc") == "0.10.0" and numpy.__version__.startswith("1.26.")
 '
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "$check" 2>/dev/null; then

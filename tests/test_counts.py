@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from neurochip.counters import OPS, SAT
-from neurochip.energy.model import Counts, neurobench
+from neurochip.energy.counts import Counts
+from neurochip.energy.neurobench import neurobench
 from neurochip.engine import Engine
 from neurochip.network import NetworkConfig, init_state
 from neurochip.profile import load_profile
@@ -132,7 +133,7 @@ def test_known_latency_raster():
         spike_msgs=[2, 0],
         encoder_draws=[0, 0])
     expect(ops, **{k: [v * N for v in vals] for k, vals in per_sample.items()})
-    nb = neurobench(Counts(eng.ops.copy(), N, False), eng)
+    nb = neurobench(Counts(eng.ops.copy(), N, False), eng).to_dict()
     assert nb["SynapticOperations"] == {"Effective_MACs": 0.0, "Effective_ACs": 3.0, "Dense": 75.0}
     assert nb["ActivationSparsity"] == pytest.approx(1 - 2 / 15)      # hidden layer only (readout does not spike)
     assert nb["ConnectionSparsity"] == pytest.approx((6 + 3) / 15)

@@ -15,11 +15,14 @@ from click.testing import CliRunner
 
 from neurochip.cli import main
 from neurochip.counters import OPS
-from neurochip.energy.model import (INFERENCE_KEYS, LEARNING_KEYS, RESOURCE_KEYS, Counts, ResourceModel, Figure,
-                              ann_baseline, build_report, energy_model, figures_of, fit_resources, footprint,
-                              format_compare, format_report, gather_counts, price, resource_model,
-                              training_report)
-from neurochip.energy.cli import energy
+from neurochip.energy.counts import Counts, gather_counts
+from neurochip.energy.energy_commands import energy
+from neurochip.energy.neurobench import footprint
+from neurochip.energy.pricing import ann_baseline, price
+from neurochip.energy.report import build_report, format_compare, format_report, training_report
+from neurochip.energy.resources import fit_resources
+from neurochip.energy.tables import (INFERENCE_KEYS, LEARNING_KEYS, RESOURCE_KEYS, Figure, ResourceModel, energy_model,
+                                     figures_of, resource_model)
 from neurochip.engine import Engine
 from neurochip.errors import NeurochipError
 from neurochip.network import NetworkConfig
@@ -158,43 +161,43 @@ def test_price_is_count_times_pj_and_total_is_sum_of_terms():
     c = _counts(True)
     pr = price(c, cfg, model)
     syn = c.col("syn_ops")
-    terms = {t["op"]: t for t in pr["terms"]}
-    assert terms["syn_mac"]["count_per_layer"] == [int(syn[0]), 0]      # direct input: layer 0 are MACs
-    assert terms["syn_ac"]["count_per_layer"] == [0, int(syn[1])]
-    assert terms["weight_update"]["count"] == int(c.col("wupd_attempted").sum())
-    for t in pr["terms"]:
-        assert t["energy_pj"] == pytest.approx(t["count"] * t["pj_per_op"])
-        assert t["energy_pj_per_sample"] == pytest.approx(t["count"] * t["pj_per_op"] / 4)
-    assert pr["total_pj_per_sample"] == round(sum(t["energy_pj_per_sample"] for t in pr["terms"]), 3)
-    assert pr["total_pj"] == round(sum(t["energy_pj"] for t in pr["terms"]), 3)
-    assert pr["total_pj_per_sample"] == pytest.approx(pr["forward_pj_per_sample"] + pr["learning_pj_per_sample"])
-    assert pr["total_pj_per_sample"] == pytest.approx(sum(pr["per_layer_pj_per_sample"]), abs=0.01)
+    terms = {t.op: t for t in pr.terms}
+    assert terms["syn_mac"].count_per_layer == [int(syn[0]), 0]      # direct input: layer 0 are MACs
+    assert terms["syn_ac"].count_per_layer == [0, int(syn[1])]
+    assert terms["weight_update"].count == int(c.col("wupd_attempted").sum())
+    for t in pr.terms:
+        assert t.energy_pj == pytest.approx(t.count * t.pj_per_op)
+        assert t.energy_pj_per_sample == pytest.approx(t.count * t.pj_per_op / 4)
+    assert pr.total_pj_per_sample == round(sum(t.energy_pj_per_sample for t in pr.terms), 3)
+    assert pr.total_pj == round(sum(t.energy_pj for t in pr.terms), 3)
+    assert pr.total_pj_per_sample == pytest.approx(pr.forward_pj_per_sample + pr.learning_pj_per_sample)
+    assert pr.total_pj_per_sample == pytest.approx(sum(pr.per_layer_pj_per_sample), abs=0.01)
     inf = price(_counts(False), NetworkConfig(sizes=(5, 6, 3), encoder="rate"), model)
-    assert {t["group"] for t in inf["terms"]} == {"forward"}
-    assert [t for t in inf["terms"] if t["op"] == "syn_mac"][0]["count"] == 0   # spikes in: all ACs
+    assert {t.group for t in inf.terms} == {"forward"}
+    assert [t for t in inf.terms if t.op == "syn_mac"][0].count == 0   # spikes in: all ACs
 
 
 def test_unknown_figures_are_excluded_and_flagged():
     pr = price(_counts(False), NetworkConfig(sizes=(5, 6, 3)), energy_model(load_profile("spinnaker2")))
-    assert set(pr["unpriced"]) == {"neuron_active", "neuron_idle", "spike_msg", "encoder_draw"}
-    assert not pr["complete"]
-    assert pr["total_pj_per_sample"] == round(sum(t["energy_pj_per_sample"] for t in pr["terms"]
-                                                  if t["energy_pj_per_sample"] is not None), 3)
+    assert set(pr.unpriced) == {"neuron_active", "neuron_idle", "spike_msg", "encoder_draw"}
+    assert not pr.complete
+    assert pr.total_pj_per_sample == round(sum(t.energy_pj_per_sample for t in pr.terms
+                                               if t.energy_pj_per_sample is not None), 3)
 
 
 def test_truenorth_rejects_learning():
     with pytest.raises(NeurochipError, match="no on-chip learning"):
         price(_counts(True), NetworkConfig(sizes=(5, 6, 3)), energy_model(load_profile("truenorth")))
     assert price(_counts(False), NetworkConfig(sizes=(5, 6, 3), encoder="rate"),
-                 energy_model(load_profile("truenorth")))["complete"]
+                 energy_model(load_profile("truenorth"))).complete
 
 
 def test_ann_baseline():
     a = ann_baseline((64, 128, 10), energy_model(load_profile("cmos45")))
     C = 64 * 128 + 128 * 10
-    assert a["macs_per_sample"] == C and a["inference_pj_per_sample"] == pytest.approx(C * 4.6)
-    assert a["training_macs_per_sample"] == C + 128 * 10 + C
-    assert a["with_weight_reads"]["pj_per_mac"] == pytest.approx(4.6 + 10.0)
+    assert a.macs_per_sample == C and a.inference_pj_per_sample == pytest.approx(C * 4.6)
+    assert a.training_macs_per_sample == C + 128 * 10 + C
+    assert a.with_weight_reads.pj_per_mac == pytest.approx(4.6 + 10.0)
     with pytest.raises(NeurochipError, match="energy.ann_mac"):
         ann_baseline((4, 2), energy_model(load_profile("loihi")))
 
@@ -266,12 +269,12 @@ def test_compare_report(small):
 def test_footprint_at_true_widths():
     prof = load_profile("loihi")
     eng = Engine(NetworkConfig(sizes=(10, 6, 3), rule="ottt-a"), prof)
-    fp = {r["item"]: r for r in footprint(eng)["items"]}
+    fp = {r.item: r for r in footprint(eng).items}
     nw = 10 * 6 + 6 * 3
-    assert fp["weights"]["bytes"] == nw * 8 // 8 and fp["weights"]["float32_bytes"] == nw * 4
-    assert fp["membranes"]["bytes"] == 9 * 24 // 8
-    assert fp["traces"]["bytes"] == -(-16 * 7 // 8)
-    assert fp["accumulators"]["bytes"] == nw * 16 // 8
+    assert fp["weights"].bytes == nw * 8 // 8 and fp["weights"].float32_bytes == nw * 4
+    assert fp["membranes"].bytes == 9 * 24 // 8
+    assert fp["traces"].bytes == -(-16 * 7 // 8)
+    assert fp["accumulators"].bytes == nw * 16 // 8
     assert "feedback" not in fp
 
 
@@ -283,19 +286,19 @@ def test_resources_fit_and_limits():
         return ResourceModel("chip", "chip.toml", {k: Figure(k, x, "test", True) for k, x in base.items()})
 
     f = fit_resources((64, 128, 10), 8, 8, rm())
-    assert f["fits"] and [r["cores"] for r in f["layers"]] == [1, 1] and f["cores"] == 2
+    assert f.fits and [r.cores for r in f.layers] == [1, 1] and f.cores == 2
     # memory-bound: 784 x 8 bits = 784 bytes per neuron -> 167 neurons per 128 KB core
     f = fit_resources((784, 1000, 10), 8, 8, rm())
-    assert f["layers"][0]["neurons_per_core"] == 131072 // 784 and f["layers"][0]["limit"] == "synaptic memory per core"
-    assert f["layers"][0]["cores"] == -(-1000 // (131072 // 784))
+    assert f.layers[0].neurons_per_core == 131072 // 784 and f.layers[0].limit == "synaptic memory per core"
+    assert f.layers[0].cores == -(-1000 // (131072 // 784))
     f = fit_resources((784, 30_000, 10), 8, 8, rm())     # 180 + 3 cores > 128
-    assert not f["fits"] and f["limit"].startswith("cores per chip")
+    assert not f.fits and f.limit.startswith("cores per chip")
     f = fit_resources((200_000, 10), 8, 8, rm())
-    assert not f["fits"] and "synaptic memory" in f["limit"]
+    assert not f.fits and "synaptic memory" in f.limit
     f = fit_resources((784, 10), 8, 8, rm(max_fan_in=256))
-    assert not f["fits"] and "fan-in" in f["limit"]
+    assert not f.fits and "fan-in" in f.limit
     f = fit_resources((64, 10), 8, 8, rm(max_weight_bits=1))
-    assert not f["fits"] and f["limit"].startswith("weight width")
+    assert not f.fits and f.limit.startswith("weight width")
 
 
 def test_training_report_is_json(small):
@@ -384,3 +387,33 @@ def test_cli_malformed_profile_names_the_key(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(src.replace("[energy.syn_ac]\npj = 23.6\n", "[energy.syn_ac]\n"))
     assert "energy.syn_ac.pj" in _error(invoke([*FAST, "--profile", str(bad)]))
+
+
+def test_report_json_keys_are_the_documented_schema(small):
+    """The result dataclasses' ``to_dict`` keep the report's JSON keys (and their order) as
+    ``energy --json`` has always printed them."""
+    eng, inf, tr = small
+    rep = json.loads(json.dumps(build_report(eng, inf, tr, [load_profile("loihi")], load_profile("cmos45"))))
+    pr = rep["pricing"]["loihi"]
+    run = ["profile", "phase", "samples", "terms", "total_pj_per_sample", "total_pj", "per_layer_pj_per_sample",
+           "unpriced", "complete", "forward_pj_per_sample"]
+    assert list(pr["inference"]) == run and list(pr["training"]) == run + ["learning_pj_per_sample"]
+    assert list(pr["inference"]["terms"][0]) == [
+        "op", "group", "price", "counter", "count_per_layer", "count", "count_per_sample", "pj_per_op", "estimate",
+        "source", "energy_pj", "energy_pj_per_sample", "energy_pj_per_sample_per_layer"]
+    assert list(pr["ann"]) == ["profile", "macs_per_sample", "mac_pj", "source", "inference_pj_per_sample",
+                               "training_macs_per_sample", "training_pj_per_sample", "with_weight_reads"]
+    assert list(pr["ann"]["with_weight_reads"]) == ["pj_per_mac", "sram_read_64b_pj", "source",
+                                                    "inference_pj_per_sample", "training_pj_per_sample"]
+    assert list(rep["footprint"]) == ["profile", "items", "inference_bytes", "inference_float32_bytes",
+                                      "training_bytes", "training_float32_bytes"]
+    assert list(rep["footprint"]["items"][0]) == ["item", "phase", "count", "bits", "bytes", "float32_bytes"]
+    assert list(rep["neurobench"]) == ["samples", "SynapticOperations", "ActivationSparsity", "ConnectionSparsity",
+                                       "Footprint", "Footprint_float32"]
+    assert list(rep["neurobench"]["SynapticOperations"]) == ["Effective_MACs", "Effective_ACs", "Dense"]
+    fit = pr["resources"]["inference"]
+    assert list(fit) == ["profile", "bits_per_synapse", "layers", "cores", "cores_per_chip", "chips", "fits", "limit",
+                         "problems"]
+    assert list(fit["layers"][0]) == ["layer", "neurons", "fan_in", "synapses", "bits_per_neuron", "neurons_per_core",
+                                      "cores", "limit"]
+    assert pr["inference"]["terms"][0]["count"] == price(inf, eng.cfg, energy_model(load_profile("loihi"))).terms[0].count

@@ -579,7 +579,7 @@ def checkpoint(tmp_path_factory):
 
 
 def _cli():
-    from neurochip.lava.cli import lava
+    from neurochip.lava.lava_commands import lava
 
     @click.group()
     def main():

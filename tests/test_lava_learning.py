@@ -1,9 +1,9 @@
-"""Learning export to Lava (neurochip/lava/learning.py, neurochip/lava/models_learning/) and
+"""Learning export to Lava (neurochip/lava/learning_*.py, neurochip/lava/models_learning/) and
 neurochip's emulation of Lava's learning engine (neurochip/kernels/lava_engine.py).
 
 * Without Lava: the host-side random streams, decay factors and impulse split; the emulation's own
   properties (no teaching signal leaves the weights as truncated; resumable runs; signed y-traces
-  lose their negative half on bAP neurons); learn_compare's dict.
+  lose their negative half on bAP neurons); learn_compare's result and its JSON.
 * With Lava: the rule strings parse to the products the kernel evaluates; Lava's own random
   generators equal the host streams; and the weights after learning, the output spikes and the
   pre-reset membranes are bit-identical between Lava and the emulation on random chains (seeds,
@@ -23,8 +23,12 @@ import json
 import numpy as np
 import pytest
 
-from neurochip.lava import learning as LL
 from neurochip.errors import NeurochipError
+from neurochip.lava.learning_emulator import Emulator, emulate
+from neurochip.lava.learning_graph import lava_rule, run_lava_learning
+from neurochip.lava.learning_spec import (HiddenLearnSpec, HiddenSpec, LearnNet, NeuronSpec, Product, RuleSpec,
+                                          decay_factors, impulse_parts, random_streams, truncated_initial)
+from neurochip.lava.learning_task import digits_task, lava_lr, learn_compare
 
 HAVE_LAVA = importlib.util.find_spec("lava") is not None
 need_lava = pytest.mark.skipif(not HAVE_LAVA, reason="lava-nc not installed")
@@ -68,11 +72,11 @@ def random_chain(seed: int, n_in: int, steps: int, *, t_epoch: int | None = None
     else:
         W = -rng.integers(0, 60, size=(n_out, n_pre))
         bias = rng.integers(vth * 48, vth * 80, size=n_out)
-    rule = LL.RuleSpec(lr_mant=int(rng.integers(1, 8)), lr_exp=int(rng.integers(-4, 5)), encoding=enc, y1_factor=y1f,
+    rule = RuleSpec(lr_mant=int(rng.integers(1, 8)), lr_exp=int(rng.integers(-4, 5)), encoding=enc, y1_factor=y1f,
                        x1_tau=float(rng.choice([0, 1, 2, 5, 1.5, 12])),
                        x1_impulse=float(rng.choice([16, 20.5, 33.25, 12.75, 60, 100, 7.3])), t_epoch=te,
                        rng_seed=int(rng.integers(0, 10000)), uk=int(rng.choice([0, 0, 0, 1, 2])))
-    nrn = LL.NeuronSpec(vth=vth, dv=int(rng.choice([0, 256, 1024, 2048, 4096])), du=int(rng.choice([4095, 4095, 2048, 0])),
+    nrn = NeuronSpec(vth=vth, dv=int(rng.choice([0, 256, 1024, 2048, 4096])), du=int(rng.choice([4095, 4095, 2048, 0])),
                         mode=mode, bap=bap, err_frac=6, err_shift=int(rng.integers(0, 3)),
                         delta_max=int(rng.choice([127, 127, 40])), surrogate=sg, surrogate_param=sgp,
                         y1_const=int(rng.choice([127, 90, 33])) if y1f else 0)
@@ -87,10 +91,10 @@ def random_chain(seed: int, n_in: int, steps: int, *, t_epoch: int | None = None
         TF[rng.random((steps, n_out)) < 0.2] = 0
     h = None
     if hid:
-        h = LL.HiddenSpec(weights=rng.integers(-100, 128, size=(n_pre, n_in)).astype(np.int32),
+        h = HiddenSpec(weights=rng.integers(-100, 128, size=(n_pre, n_in)).astype(np.int32),
                           weight_exp=int(rng.integers(-1, 2)), vth=int(rng.integers(8, 40)),
                           dv=int(rng.choice([1024, 2048])), bias=rng.integers(-100, 300, size=n_pre))
-    net = LL.LearnNet(weights=W.astype(np.int32), rule=rule, neuron=nrn, weight_exp=int(rng.integers(-1, 3)),
+    net = LearnNet(weights=W.astype(np.int32), rule=rule, neuron=nrn, weight_exp=int(rng.integers(-1, 3)),
                       sign_mode=sm, bias=bias, hidden=h, period=period)
     return net, TF
 
@@ -104,14 +108,14 @@ def dfa_chain(seed: int, n_in: int, steps: int):
     rng = np.random.default_rng(seed + 500)
     n_h = int(rng.integers(3, 9))
     sg, sgp = SURROGATES[int(rng.integers(len(SURROGATES)))]
-    hl = LL.HiddenLearnSpec(
+    hl = HiddenLearnSpec(
         weights=rng.integers(-100, 101, size=(n_h, n_in)).astype(np.int32),
         feedback=rng.integers(-120, 121, size=(n_h, net.n_out)).astype(np.int32),
         feedback_exp=int(rng.integers(-3, 1)),
-        rule=LL.RuleSpec(lr_mant=int(rng.integers(1, 8)), lr_exp=int(rng.integers(-3, 4)),
+        rule=RuleSpec(lr_mant=int(rng.integers(1, 8)), lr_exp=int(rng.integers(-3, 4)),
                          x1_tau=float(rng.choice([1, 2, 4])), x1_impulse=float(rng.choice([20, 33.5])),
                          t_epoch=int(rng.choice([1, 1, 2])), rng_seed=int(rng.integers(0, 999))),
-        neuron=LL.NeuronSpec(vth=int(rng.integers(8, 40)), dv=1024, mode="error", bap=str(rng.choice(["never", "spike"])),
+        neuron=NeuronSpec(vth=int(rng.integers(8, 40)), dv=1024, mode="error", bap=str(rng.choice(["never", "spike"])),
                              surrogate=sg, surrogate_param=sgp, err_shift=int(rng.integers(0, 9)),
                              delta_rounding=str(rng.choice(["floor", "nearest"]))),
         weight_exp=int(rng.integers(-1, 2)), bias=rng.integers(-100, 300, size=n_h))
@@ -132,8 +136,8 @@ def check_chains(seeds, n_in=10, steps=60, dfa_seeds=(), **kw):
     R = raster(1000 + (list(seeds) + list(dfa_seeds))[0], steps, n_in)
     chains = [random_chain(s, n_in, steps, **kw) for s in seeds] + [dfa_chain(s, n_in, steps) for s in dfa_seeds]
     seeds = list(seeds) + list(dfa_seeds)
-    ems = [LL.emulate(net, R, tf) for net, tf in chains]
-    lvs = LL.run_lava_learning([c[0] for c in chains], R, [c[1] for c in chains])
+    ems = [emulate(net, R, tf) for net, tf in chains]
+    lvs = run_lava_learning([c[0] for c in chains], R, [c[1] for c in chains])
     total_changed = 0
     for s, (net, _), em, lv in zip(seeds, chains, ems, lvs):
         what = f"seed {s}: {net.rule.dw()} {net.sign_mode} t_epoch={net.rule.t_epoch} bap={net.neuron.bap} " \
@@ -141,12 +145,12 @@ def check_chains(seeds, n_in=10, steps=60, dfa_seeds=(), **kw):
         assert np.array_equal(em.spikes, lv.spikes), what
         assert np.array_equal(em.v, lv.v), what
         assert np.array_equal(em.weights, lv.weights), what
-        total_changed += int(np.count_nonzero(em.weights != LL.truncated_initial(net)))
+        total_changed += int(np.count_nonzero(em.weights != truncated_initial(net)))
         if net.hidden_learn is not None:
             assert np.array_equal(em.hidden_spikes, lv.hidden_spikes), what
             assert np.array_equal(em.hidden_v, lv.hidden_v), what
             assert np.array_equal(em.hidden_weights, lv.hidden_weights), what
-            total_changed += int(np.count_nonzero(em.hidden_weights != LL.truncated_initial(net.hidden_learn)))
+            total_changed += int(np.count_nonzero(em.hidden_weights != truncated_initial(net.hidden_learn)))
     return chains, ems, total_changed
 
 
@@ -158,7 +162,7 @@ def test_random_streams_equal_one_at_a_time_draws():
     """The host streams equal Lava's draws: one at construction, two per step (trace streams),
     one per learning phase (r_c from default_rng(2)), each call drawing a single number."""
     for seed, steps, te in ((0, 300, 1), (17, 257, 3), (4242, 100, 2)):
-        rs = LL.random_streams(seed, steps, te)
+        rs = random_streams(seed, steps, te)
         gd, gi, gy, gc = (np.random.default_rng(seed), np.random.default_rng(seed + 1),
                           np.random.default_rng(seed + 2), np.random.default_rng(2))
         d, i, y, c = [gd.random(1)[0]], [gi.integers(0, 128, size=1, dtype=int)[0]], [gy.random(1)[0]], [gc.random(1)[0]]
@@ -176,29 +180,29 @@ def test_random_streams_equal_one_at_a_time_draws():
 
 
 def test_impulse_parts_and_decay_factors():
-    assert LL.impulse_parts(32) == (32, 0)
-    assert LL.impulse_parts(10.25) == (10, 64)
-    assert LL.impulse_parts(12.75) == (12, 192)
-    assert LL.impulse_parts(0.5 / 256) == (0, 0)      # np.round: half to even
-    xf, yf = LL.decay_factors(LL.RuleSpec(x1_tau=2))
+    assert impulse_parts(32) == (32, 0)
+    assert impulse_parts(10.25) == (10, 64)
+    assert impulse_parts(12.75) == (12, 192)
+    assert impulse_parts(0.5 / 256) == (0, 0)      # np.round: half to even
+    xf, yf = decay_factors(RuleSpec(x1_tau=2))
     assert xf == float(np.exp(-1 / np.array([[2.0]]))[0, 0])
     assert yf.shape == (3,) and np.all(yf < 1) and np.all(yf > 1 - 2e-5)
-    assert LL.decay_factors(LL.RuleSpec(x1_tau=0))[0] == 0.0
+    assert decay_factors(RuleSpec(x1_tau=0))[0] == 0.0
 
 
 def test_rule_strings_and_validation():
-    assert LL.RuleSpec(lr_mant=1, lr_exp=-7).dw() == "2^-7*u0*x1*y2 - 2^-7*u0*x1*y3"
-    assert LL.RuleSpec(lr_mant=3, lr_exp=2, encoding="signed").dw() == "3*2^2*u0*x1*y2"
-    assert LL.RuleSpec(y1_factor=True, uk=1).dw() == "2^0*u1*x1*y1*y2 - 2^0*u1*x1*y1*y3"
-    p = LL.Product(5, 4, (("x1", 0), ("y2", -64)))
-    assert LL.RuleSpec(products=(p,)).dw() == "5*2^4*u0*x1*(y2-64)"
-    assert [q.shift for q in LL.RuleSpec(y1_factor=True).all_products()] == [10, 10]
-    assert [q.shift for q in LL.RuleSpec().all_products()] == [3, 3]
+    assert RuleSpec(lr_mant=1, lr_exp=-7).dw() == "2^-7*u0*x1*y2 - 2^-7*u0*x1*y3"
+    assert RuleSpec(lr_mant=3, lr_exp=2, encoding="signed").dw() == "3*2^2*u0*x1*y2"
+    assert RuleSpec(y1_factor=True, uk=1).dw() == "2^0*u1*x1*y1*y2 - 2^0*u1*x1*y1*y3"
+    p = Product(5, 4, (("x1", 0), ("y2", -64)))
+    assert RuleSpec(products=(p,)).dw() == "5*2^4*u0*x1*(y2-64)"
+    assert [q.shift for q in RuleSpec(y1_factor=True).all_products()] == [10, 10]
+    assert [q.shift for q in RuleSpec().all_products()] == [3, 3]
     for bad in (dict(lr_mant=8), dict(lr_exp=-8), dict(lr_exp=9), dict(encoding="offset"), dict(t_epoch=0),
-                dict(x1_tau=-1), dict(products=(LL.Product(1, 0, (("x2", 0),)),)),
-                dict(products=(LL.Product(1, 0, (("x1", 0), ("y1", 0), ("y2", 0), ("y3", 0))),))):
+                dict(x1_tau=-1), dict(products=(Product(1, 0, (("x2", 0),)),)),
+                dict(products=(Product(1, 0, (("x1", 0), ("y1", 0), ("y2", 0), ("y3", 0))),))):
         with pytest.raises(NeurochipError):
-            LL.RuleSpec(**bad)
+            RuleSpec(**bad)
 
 
 def test_no_teaching_signal_keeps_truncated_weights():
@@ -206,9 +210,9 @@ def test_no_teaching_signal_keeps_truncated_weights():
     only the LearningDense's first-step truncation ((W >> 1) << 1, MIXED) shows."""
     rng = np.random.default_rng(3)
     W = rng.integers(-255, 256, size=(4, 9)).astype(np.int32)
-    net = LL.LearnNet(weights=W, rule=LL.RuleSpec(lr_exp=8, lr_mant=7), neuron=LL.NeuronSpec(vth=10), weight_exp=1,
+    net = LearnNet(weights=W, rule=RuleSpec(lr_exp=8, lr_mant=7), neuron=NeuronSpec(vth=10), weight_exp=1,
                       period=5)
-    res = LL.emulate(net, raster(0, 50, 9), np.zeros((50, 4), np.int32))
+    res = emulate(net, raster(0, 50, 9), np.zeros((50, 4), np.int32))
     assert np.array_equal(res.weights, (W >> 1) << 1)
     assert res.counts["nonzero_deltas"] == 0
     assert res.spikes.sum() > 0
@@ -217,14 +221,14 @@ def test_no_teaching_signal_keeps_truncated_weights():
 def test_emulation_is_resumable_and_reproducible():
     net, TF = random_chain(5, 10, 80, t_epoch=2, hidden=True)
     R = raster(5, 80, 10)
-    one = LL.emulate(net, R, TF)
-    em = LL.Emulator(net, 80)
+    one = emulate(net, R, TF)
+    em = Emulator(net, 80)
     em.run(R, TF, 30)
     em.run(R, TF, 50)
     two = em.result(0.0)
     assert np.array_equal(one.weights, two.weights)
     assert np.array_equal(one.spikes, two.spikes) and np.array_equal(one.v, two.v)
-    assert np.array_equal(one.weights, LL.emulate(net, R, TF).weights)
+    assert np.array_equal(one.weights, emulate(net, R, TF).weights)
 
 
 def test_signed_encoding_loses_negative_half_on_bap():
@@ -237,17 +241,18 @@ def test_signed_encoding_loses_negative_half_on_bap():
     R = raster(2, 200, 10)
     out = {}
     for enc in ("split", "signed"):
-        net = LL.LearnNet(weights=W, rule=LL.RuleSpec(lr_exp=-2, encoding=enc),
-                          neuron=LL.NeuronSpec(vth=20, mode="error", bap="always", surrogate="rectangular",
+        net = LearnNet(weights=W, rule=RuleSpec(lr_exp=-2, encoding=enc),
+                          neuron=NeuronSpec(vth=20, mode="error", bap="always", surrogate="rectangular",
                                                surrogate_param=6.0), weight_exp=0, period=10)
-        out[enc] = LL.emulate(net, R, TF).weights.astype(np.int64) - LL.truncated_initial(net)
+        out[enc] = emulate(net, R, TF).weights.astype(np.int64) - truncated_initial(net)
     assert (out["split"] < 0).any() and (out["split"] > 0).any()
     assert (out["signed"] >= 0).all() and (out["signed"] > 0).any()
 
 
 def test_learn_compare_without_lava_is_json():
-    r = LL.learn_compare(30, 0, n_test=10, lava=False, timesteps=6)
-    json.dumps(r)
+    res = learn_compare(30, 0, n_test=10, lava=False, timesteps=6)
+    r = json.loads(json.dumps(res.to_dict()))
+    assert r["learning"] == res.learning.to_dict() and "hidden_dw" not in r["learning"]
     assert r["samples_train"] == 30 and r["samples_test"] == 10
     assert r["weights_changed_by_learning"] > 0
     assert 0.0 <= r["acc_test_neurochip"] <= 1.0
@@ -257,13 +262,13 @@ def test_learn_compare_without_lava_is_json():
 
 def test_bad_inputs():
     with pytest.raises(NeurochipError):
-        LL.digits_task(10, 5, 0, profile="generic")         # not Lava's arithmetic
+        digits_task(10, 5, 0, profile="generic")         # not Lava's arithmetic
     with pytest.raises(NeurochipError):
-        LL.LearnNet(weights=np.zeros((2, 3), np.int32), sign_mode="SIGNED")
+        LearnNet(weights=np.zeros((2, 3), np.int32), sign_mode="SIGNED")
     with pytest.raises(NeurochipError):
-        LL.NeuronSpec(bap="sometimes")
+        NeuronSpec(bap="sometimes")
     net, TF = random_chain(1, 10, 20)
-    em = LL.Emulator(net, 20)
+    em = Emulator(net, 20)
     with pytest.raises(NeurochipError):
         em.run(raster(0, 20, 10), TF, 21)
 
@@ -275,10 +280,10 @@ def test_bad_inputs():
 @need_lava
 def test_lava_parses_rules_as_neurochip_encodes_them():
     _lava()
-    for rule in (LL.RuleSpec(), LL.RuleSpec(lr_mant=7, lr_exp=8, uk=3), LL.RuleSpec(encoding="signed", lr_exp=-7),
-                 LL.RuleSpec(y1_factor=True, lr_mant=5),
-                 LL.RuleSpec(products=(LL.Product(5, 4, (("x1", 0), ("y2", -64))), LL.Product(-2, -1, (("y3", 3),))))):
-        LL.lava_rule(rule)     # raises if Lava's ProductSeries differs
+    for rule in (RuleSpec(), RuleSpec(lr_mant=7, lr_exp=8, uk=3), RuleSpec(encoding="signed", lr_exp=-7),
+                 RuleSpec(y1_factor=True, lr_mant=5),
+                 RuleSpec(products=(Product(5, 4, (("x1", 0), ("y2", -64))), Product(-2, -1, (("y3", 3),))))):
+        lava_rule(rule)     # raises if Lava's ProductSeries differs
 
 
 @need_lava
@@ -287,7 +292,7 @@ def test_lava_random_generators_equal_host_streams():
     from lava.magma.core.learning.random import ConnVarRandom, TraceRandom
 
     steps, seed = 200, 77
-    rs = LL.random_streams(seed, steps)
+    rs = random_streams(seed, steps)
     x, yr, c = TraceRandom(seed, seed + 1), TraceRandom(seed + 2, seed + 3), ConnVarRandom()
     for tau in range(1, steps + 1):
         x.advance(), yr.advance(), x.advance(), yr.advance()
@@ -303,7 +308,7 @@ def test_lava_impulse_split_equals_host():
 
     for imp in (0, 1, 7.3, 10.25, 12.75, 20.5, 33.25, 100, 0.5 / 256, 1.5 / 256):
         ii, ff = M._decompose_impulses(np.array([imp, 0.0]))
-        assert (int(ii[0]), int(ff[0])) == LL.impulse_parts(imp)
+        assert (int(ii[0]), int(ff[0])) == impulse_parts(imp)
 
 
 @need_lava
@@ -322,12 +327,12 @@ def test_lava_learning_bit_exact_random_chains():
 def test_lava_learn_compare_digits_exact():
     """CI: the digits task (learning then inference in one run) is bit-exact end to end."""
     _lava()
-    r = LL.learn_compare(12, 1, n_test=6, timesteps=5)
-    assert r["exact"] is True
-    assert r["weights_differing"] == 0 and r["spike_mismatches"] == 0 and r["v_mismatches"] == 0
-    assert r["weights_changed_by_learning"] > 0
-    assert r["acc_test_lava"] == r["acc_test_neurochip"]
-    json.dumps(r)
+    r = learn_compare(12, 1, n_test=6, timesteps=5)
+    assert r.exact is True
+    assert r.weights_differing == 0 and r.spike_mismatches == 0 and r.v_mismatches == 0
+    assert r.weights_changed_by_learning > 0
+    assert r.acc_test_lava == r.acc_test_neurochip
+    json.dumps(r.to_dict())
 
 
 @need_lava
@@ -364,14 +369,14 @@ def test_lava_learning_y_decay_events_slow():
     _lava()
     steps = 1500
     R = raster(7, steps, 8)
-    net = LL.LearnNet(weights=np.random.default_rng(7).integers(-80, 81, size=(3, 8)).astype(np.int32),
-                      rule=LL.RuleSpec(y1_factor=True, lr_exp=3, rng_seed=11),
-                      neuron=LL.NeuronSpec(vth=20, mode="error", y1_const=127, surrogate="rectangular",
+    net = LearnNet(weights=np.random.default_rng(7).integers(-80, 81, size=(3, 8)).astype(np.int32),
+                      rule=RuleSpec(y1_factor=True, lr_exp=3, rng_seed=11),
+                      neuron=NeuronSpec(vth=20, mode="error", y1_const=127, surrogate="rectangular",
                                            surrogate_param=6.0, bap="spike"), period=10)
     TF = np.random.default_rng(8).integers(-60, 61, size=(steps, 3)).astype(np.int32)
-    em = LL.emulate(net, R, TF)
+    em = emulate(net, R, TF)
     assert em.counts["y_decay_events"] > 0
-    lv = LL.run_lava_learning([net], R, [TF])[0]
+    lv = run_lava_learning([net], R, [TF])[0]
     assert np.array_equal(em.weights, lv.weights) and np.array_equal(em.spikes, lv.spikes)
 
 
@@ -379,26 +384,26 @@ def test_lava_learning_y_decay_events_slow():
 @pytest.mark.slow
 def test_lava_learn_compare_digits_hidden_slow():
     _lava()
-    r = LL.learn_compare(150, 0, n_test=60, timesteps=8, hidden=32)
-    assert r["exact"] is True and r["weights_changed_by_learning"] > 0
-    r = LL.learn_compare(200, 2, n_test=100, timesteps=8)
-    assert r["exact"] is True
-    assert r["acc_test_lava"] > 0.3
-    r = LL.learn_compare(120, 3, n_test=40, timesteps=6, hidden=24, feedback="random")
-    assert r["exact"] is True and r["hidden"].startswith("learning")
+    r = learn_compare(150, 0, n_test=60, timesteps=8, hidden=32)
+    assert r.exact is True and r.weights_changed_by_learning > 0
+    r = learn_compare(200, 2, n_test=100, timesteps=8)
+    assert r.exact is True
+    assert r.acc_test_lava > 0.3
+    r = learn_compare(120, 3, n_test=40, timesteps=6, hidden=24, feedback="random")
+    assert r.exact is True and r.hidden.startswith("learning")
 
 
 def test_lava_lr_mapping():
     """neurochip's lr 0.05 over T = 8 steps on a q = 6 output layer is below Lava's smallest rule
     scale (2^-7): one bit of delta shift reaches it, and the effective rate is reported."""
-    m, e, es, eff = LL.lava_lr(0.05, 8, 6, 5, 6, 1)
+    m, e, es, eff = lava_lr(0.05, 8, 6, 5, 6, 1)
     assert (m, e, es) == (1, -7, 1) and eff == pytest.approx(0.0625)
-    m, e, es, eff = LL.lava_lr(0.05, 8, 6, 5, 6, 1, err_shift=0)
+    m, e, es, eff = lava_lr(0.05, 8, 6, 5, 6, 1, err_shift=0)
     assert (m, e, es) == (1, -7, 0) and eff == pytest.approx(0.125)
-    m, e, es, eff = LL.lava_lr(40.0, 1, 6, 5, 6, 1)
+    m, e, es, eff = lava_lr(40.0, 1, 6, 5, 6, 1)
     assert es == 0 and 1 <= m <= 7 and abs(np.log2(eff / 40.0)) < 0.3
     with pytest.raises(NeurochipError):
-        LL.lava_lr(0.0, 8, 6, 5, 6)
+        lava_lr(0.0, 8, 6, 5, 6)
 
 
 def test_delta_rounding():
@@ -416,9 +421,9 @@ def test_delta_rounding():
 
 def test_fixed_random_feedback_learns_without_lava():
     """The hidden layer of a digits network learns through fixed random feedback (emulation only)."""
-    r = LL.learn_compare(60, 0, n_test=20, lava=False, hidden=32, feedback="random")
-    assert r["hidden"].startswith("learning") and r["network"] == [64, 32, 10]
-    assert r["counts_neurochip"]["nonzero_hidden_deltas"] > 0
-    assert r["weights_changed_by_learning"] > 300
+    r = learn_compare(60, 0, n_test=20, lava=False, hidden=32, feedback="random")
+    assert r.hidden.startswith("learning") and r.network == [64, 32, 10]
+    assert r.counts_neurochip["nonzero_hidden_deltas"] > 0
+    assert r.weights_changed_by_learning > 300
     with pytest.raises(NeurochipError):
-        LL.digits_task(10, 5, 0, feedback="random")          # no hidden layer to train
+        digits_task(10, 5, 0, feedback="random")          # no hidden layer to train

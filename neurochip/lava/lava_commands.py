@@ -126,7 +126,7 @@ def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timestep
     """Learn on chip in Lava (LearningDense + Loihi3F rule) and in neurochip's exact emulation;
     report differing weights (expected 0) and both accuracies."""
     from .compat import require_lava
-    from .learning import learn_compare
+    from .learning_task import learn_compare
 
     if samples < 1:
         raise NeurochipError(f"--samples must be at least 1, got {samples}")
@@ -134,7 +134,7 @@ def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timestep
     kw = {"timesteps": timesteps, "feedback": feedback}
     if hidden:
         kw["hidden"] = hidden
-    res = learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, **kw)
+    res = learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, **kw).to_dict()
     if as_json:
         click.echo(json.dumps(res))
     else:

@@ -72,7 +72,9 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
     neurochip energy --hidden 128 --dataset digits          (untrained network)
     """
     from ..data import load_dataset
-    from .model import DEFAULT_LEARN_SAMPLES, build_report, energy_model, format_compare, format_report, gather_counts
+    from .counts import DEFAULT_LEARN_SAMPLES, gather_counts
+    from .report import build_report, format_compare, format_report
+    from .tables import energy_model
     from ..profile import load_profile
 
     if profile_name and compare:
