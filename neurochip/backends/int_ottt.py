@@ -37,7 +37,9 @@ class IntOttt(Backend):
         self._scratch = [np.zeros(n_all, np.int64) for _ in range(4)]
         self._rownz = np.zeros(n_all, np.int64)
         self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
-        self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int32))
+        n_w = max(a * b for a, b in zip(cfg.sizes[:-1], cfg.sizes[1:]))
+        self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
+                     np.zeros(n_w, np.int64), np.zeros(m, np.int32))
 
     def kernel_params(self):
         """(IntNet, LifLayers, LearnParams, RunParams) for the current config and layout."""
@@ -52,10 +54,10 @@ class IntOttt(Backend):
         net = net._replace(narrow=narrow_layers(self.cfg, self.profile, X, self.W, self.lay, self.ilay.shadow_extra))
         s, vpre, g, cur = self._scratch
         outsum, counts, first = self._out
-        idx, gneg, rbuf, c32 = self._row
+        idx, gneg, jdx, aval, rbuf, c32 = self._row
         wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
         st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng)
-        sc = Scratch(idx, gneg, rbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
+        sc = Scratch(idx, gneg, jdx, aval, rbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
         run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, Counters(self.sat, self.ops), preds)
 
     def shadow_flat(self):

@@ -165,7 +165,12 @@ def dense_error(l, net, lifs, lrn, wts, st, sc, cnt):
 @nb.njit(**NJIT)
 def dense_update(l, net, lrn, wts, st, sc, cnt):
     """OTTT update of W_l from layer l's traces and layer l + 1's errors: OTTT_O writes the weights
-    now; OTTT_A adds (floor-rounded, acc_frac bits below the weight LSB) into the accumulators."""
+    now; OTTT_A adds (floor-rounded, acc_frac bits below the weight LSB) into the accumulators.
+
+    Only (non-zero trace x non-zero error) pairs are visited, presynaptic-major, as an event-driven
+    learning engine would: both are compacted first. Stochastic rounding takes one draw per pair in
+    that order; the draws are made first, in one tight loop, then the rounded updates are tested
+    row by row (OR of a row's updates: most rows round to all zeros and write nothing)."""
     g = st.g
     tr = st.tr
     W = wts.W
@@ -173,6 +178,8 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     ACC = wts.ACC
     idx = sc.idx
     gneg = sc.gneg
+    jdx = sc.jdx
+    aval = sc.aval
     rbuf = sc.rbuf
     npre = net.sizes[l]
     npost = net.sizes[l + 1]
@@ -180,13 +187,10 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     post = net.noff[l + 1]
     wo = net.woff[l]
     sh = lrn.update_shift[l]
-    sh_acc = sh - lrn.acc_frac
     rule_a = lrn.rule_a
     upd_round = lrn.upd_round
     w_bits = lrn.w_bits
     shadow = lrn.shadow
-    # compact the non-zero errors once: the synapse loop then touches only
-    # (non-zero trace x non-zero error) pairs, as an event-driven learning engine would
     nzg = 0
     for i in range(npost):
         gi = g[post + i]
@@ -196,21 +200,26 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
             nzg += 1
     if nzg == 0:
         return
-    stochastic = (not rule_a) and upd_round == 2 and sh > 0
-    r_learn = st.rng[0]
-    n_try = 0
+    nza = 0
+    for j in range(npre):
+        a = tr[pre + j]
+        if a != 0:
+            jdx[nza] = j
+            aval[nza] = a
+            nza += 1
+    if nza == 0:
+        return
+    n_try = nza * nzg
     n_nz = 0
     n_zero = 0
     n_draw = 0
     n_wsat = 0
     n_asat = 0
-    for j in range(npre):
-        a = tr[pre + j]
-        if a == 0:
-            continue
-        base = wo + j * npost
-        n_try += nzg
-        if rule_a:
+    if rule_a:
+        sh_acc = sh - lrn.acc_frac
+        for jj in range(nza):
+            a = aval[jj]
+            base = wo + jdx[jj] * npost
             for ii in range(nzg):
                 d = shift_round(a * gneg[ii], sh_acc, 0, 0)
                 if d == 0:
@@ -222,38 +231,57 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
                 n_asat += a3 != a2
                 n_nz += a3 != ACC[m]
                 ACC[m] = a3
-            continue
+        ops = cnt.ops
+        ops[l, O_WUPD] += n_try
+        ops[l, O_ACC] += n_nz
+        cnt.sat[l, S_UPD_TRY] += n_try
+        cnt.sat[l, S_UPD_ZERO] += n_zero
+        cnt.sat[l, S_ACC] += n_asat
+        return
+    stochastic = upd_round == 2 and sh > 0
+    if stochastic:
+        # the pairs' draws, presynaptic-major: rbuf[jj * nzg + ii] (fixedpoint.rand_bits(., sh))
+        r_learn = st.rng[0]
+        usr = 32 - sh
+        for p in range(n_try):
+            r_learn = xorshift32(r_learn)
+            rbuf[p] = r_learn >> usr
+        st.rng[0] = r_learn
+        n_draw = n_try
+    else:
+        for p in range(n_try):
+            rbuf[p] = 0
+    n_hit = 0
+    for jj in range(nza):
+        a = aval[jj]
+        p0 = jj * nzg
         if stochastic:
-            for ii in range(U(nzg)):
-                r_learn = xorshift32(r_learn)
-                rbuf[ii] = r_learn >> (32 - sh)
-            n_draw += nzg
+            hit = 0
+            for ii in range(nzg):
+                hit |= (a * gneg[ii] + rbuf[p0 + ii]) >> sh
+            if hit == 0:
+                continue
+        base = wo + jdx[jj] * npost
         for ii in range(nzg):
             x = a * gneg[ii]
             if stochastic:
-                d = (x + rbuf[ii]) >> sh
+                d = (x + rbuf[p0 + ii]) >> sh
             else:
                 d = shift_round(x, sh, upd_round, 0)
             if d == 0:
-                n_zero += 1
                 continue
-            m = base + idx[ii]
-            changed, satd, dnz = write_weight(W, WS, m, d, w_bits, shadow)
+            n_hit += 1
+            changed, satd, dnz = write_weight(W, WS, base + idx[ii], d, w_bits, shadow)
             n_nz += changed
             n_wsat += satd
-            sc.rownz[pre + j] += dnz
-    st.rng[0] = r_learn
+            sc.rownz[pre + jdx[jj]] += dnz
     ops = cnt.ops
     ops[l, O_WUPD] += n_try
     ops[l, O_PRNG] += n_draw
-    if rule_a:
-        ops[l, O_ACC] += n_nz
-    else:
-        ops[l, O_WUPD_NZ] += n_nz
+    ops[l, O_WUPD_NZ] += n_nz
     cnt.sat[l, S_UPD_TRY] += n_try
-    cnt.sat[l, S_UPD_ZERO] += n_zero
+    cnt.sat[l, S_UPD_ZERO] += n_try - n_hit
     cnt.sat[l, S_WEIGHT] += n_wsat
-    cnt.sat[l, S_ACC] += n_asat
 
 
 @nb.njit(**NJIT)

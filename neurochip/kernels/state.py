@@ -121,7 +121,9 @@ class NeuronState(NamedTuple):
 class Scratch(NamedTuple):
     idx: np.ndarray       # int64[max size] indices of non-zero errors
     gneg: np.ndarray      # int64[max size] -(g lr_mant) of those errors
-    rbuf: np.ndarray      # int64[max size] stochastic-rounding draws of one row
+    jdx: np.ndarray       # int64[max size] indices of non-zero traces
+    aval: np.ndarray      # int64[max size] those traces
+    rbuf: np.ndarray      # int64[max weights per layer] stochastic-rounding draws of one update
     c32: np.ndarray       # int32[max size] narrow weighted sums
     rownz: np.ndarray     # int64[neurons] non-zero weights per presynaptic row (Effective ops)
     outsum: np.ndarray    # readout decoding: integrated membrane,
