@@ -1,5 +1,7 @@
 """The engine: one network's arrays, ready for the numba kernels, for either precision.
 
+A facade over one back end per precision and rule (:mod:`neurochip.backends`).
+
 It owns everything that changes while a network runs (weights, PRNG states, optimizer moments,
 counters) and turns the kernels' flat arrays back into per-layer matrices for checkpoints and
 export. ``Engine.run(x, y, order, learn)`` is the only entry to the kernels.
@@ -10,88 +12,49 @@ import math
 
 import numpy as np
 
-from . import fixedpoint as fx
-from .counters import new_counters
+from .backends import Backend, backend_for
 from .errors import NeurochipError
-from .kernels.ottt_float import (F_B1, F_B2, F_EPS, F_LR, F_MIX, F_MOM, F_OPT, F_RATE_HI,
-                                 F_RATE_LO, F_SG_PARAM, F_SWS_GAIN, N_F, run_float)
-from .kernels.sws import sws_forward
-from .kernels.bptt_float import run_bptt
-from .kernels.ottt_int import run_int
-from .kernels.decode import decoder_code
-from .kernels.pack import P_DEC, P_LR_MANT, Layout, float_input, int_input, pack_common, pack_int
-from .network import (CE_MSE_MIX, OPTIMIZERS, RATE_TARGET, NetworkConfig, NetworkState, init_state,
-                      int_layout)
+from .network import NetworkConfig, NetworkState, init_state
 from .profile import Profile
-from .surrogate import param_of, surrogate_lut
+
+
+def _forward(name: str, doc: str) -> property:
+    """A facade attribute that reads and writes the back end's array or value ``name``."""
+    return property(lambda self: getattr(self.backend, name),
+                    lambda self, value: setattr(self.backend, name, value), doc=doc)
 
 
 class Engine:
+    """One network's running state behind one interface; the arithmetic is the back end's
+    (:mod:`neurochip.backends`: integer OTTT, float OTTT, BPTT), chosen from the config."""
+
     def __init__(self, cfg: NetworkConfig, profile: Profile, state: NetworkState | None = None):
-        self.cfg = cfg
         self.profile = profile.require_simulation()
-        self.lay = Layout.of(cfg.sizes, cfg.recurrent, cfg.learn_threshold)
         st = state if state is not None else init_state(cfg, profile)
-        self.is_int = cfg.precision == "int"
-        lay = self.lay
-        L = cfg.n_layers
         _check_extras(cfg, st)
-        # one flat parameter vector: feed-forward weights, recurrent weights, thresholds (Layout)
-        self.W = np.concatenate([w.ravel() for w in st.weights] + [r.ravel() for r in st.recurrent]
-                                + [t.ravel() for t in st.threshold])
-        self.B = np.concatenate([b.ravel() for b in st.bias])
-        fb = [b.ravel() for b in st.feedback]
-        self.FB = np.concatenate(fb) if fb else np.zeros(1, self.W.dtype)
-        n_all = lay.n_neurons
-        n_tr = int(lay.sizes[:-1].sum())
-        self.rng = np.array([fx.seed_state(cfg.seed, 0), fx.seed_state(cfg.seed, 1)], np.int64)
-        self.sat, self.ops = new_counters(L)
-        self.tape_bytes = 0   # BPTT: bytes of the last sample's forward tape (grows with T)
-        if self.is_int:
-            self.ilay = int_layout(cfg, profile)
-            self.P = pack_int(cfg, profile, self.ilay)
-            self.WS = (np.concatenate([w.ravel() for w in st.shadow]) if st.shadow
-                       else np.zeros(0, np.int32))
-            self.ACC = np.zeros(self.W.shape[0] if cfg.rule == "ottt-a" else 1, np.int32)
-            self.lut_exp = fx.exp2_lut()
-            self.lut_sg = surrogate_lut(cfg.surrogate, profile.learning.surrogate_bits, cfg.surrogate_param)
-            self.v = np.zeros(n_all, np.int64)
-            self.tr = np.zeros(n_tr, np.int64)
-            self._scratch = [np.zeros(n_all, np.int64) for _ in range(4)]
-            self._idx = np.zeros(max(cfg.sizes), np.int64)
-            self._rownz = np.zeros(n_all, np.int64)
-            self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
-        else:
-            self.ilay = None
-            self.P = pack_common(cfg, profile)
-            k_hidden = profile.neuron.leak_shift
-            k_r = k_hidden if cfg.readout_leak_shift < 0 else cfg.readout_leak_shift
-            ks = [k_hidden] * (L - 1) + [k_r]
-            self.lam = np.array([1.0 - 2.0 ** -k if k > 0 else 0.0 for k in ks], np.float32)
-            self.FP = np.zeros(N_F, np.float64)
-            self.FP[F_LR] = cfg.lr
-            self.FP[F_MOM] = cfg.momentum
-            self.FP[F_B1], self.FP[F_B2], self.FP[F_EPS] = 0.9, 0.999, 1e-8
-            self.FP[F_MIX] = CE_MSE_MIX
-            self.FP[F_RATE_HI], self.FP[F_RATE_LO] = RATE_TARGET
-            self.FP[F_OPT] = OPTIMIZERS.index(cfg.optimizer)
-            self.FP[F_SG_PARAM] = param_of(cfg.surrogate, cfg.surrogate_param)
-            # sWS: raw weights V; the network runs on their standardization (kernels/sws.py), whose
-            # fixed gain gives every fan-in the norm of the U(-b, b) initialisation (b / sqrt(3))
-            self.V = np.zeros(1, self.W.dtype)
-            if cfg.sws:
-                self.FP[F_SWS_GAIN] = cfg.init_gain / math.sqrt(3.0)
-                self.V = self.W[:lay.n_ff].copy()
-                sws_forward(self.V, self.W, lay.sizes, lay.woff, self.FP[F_SWS_GAIN])
-            self.G = np.zeros_like(self.W)
-            self.M1 = np.zeros_like(self.W)
-            self.M2 = np.zeros_like(self.W)
-            self.opt_step = np.zeros(1, np.int64)
-            self.v = np.zeros(n_all, np.float32)
-            self.tr = np.zeros(n_tr, np.float32)
-            self.trr = np.zeros(n_tr, np.float32)
-            self._scratch = [np.zeros(n_all, np.float32) for _ in range(4)]
-            self._out = [np.zeros(cfg.sizes[-1], np.float64) for _ in range(3)]
+        self.backend: Backend = backend_for(cfg, self.profile, st)
+        self.is_int = self.backend.is_int
+
+    # the back end's arrays, by name (kernels mutate them in place)
+    cfg = _forward("cfg", "the network configuration")
+    lay = _forward("lay", "flat offsets (kernels/pack.Layout)")
+    W = _forward("W", "flat parameters: feed-forward weights, recurrent weights, thresholds")
+    B = _forward("B", "flat biases of neuron layers 1..L")
+    FB = _forward("FB", "flat fixed random feedback matrices")
+    P = _forward("P", "packed integer choices (kernels/pack.py)")
+    rng = _forward("rng", "int64[2]: learning and encoder PRNG states")
+    sat = _forward("sat", "saturation counters (counters.py)")
+    ops = _forward("ops", "operation counters (counters.py)")
+    v = _forward("v", "membranes, flat over neuron layers")
+    tr = _forward("tr", "presynaptic traces, flat over layers 0..L-1")
+    ilay = _forward("ilay", "integer layout (network.IntLayout), None for float")
+    tape_bytes = _forward("tape_bytes", "BPTT: bytes of the last sample's forward tape")
+
+    def __getattr__(self, name):
+        # back-end specific arrays (ACC, WS, lut_sg, FP, lam, V, M1...): read-only pass-through
+        if name == "backend":
+            raise AttributeError(name)
+        return getattr(self.backend, name)
 
     # ---- inputs ----------------------------------------------------------------------------
     def prepare(self, x: np.ndarray):
@@ -101,36 +64,15 @@ class Engine:
             raise NeurochipError(f"input must have shape (n, {self.cfg.sizes[0]}), got {x.shape}")
         if not np.isfinite(x).all():
             raise NeurochipError("input contains NaN or inf")
-        if self.is_int:
-            return int_input(self.cfg, self.profile, x)
-        return float_input(self.cfg, x), None
+        return self.backend.prepare(x)
 
     # ---- running ---------------------------------------------------------------------------
     def run(self, xin, y: np.ndarray, order: np.ndarray, learn: bool) -> np.ndarray:
         """Run samples ``order`` of prepared input ``xin`` (from :meth:`prepare`)."""
-        X, imp = xin
         y = np.ascontiguousarray(y, np.int64)
         order = np.ascontiguousarray(order, np.int64)
         preds = np.zeros(order.shape[0], np.int64)
-        s, vpre, g, cur = self._scratch
-        outsum, counts, first = self._out
-        lay = self.lay
-        if self.is_int:
-            run_int(X, imp, y, order, self.P, lay.sizes, lay.woff, lay.noff,
-                    np.asarray(self.ilay.weight_exp, np.int64), np.asarray(self.ilay.leak_shift, np.int64),
-                    np.asarray(self.ilay.update_shift, np.int64), np.asarray(self.ilay.q, np.int64),
-                    self.W, self.WS, self.B, self.FB, lay.boff, self.ACC, self.lut_exp, self.lut_sg,
-                    self.v, self.tr, s, vpre, g, cur, self._idx, self._rownz, outsum, counts, first, self.rng,
-                    self.sat, self.ops, preds, learn)
-        elif self.cfg.rule == "bptt":
-            self.tape_bytes = run_bptt(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, lay.roff,
-                                       lay.thoff, lay.n_ff, self.lam, self.W, self.V, self.B, self.G, self.M1,
-                                       self.M2, self.rng, self.opt_step, preds, learn, self.cfg.detach_reset, False)
-        else:
-            run_float(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, lay.roff, lay.thoff,
-                      lay.n_ff, self.lam, self.W, self.V, self.B, self.FB, lay.boff, self.G, self.M1, self.M2,
-                      self.v, self.tr, self.trr, s, vpre, g, cur, outsum, counts, first, self.rng,
-                      self.opt_step, preds, learn)
+        self.backend.run(xin, y, order, learn, preds)
         return preds
 
     # ---- state out -------------------------------------------------------------------------
@@ -160,7 +102,8 @@ class Engine:
         return out
 
     def shadow(self) -> list[np.ndarray] | None:
-        return self._split(self.WS) if self.is_int and self.WS.shape[0] else None
+        ws = self.backend.shadow_flat()
+        return self._split(ws) if ws is not None else None
 
     def state(self) -> NetworkState:
         sz = self.cfg.sizes
@@ -177,37 +120,20 @@ class Engine:
                             self.thresholds())
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        if self.is_int:
-            return {}
-        d = {"M1": self.M1, "M2": self.M2, "step": self.opt_step}
-        if self.cfg.sws:
-            d["V"] = self.V      # the raw weights under sWS
-        return d
+        return self.backend.optimizer_state()
 
     def load_optimizer_state(self, d: dict[str, np.ndarray]) -> None:
-        if self.is_int:
-            return
-        self.M1[:] = d["M1"]
-        self.M2[:] = d["M2"]
-        self.opt_step[:] = d["step"]
-        if self.cfg.sws:
-            self.V[:] = d["V"]
-            sws_forward(self.V, self.W, self.lay.sizes, self.lay.woff, self.FP[F_SWS_GAIN])
+        self.backend.load_optimizer_state(d)
 
     def set_lr(self, lr: float) -> None:
         """Reprogram the learning rate (between epochs: the schedule in network.lr_at)."""
-        if self.is_int:
-            self.ilay = int_layout(self.cfg, self.profile, lr)
-            self.P[P_LR_MANT] = self.ilay.lr_mant
-        else:
-            self.FP[F_LR] = lr
+        self.backend.set_lr(lr)
 
     def set_decoder(self, decoder: str) -> None:
         """Decode predictions another way (kernels/decode.py); the network itself is unchanged."""
         import dataclasses
 
-        self.cfg = dataclasses.replace(self.cfg, decoder=decoder)
-        self.P[P_DEC] = decoder_code(self.cfg)
+        self.backend.set_decoder(dataclasses.replace(self.cfg, decoder=decoder))
 
     def reset_counters(self) -> None:
         self.sat[:] = 0

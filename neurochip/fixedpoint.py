@@ -15,6 +15,8 @@ Conventions (all values are Python/numba int64 unless stated):
   dv = 4096 >> 0 = 4096. mode 0 = floor: ``v - (v >> k)`` (arithmetic shift, OTTT chip);
   mode 1 = toward zero: ``sign(v) * ((|v| * (2^k - 1)) >> k)``, which is exactly Lava's
   ``sign(v) * ((|v| * (4096 - dv)) >> 12)`` with dv = 4096 >> k (chip-model.md §1, lava-semantics.md §4).
+* ``mul_shift_rtz(x, m, s)`` ``sign(x m) (|x m| >> s)``, the toward-zero decay of ``leak`` mode 1 and
+  of Lava's LIF (``rtz`` in lava-semantics.md §4).
 * ``shift_round(x, s, mode, r)`` x / 2^s rounded: 0 floor, 1 nearest (ties up), 2 stochastic with r
   uniform in [0, 2^s) (unbiased: E[result] = x / 2^s). s < 0 shifts left.
 * ``xorshift32(state)`` Marsaglia's 32-bit xorshift (13, 17, 5): the on-chip PRNG. State is a
@@ -79,14 +81,22 @@ def wrap_lava(x, bits):
 
 
 @nb.njit(**NJIT)
+def mul_shift_rtz(x, m, s):
+    """``sign(x m) (|x m| >> s)``: a product scaled down, rounded toward zero (m >= 0). The one
+    toward-zero decay: ``leak`` mode 1 and Lava's LIF decays (kernels/lava_engine.py) use it."""
+    p = x * m
+    if p >= 0:
+        return p >> s
+    return -((-p) >> s)
+
+
+@nb.njit(**NJIT)
 def leak(v, k, mode):
     if k == 0:
         return 0 * v
     if mode == 0:
         return v - (v >> k)
-    a = v if v >= 0 else -v
-    r = (a * ((1 << k) - 1)) >> k
-    return r if v >= 0 else -r
+    return mul_shift_rtz(v, (1 << k) - 1, k)
 
 
 @nb.njit(**NJIT)

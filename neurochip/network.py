@@ -124,6 +124,12 @@ class NetworkConfig:
         return len(self.sizes) - 1
 
     @property
+    def layers(self):
+        """The layer specs (neurochip/layers.py) the sizes describe: Dense layers, one per weight layer."""
+        from .layers import layers_from_sizes
+        return layers_from_sizes(self.sizes)
+
+    @property
     def decoder_resolved(self) -> str:
         """The decoder in use: 'auto' is membrane for the integrator readout, rate for spiking."""
         if self.decoder != "auto":

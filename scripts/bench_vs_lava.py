@@ -56,13 +56,12 @@ def neurochip_spikes(eng: Engine, R: np.ndarray) -> tuple[np.ndarray, float]:
     """One continuous run of R: (spikes steps x (128 + 10), seconds), arrays allocated inside."""
     t0 = time.perf_counter()
     lay = eng.lay
-    wexp = np.asarray(eng.ilay.weight_exp, np.int64)
-    kleak = np.asarray(eng.ilay.leak_shift, np.int64)
+    net, lifs, _, rp = eng.kernel_params()
     n = lay.n_neurons
     steps = R.shape[0]
     rec = np.zeros((steps, n - SIZES[0]), np.uint8)
     n_out = SIZES[-1]
-    lif_forward(R, steps, eng.P, lay.sizes, lay.woff, lay.noff, wexp, kleak, eng.W, eng.B,
+    lif_forward(R, steps, net, lifs, rp.dec, eng.W, eng.B,
                 np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), rec, np.zeros((0, 0), np.int32),
                 np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(1, np.int64),
                 np.zeros((len(SIZES) - 1, 2), np.int64))

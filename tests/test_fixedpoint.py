@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from neurochip import fixedpoint as fx
 from neurochip import surrogate
-from neurochip.kernels.ottt_int import _surrogate, _trace_decay
+from neurochip.kernels.error import surrogate_at as _surrogate
+from neurochip.kernels.trace import trace_decay as _trace_decay
 
 from . import reference as ref
 

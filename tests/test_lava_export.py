@@ -136,7 +136,7 @@ def test_reference_kernel_equals_engine_step_by_step(profile, encoder, readout):
         n0 = eng.cfg.sizes[0]
         # predictions and the encoder PRNG after the run
         rng_before = eng.rng.copy()
-        r_after = encode_raster(xin[0], order, T, int(eng.P[1]), int(eng.rng[1]), np.zeros_like(R))
+        r_after = encode_raster(xin[0], order, T, eng.kernel_params()[3].enc, int(eng.rng[1]), np.zeros_like(R))
         pe = eng.run(xin, y, order, False)
         assert np.array_equal(pe, ref.preds)
         assert int(eng.rng[1]) == r_after

@@ -1,6 +1,6 @@
 """Exact emulation of Lava's learning engine for OTTT learning, in Lava's own time steps.
 
-One numba kernel, :func:`lava_learn_run`, runs the network that :mod:`neurochip.lava.learning`
+One numba kernel, :func:`lava_learn_run`, runs the network that :mod:`neurochip.lava.learning_graph`
 builds in Lava, step for step and bit for bit:
 
     input RingBuffer -> [Dense (fixed) -> LIFReset]                 (optional fixed hidden layer)
@@ -33,7 +33,7 @@ Per Lava step tau = 1, 2, ... (every process's ``run_spk``, then the LearningDen
 3. The OTTT neuron (same step, after its own spike): third factor ``tf`` from its RingBuffer (no
    delay on a direct port, lava-semantics.md §1/§5.4), error ``e = (s << F) - (tf - 1)`` (target mode; tf = 0
    means "no teaching signal", e := 0) or ``e = tf`` (error mode), surrogate ``sg`` from neurochip's
-   integer LUT of the pre-reset membrane (as ``neurochip/kernels/ottt_int.py`` ``_surrogate``),
+   integer LUT of the pre-reset membrane (``neurochip/kernels/error.py`` ``surrogate_at``, shared with ottt_int),
    ``delta = clip((e * sg) >> (sg_bits + err_shift), -dmax, dmax)`` (floor, or rounded to nearest with
    ties up). It sends
    y1 = ``y1_const``; split encoding y2 = relu(-delta), y3 = relu(delta); signed encoding
@@ -79,7 +79,9 @@ import math
 import numba as nb
 import numpy as np
 
-from ..fixedpoint import NJIT
+from ..fixedpoint import NJIT, mul_shift_rtz, sat_sym, wrap_lava
+from ..surrogate import LUT_SIZE  # noqa: F401  (one table size: neurochip.surrogate)
+from .error import surrogate_at
 
 # product factor codes (PF)
 F_NONE = -1
@@ -126,46 +128,21 @@ L_IMPF = 4          # round(frac(x1_impulse) * 256)
 L_NORM = 5          # 1 once every weight has been through a learning phase (in range, sign-valid)
 L_NPARAMS = 6
 
-LUT_SIZE = 64       # neurochip.surrogate.LUT_SIZE
-UV_MAX = 1 << 23    # 24-bit u, v (lava-semantics.md §3)
+UV_BITS = 24        # u, v width (lava-semantics.md §3)
+HOP_DELAY = 1       # Lava steps a value takes through one Dense hop (lava-semantics.md §1); the one definition
 ACC_MAX = (1 << 15) - 1
 ACC_MIN = -(1 << 15) - 1
 
 
 @nb.njit(**NJIT)
-def rtz_decay(x, keep):
-    """``sign(x * keep) * (|x * keep| >> 12)``: Lava's LIF decay (F:149-153), int64."""
-    p = x * keep
-    if p >= 0:
-        return p >> 12
-    return -((-p) >> 12)
-
-
-@nb.njit(**NJIT)
 def lif_step(u, v, a, du, dv, bias, vth_m):
-    """One Lava LIF update (F:138-186, lava-semantics.md §3): returns (u, v_pre_reset, spiked)."""
-    u = rtz_decay(u, 4096 - du - 1) + (a << 6)
-    if u > UV_MAX:
-        u -= 2 * UV_MAX
-    elif u <= -UV_MAX:
-        u += 2 * UV_MAX
-    v = rtz_decay(v, 4096 - dv) + u + bias
-    if v > UV_MAX - 1:
-        v = UV_MAX - 1
-    elif v < -(UV_MAX - 1):
-        v = -(UV_MAX - 1)
+    """One Lava LIF update (F:138-186, lava-semantics.md §3): returns (u, v_pre_reset, spiked).
+
+    Lava's decays ``sign(x keep) (|x keep| >> 12)`` (F:149-153) are fixedpoint.mul_shift_rtz, its
+    current wrap and membrane clip at 24 bits fixedpoint.wrap_lava and sat_sym."""
+    u = wrap_lava(mul_shift_rtz(u, 4096 - du - 1, 12) + (a << 6), UV_BITS)
+    v = sat_sym(mul_shift_rtz(v, 4096 - dv, 12) + u + bias, UV_BITS)
     return u, v, v > vth_m
-
-
-@nb.njit(**NJIT)
-def surrogate_int(v, spiked, thr, c_sg, lut, spike_op, one):
-    """neurochip's integer surrogate (neurochip/kernels/ottt_int.py ``_surrogate``)."""
-    if spike_op:
-        return one if spiked else 0
-    idx = (((v - thr) * c_sg) >> 24) + LUT_SIZE // 2
-    if idx < 0 or idx >= LUT_SIZE:
-        return 0
-    return lut[idx]
 
 
 @nb.njit(**NJIT)
@@ -179,7 +156,7 @@ def ottt_delta(vpre, spiked, tf, OP, lut):
         e = tf
     if e == 0:
         return 0
-    sg = surrogate_int(vpre, spiked, OP[N_VTH] << 6, OP[N_CSG], lut, OP[N_SPOP] == 1, 1 << OP[N_SGB])
+    sg = surrogate_at(vpre, spiked, OP[N_VTH] << 6, OP[N_CSG], lut, OP[N_SPOP] == 1, 1 << OP[N_SGB])
     n = OP[N_SGB] + OP[N_ESH]
     if OP[N_DRND] == 1 and n > 0:
         d = (e * sg + (1 << (n - 1))) >> n
@@ -210,7 +187,7 @@ def truncate(w, k, sign):
 
 
 # ---- one LearningDense + its OTTT neurons ("learning layer" tuple, built by
-# neurochip.lava.learning.Emulator) -----------------------------------------------------------
+# neurochip.lava.learning_emulator.Emulator) -----------------------------------------------------------
 #   (W, OP, bias, lut, PM, PE, PS, PF, PC, LP, xf, yf, rxd, rxi, ryd, rc, st, abuf, x1, tx, ty,
 #    ylast, ysc, ypart, xpart, xnz)
 # W[i, j]           LearningDense weights (post x pre, Lava's layout), int32, updated in place

@@ -1,8 +1,8 @@
 """Inference-only integer LIF kernel: continuous runs, per-step recording, no learning.
 
 The same forward arithmetic as :func:`neurochip.kernels.ottt_int.run_int` with ``learn=False``
-(written with the same :mod:`neurochip.fixedpoint` primitives, and tested against it step by step
-in ``tests/test_lava_export.py``), reorganised for two uses the per-sample engine does not serve:
+(the same LIF step, kernels/lif.py, and tested against it step by step in
+``tests/test_lava_export.py``), reorganised for two uses the per-sample engine does not serve:
 
 * the Lava comparison (:mod:`neurochip.lava.export`) needs every layer's spikes and membranes at
   every step, not only predictions;
@@ -26,9 +26,9 @@ import numba as nb
 import numpy as np
 
 from .decode import predict
-from ..fixedpoint import NJIT, leak, rand_bits, sat, sat_sym, shift_exp, wrap_lava
-from .pack import (P_COMPARE, P_DEC, P_CUR_BITS, P_CUR_OVF, P_IN_SHIFT, P_LEAK_MODE, P_MEM_BITS, P_READOUT,
-                   P_RESET, P_THR)
+from ..fixedpoint import NJIT, rand_bits
+from .lif import lif_step
+from .state import lif_of
 
 #: columns of the ``events`` counter array: current wrapped/saturated, membrane clipped
 EV_CURRENT, EV_MEMBRANE = 0, 1
@@ -71,10 +71,12 @@ def max_size(sizes):
 
 
 @nb.njit(**NJIT)
-def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, rec_s, rec_v,
-                outsum, counts, first, preds, events):
+def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum, counts, first, preds, events):
     """Run the raster R (steps x n0) through the network; state returns to rest every ``period``.
 
+    net, lifs     structure and LIF parameters (kernels/state.py IntNet, LifLayers; ``net.narrow``
+                  is not used: the bound is computed here from R and W)
+    dec           decoder mode (kernels/decode.py)
     W, B          flat int32 weights (presynaptic-major, offsets woff) and biases (layers 1..L)
     v, s, cur     int64 scratch flat over neuron layers 0..L (offsets noff); v and s hold the
                   state after the last step on return
@@ -89,18 +91,10 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
     a layer whose weighted sums provably fit int32 (max |input| * max column sum of |W| < 2^31)
     accumulates in int32, twice the SIMD width, and widens the sums to int64 before the shift.
     """
+    sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
     steps = R.shape[0]
     n0 = sizes[0]
-    thr = P[P_THR]
-    reset_sub = P[P_RESET] == 1
-    ge = P[P_COMPARE] == 1
-    leak_mode = P[P_LEAK_MODE]
-    mem_bits = P[P_MEM_BITS]
-    cur_bits = P[P_CUR_BITS]
-    cur_wrap = P[P_CUR_OVF] == 0
-    in_shift = P[P_IN_SHIFT]
-    spiking_out = P[P_READOUT] == 1
     n_out = sizes[L]
     rec_spk = rec_s.shape[0] > 0
     rec_mem = rec_v.shape[0] > 0
@@ -180,52 +174,26 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
                         for i in range(npost):
                             cur[post + i] += W[base + i] * sj
             last = l == L - 1
-            fires = (not last) or spiking_out
-            k = kleak[l]
-            e = wexp[l]
+            lif = lif_of(lifs, l, last)
             boff = post - un0
             n_cur = 0
             n_mem = 0
-            if cur_wrap and not ge and not reset_sub and fires and not last:
-                # the same arithmetic with the loop-invariant choices taken out of the loop (Lava's
-                # wrap, '>' and reset to zero), so that the compiler can optimise the loop body
+            if not last:
                 for i in range(npost):
-                    u = shift_exp(cur[post + i], e) << in_shift
-                    u2 = wrap_lava(u, cur_bits)
-                    n_cur += u2 != u
-                    vv = leak(v[post + i], k, leak_mode) + u2 + B[boff + i]
-                    v2 = sat_sym(vv, mem_bits)
-                    n_mem += v2 != vv
-                    sp = 1 if v2 > thr else 0
-                    v[post + i] = 0 if sp else v2
+                    sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
+                    n_cur += wrapped
+                    n_mem += clipped
+                    v[post + i] = v2
                     s[post + i] = sp
             else:
                 for i in range(npost):
-                    u = shift_exp(cur[post + i], e) << in_shift
-                    if cur_wrap:
-                        u2 = wrap_lava(u, cur_bits)
-                    else:
-                        u2 = sat(u, cur_bits)
-                    n_cur += u2 != u
-                    vv = leak(v[post + i], k, leak_mode) + u2 + B[boff + i]
-                    v2 = sat_sym(vv, mem_bits)
-                    n_mem += v2 != vv
-                    sp = 0
-                    if fires:
-                        if ge:
-                            sp = 1 if v2 >= thr else 0
-                        else:
-                            sp = 1 if v2 > thr else 0
-                    if last:
-                        outsum[i] += v2          # before the reset: run_int's vpre
-                        counts[i] += sp
-                        if sp and first[i] == period:
-                            first[i] = t
-                    if sp:
-                        if reset_sub:
-                            v2 -= thr
-                        else:
-                            v2 = 0
+                    sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
+                    n_cur += wrapped
+                    n_mem += clipped
+                    outsum[i] += vp          # before the reset: run_int's vpre
+                    counts[i] += sp
+                    if sp and first[i] == period:
+                        first[i] = t
                     v[post + i] = v2
                     s[post + i] = sp
             events[l, EV_CURRENT] += n_cur
@@ -237,7 +205,7 @@ def lif_forward(R, period, P, sizes, woff, noff, wexp, kleak, W, B, v, s, cur, r
             for m in range(n_rec):
                 rec_v[ust, m] = v[un0 + m]
         if t == period - 1 or st == steps - 1:
-            preds[st // period] = predict(counts, outsum, first, P[P_DEC])
+            preds[st // period] = predict(counts, outsum, first, dec)
 
 
 __all__ = ["encode_raster", "lif_forward", "EV_CURRENT", "EV_MEMBRANE"]

@@ -1,7 +1,9 @@
-"""Packing a network (config + profile + state) into the flat arrays the numba kernels take.
+"""Packing a network (config + profile + state) into what the numba kernels take.
 
-Kernels never see strings or Python objects: every choice becomes an integer in ``P`` (indices
-below), every per-layer value an int64 array, every list of matrices one flat array with offsets.
+Kernels never see strings or Python objects: every list of matrices becomes one flat array with
+offsets (:class:`Layout`). The integer kernels take typed tuples (kernels/state.py) built by
+:func:`int_kernel_params`; the float kernels take the choices they share as integers in a small
+vector ``P`` (:func:`pack_common`, indices below).
 """
 from __future__ import annotations
 
@@ -13,14 +15,12 @@ from .. import fixedpoint as fx
 from ..network import (CE_MSE_MIX, ENCODERS, FEEDBACK, LOSSES, RATE_TARGET, READOUTS, RULES,
                        IntLayout, NetworkConfig, NetworkState, int_layout)
 from ..profile import COMPARE, LEAK_ROUNDING, OVERFLOW, RESET, ROUNDING, Profile
-from ..surrogate import SURROGATE_CODES, lut_index_scale, surrogate_lut
+from ..surrogate import SPIKE_OPERATOR, SURROGATE_CODES, lut_index_scale, surrogate_lut
 from .decode import decoder_code
+from .state import IntNet, LearnParams, LifLayers, RunParams
 
-(P_T, P_ENC, P_READOUT, P_LOSS, P_FEEDBACK, P_RULE, P_LEAK_MODE, P_RESET, P_COMPARE, P_MEM_BITS,
- P_CUR_BITS, P_CUR_OVF, P_IN_SHIFT, P_THR, P_W_BITS, P_SHADOW, P_INF_BITS, P_TR_BITS, P_TR_FRAC,
- P_TR_ROUND, P_ERR_BITS, P_ERR_FRAC, P_SG_BITS, P_ACC_BITS, P_ACC_FRAC, P_UPD_ROUND, P_LR_MANT,
- P_C_LOG2E, P_C_SG, P_C_OUT, P_RATE_HI, P_RATE_LO, P_MIX_CE, P_MIX_MSE, P_SURR, P_DEC, P_C_LOG2E_CNT,
- N_P) = range(38)
+# the float kernels' choice vector (the integer kernels read kernels/state.py tuples instead)
+(P_T, P_ENC, P_READOUT, P_LOSS, P_FEEDBACK, P_RULE, P_RESET, P_COMPARE, P_SURR, P_DEC, N_P) = range(11)
 
 
 @dataclass
@@ -82,39 +82,59 @@ def pack_common(cfg: NetworkConfig, profile: Profile) -> np.ndarray:
     return P
 
 
-def pack_int(cfg: NetworkConfig, profile: Profile, lay: IntLayout) -> np.ndarray:
+def narrow_layers(cfg: NetworkConfig, profile: Profile, X: np.ndarray | None, W: np.ndarray,
+                  lay: Layout, shadow_extra: int) -> np.ndarray:
+    """bool[L]: layer l's weighted sums provably fit int32 (kernels/dense.py accumulates them so).
+
+    Bound: max |input value| x n_pre x max |W_l|, where max |W_l| covers the current weights and
+    every value the learner can write (inference weights stay within the profile's weight width)."""
+    L = cfg.n_layers
+    w_lim = 1 << (profile.synapse.weight_bits - 1)
+    out = np.zeros(L, np.bool_)
+    for l in range(L):
+        n_pre, n_post = cfg.sizes[l], cfg.sizes[l + 1]
+        w = W[lay.woff[l]: lay.woff[l] + n_pre * n_post]
+        wmax = max(int(np.abs(w.astype(np.int64)).max()) if w.size else 0, w_lim)
+        in_max = 1
+        if l == 0 and X is not None and X.size and cfg.encoder == "direct":
+            in_max = int(np.abs(X).max())
+        out[l] = in_max * n_pre * wmax < (1 << 31)
+    return out
+
+
+def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay: Layout):
+    """(IntNet, LifLayers, LearnParams, RunParams) of the integer kernels (kernels/state.py).
+
+    ``IntNet.narrow`` starts all False: :func:`narrow_layers` sets it per call from the input."""
     n, s, l = profile.neuron, profile.synapse, profile.learning
-    P = pack_common(cfg, profile)
     thr = n.threshold_membrane
     e = l.error_frac_bits
-    P[P_LEAK_MODE] = LEAK_ROUNDING[n.leak_rounding]
-    P[P_MEM_BITS] = n.membrane_bits
-    P[P_CUR_BITS] = n.current_bits
-    P[P_CUR_OVF] = OVERFLOW[n.current_overflow]
-    P[P_IN_SHIFT] = n.input_shift
-    P[P_THR] = thr
-    P[P_W_BITS] = lay.learn_bits
-    P[P_SHADOW] = lay.shadow_extra
-    P[P_INF_BITS] = s.weight_bits
-    P[P_TR_BITS] = l.trace_bits
-    P[P_TR_FRAC] = l.trace_frac_bits
-    P[P_TR_ROUND] = 1 if l.trace_rounding == "stochastic" else 0
-    P[P_ERR_BITS] = l.error_bits
-    P[P_ERR_FRAC] = e
-    P[P_SG_BITS] = l.surrogate_bits
-    P[P_ACC_BITS] = l.accumulator_bits
-    P[P_ACC_FRAC] = l.accumulator_frac_bits
-    P[P_UPD_ROUND] = ROUNDING[l.update_rounding]
-    P[P_LR_MANT] = lay.lr_mant
-    P[P_C_LOG2E] = fx.log2e_scale(thr)
-    P[P_C_LOG2E_CNT] = fx.log2e_scale(1)      # softmax of spike counts (rate_ce)
-    P[P_C_SG] = lut_index_scale(thr)
-    P[P_C_OUT] = int(round((1 << (24 + e)) / thr))
-    P[P_RATE_HI] = int(round(RATE_TARGET[0] * (1 << e)))
-    P[P_RATE_LO] = int(round(RATE_TARGET[1] * (1 << e)))
-    P[P_MIX_CE] = int(round((1 - CE_MSE_MIX) * 256))
-    P[P_MIX_MSE] = 256 - P[P_MIX_CE]
-    return P
+    L = cfg.n_layers
+    net = IntNet(kind=np.array([layer.kind for layer in cfg.layers], np.int64), sizes=lay.sizes,
+                 woff=lay.woff, noff=lay.noff, boff=lay.boff, narrow=np.zeros(L, np.bool_))
+    lifs = LifLayers(thr=int(thr), leak_mode=LEAK_ROUNDING[n.leak_rounding], in_shift=int(n.input_shift),
+                     cur_bits=int(n.current_bits), cur_wrap=OVERFLOW[n.current_overflow] == 0,
+                     mem_bits=int(n.membrane_bits), reset_sub=RESET[n.reset] == 1,
+                     ge=COMPARE[n.compare] == 1, spiking_out=cfg.readout == "spiking",
+                     leak_shift=np.asarray(ilay.leak_shift, np.int64),
+                     weight_exp=np.asarray(ilay.weight_exp, np.int64))
+    lrn = LearnParams(tr_bits=int(l.trace_bits), tr_frac=int(l.trace_frac_bits),
+                      tr_sto=l.trace_rounding == "stochastic", err_bits=int(l.error_bits), err_frac=int(e),
+                      sg_bits=int(l.surrogate_bits), c_sg=int(lut_index_scale(thr)),
+                      spike_op=SURROGATE_CODES[cfg.surrogate] == SPIKE_OPERATOR,
+                      upd_round=ROUNDING[l.update_rounding], lr_mant=int(ilay.lr_mant),
+                      rule_a=cfg.rule == "ottt-a", acc_bits=int(l.accumulator_bits),
+                      acc_frac=int(l.accumulator_frac_bits), w_bits=int(ilay.learn_bits),
+                      shadow=int(ilay.shadow_extra), random_fb=cfg.feedback == "random",
+                      update_shift=np.asarray(ilay.update_shift, np.int64),
+                      qerr=np.asarray(ilay.q, np.int64))
+    mix_ce = int(round((1 - CE_MSE_MIX) * 256))
+    rp = RunParams(T=int(cfg.timesteps), enc=ENCODERS.index(cfg.encoder), loss=LOSSES.index(cfg.loss),
+                   dec=decoder_code(cfg), c_log2e=fx.log2e_scale(thr),
+                   c_log2e_cnt=fx.log2e_scale(1),      # softmax of spike counts (rate_ce)
+                   c_out=int(round((1 << (24 + e)) / thr)), mix_ce=mix_ce, mix_mse=256 - mix_ce,
+                   rate_hi=int(round(RATE_TARGET[0] * (1 << e))), rate_lo=int(round(RATE_TARGET[1] * (1 << e))))
+    return net, lifs, lrn, rp
 
 
 def int_input(cfg: NetworkConfig, profile: Profile, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,5 +170,5 @@ def float_input(cfg: NetworkConfig, x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, steps, -1.0)
 
 
-__all__ = ["Layout", "pack_int", "pack_common", "int_input", "float_input", "int_layout",
+__all__ = ["Layout", "int_kernel_params", "narrow_layers", "pack_common", "int_input", "float_input", "int_layout",
            "surrogate_lut", "NetworkState"]

@@ -38,10 +38,9 @@ import numpy as np
 from ..errors import NeurochipError
 from ..kernels.decode import predict
 from ..kernels.lif_run import encode_raster, lif_forward
-from ..kernels.pack import P_ENC, P_T
 
 #: Lava steps added by each Dense hop (lava-semantics.md §1)
-HOP_DELAY = 1
+from ..kernels.lava_engine import HOP_DELAY  # noqa: E402
 #: Lava's LIF: 12-bit decay constants, 6-bit MSB alignment of activation and threshold, 24-bit u/v
 LAVA_DECAY_UNITY = 4096
 LAVA_ACT_SHIFT = 6
@@ -269,9 +268,10 @@ def input_raster(engine, xin, order: np.ndarray, advance: bool = False) -> np.nd
     The rate encoder draws from the engine's encoder PRNG; ``advance`` keeps the advanced state."""
     X = np.ascontiguousarray(xin[0], np.int64)
     order = np.ascontiguousarray(order, np.int64)
-    T = int(engine.P[P_T])
+    rp = engine.kernel_params()[3]
+    T = rp.T
     R = np.zeros((len(order) * T, X.shape[1]), np.int32)
-    r = encode_raster(X, order, T, int(engine.P[P_ENC]), int(engine.rng[1]), R)
+    r = encode_raster(X, order, T, rp.enc, int(engine.rng[1]), R)
     if advance:
         engine.rng[1] = r
     return R
@@ -295,7 +295,8 @@ def reference_run(engine, R: np.ndarray, period: int | None = None, record: bool
     lay = engine.lay
     sizes = lay.sizes
     steps = R.shape[0]
-    period = int(engine.P[P_T]) if period is None else int(period)
+    net, lifs, _, rp = engine.kernel_params()
+    period = rp.T if period is None else int(period)
     n_all = lay.n_neurons
     n_rec = n_all - int(sizes[0])
     rec_s = np.zeros((steps, n_rec) if record else (0, 0), np.uint8)
@@ -307,8 +308,7 @@ def reference_run(engine, R: np.ndarray, period: int | None = None, record: bool
     s = np.zeros(n_all, np.int64)
     cur = np.zeros(n_all, np.int64)
     t0 = time.perf_counter()
-    lif_forward(np.ascontiguousarray(R, np.int32), period, engine.P, sizes, lay.woff, lay.noff,
-                np.asarray(engine.ilay.weight_exp, np.int64), np.asarray(engine.ilay.leak_shift, np.int64),
+    lif_forward(np.ascontiguousarray(R, np.int32), period, net, lifs, rp.dec,
                 engine.W, engine.B, v, s, cur, rec_s, rec_v, np.zeros(n_out, np.int64),
                 np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), preds, events)
     dt = time.perf_counter() - t0

@@ -64,7 +64,7 @@ SIGN_MODES = {"MIXED": K.SM_MIXED, "EXCITATORY": K.SM_EXC, "INHIBITORY": K.SM_IN
 BAPS = {"never": K.BAP_NEVER, "spike": K.BAP_SPIKE, "always": K.BAP_ALWAYS, "teach": K.BAP_TEACH}
 ENCODINGS = ("split", "signed")
 MODES = ("target", "error")
-HOP_DELAY = 1
+HOP_DELAY = K.HOP_DELAY
 
 
 # ---------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ MODES = ("target", "error")
 ENCODINGS = ("split", "signed")
 BAPS = ("never", "spike", "always", "teach")
 ROUNDINGS = ("floor", "nearest")
-LUT_SIZE = 64   # neurochip.surrogate.LUT_SIZE
+from neurochip.surrogate import LUT_SIZE  # noqa: E402  (the one table size)
 
 
 class OtttLIF(LearningNeuronProcess, AbstractLIF):

@@ -1,0 +1,70 @@
+"""Integer back end: the chip's arithmetic, on-chip OTTT_O / OTTT_A (kernels/ottt_int.py).
+
+Holds the typed kernel parameters and state (kernels/state.py); rebuilds the immutable parameter
+tuples when the learning rate or the decoder changes between calls.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+
+from .. import fixedpoint as fx
+from ..kernels.ottt_int import run_int
+from ..kernels.pack import int_input, int_kernel_params, narrow_layers
+from ..kernels.state import Counters, NeuronState, Scratch, Weights
+from ..network import int_layout
+from ..surrogate import surrogate_lut
+from .base import Backend
+
+
+class IntOttt(Backend):
+    is_int = True
+
+    def __init__(self, cfg, profile, st):
+        super().__init__(cfg, profile, st)
+        lay = self.lay
+        n_all = lay.n_neurons
+        n_tr = int(lay.sizes[:-1].sum())
+        m = max(cfg.sizes)
+        self.ilay = int_layout(cfg, profile)
+        self.WS = (np.concatenate([w.ravel() for w in st.shadow]) if st.shadow
+                   else np.zeros(0, np.int32))
+        self.ACC = np.zeros(self.W.shape[0] if cfg.rule == "ottt-a" else 1, np.int32)
+        self.lut_exp = fx.exp2_lut()
+        self.lut_sg = surrogate_lut(cfg.surrogate, profile.learning.surrogate_bits, cfg.surrogate_param)
+        self.v = np.zeros(n_all, np.int64)
+        self.tr = np.zeros(n_tr, np.int64)
+        self._scratch = [np.zeros(n_all, np.int64) for _ in range(4)]
+        self._rownz = np.zeros(n_all, np.int64)
+        self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
+        n_w = max(a * b for a, b in zip(cfg.sizes[:-1], cfg.sizes[1:]))
+        self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
+                     np.zeros(n_w, np.int64), np.zeros(m, np.int32))
+
+    def kernel_params(self):
+        """(IntNet, LifLayers, LearnParams, RunParams) for the current config and layout."""
+        return int_kernel_params(self.cfg, self.profile, self.ilay, self.lay)
+
+    def prepare(self, x):
+        return int_input(self.cfg, self.profile, x)
+
+    def run(self, xin, y, order, learn, preds):
+        X, imp = xin
+        net, lifs, lrn, rp = self.kernel_params()
+        net = net._replace(narrow=narrow_layers(self.cfg, self.profile, X, self.W, self.lay, self.ilay.shadow_extra))
+        s, vpre, g, cur = self._scratch
+        outsum, counts, first = self._out
+        idx, gneg, jdx, aval, rbuf, c32 = self._row
+        wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
+        st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng)
+        sc = Scratch(idx, gneg, jdx, aval, rbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
+        run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, Counters(self.sat, self.ops), preds)
+
+    def shadow_flat(self):
+        return self.WS if self.WS.shape[0] else None
+
+    def set_lr(self, lr):
+        self.ilay = int_layout(self.cfg, self.profile, lr)
+
+    def set_decoder(self, cfg):
+        self.cfg = cfg
