@@ -5,7 +5,8 @@ Schema (format 1; documented for users in docs/checkpoint.md)::
     /                        attrs: format = "neurochip-checkpoint", version = 1,
                                     neurochip_version, config (JSON), profile (JSON),
                                     dataset (JSON: name or path, split seed), epochs_done
-    /weights/W{l}            layer l's weights, n_l x n_{l+1}: integer mantissas at their true
+    /weights/W{l}            layer l's weights, n_l x n_{l+1} (other layer kinds: their weight_shape,
+                             docs/layers.md; the config's arch names the kinds): integer mantissas at their true
                              width (int8 for 8-bit weights), or float32
     /shadow/S{l}             shadow (learning) weights, mixed precision only
     /bias/b{l}               biases of neuron layer l + 1
@@ -187,13 +188,14 @@ def _load(f, path: Path):
         raise NeurochipError(f"{path}: attribute 'dataset' has train_eval {te!r}, want a sample count >= 0")
     rd = _Reader(f, path)
     sz, L = cfg.sizes, cfg.n_layers
+    wshape = [lay.weight_shape for lay in cfg.layers]   # Dense: (n_l, n_{l+1}); other kinds: docs/layers.md
     is_int = cfg.precision == "int"
     if is_int:
         lay = int_layout(cfg, profile.require_simulation())
         wbits = profile.synapse.weight_bits
-        w = [rd(f"weights/W{l}", (sz[l], sz[l + 1]), "int", wbits) for l in range(L)]
+        w = [rd(f"weights/W{l}", wshape[l], "int", wbits) for l in range(L)]
         if lay.shadow_extra:
-            shadow = [rd(f"shadow/S{l}", (sz[l], sz[l + 1]), "int", lay.learn_bits) for l in range(L)]
+            shadow = [rd(f"shadow/S{l}", wshape[l], "int", lay.learn_bits) for l in range(L)]
             for l, (wl, sl) in enumerate(zip(w, shadow)):
                 if not np.array_equal(wl, sl >> lay.shadow_extra):
                     rd.fail(f"dataset /weights/W{l} is not /shadow/S{l} >> {lay.shadow_extra} (the inference weights "
@@ -207,7 +209,7 @@ def _load(f, path: Path):
         feedback = [rd(f"feedback/B{l}", (sz[l + 1], sz[-1]), "int", wbits).astype(np.int32) for l in range(L - 1)]
         rd.absent("optimizer", "the integer learner has no optimizer state")
     else:
-        weights = [rd(f"weights/W{l}", (sz[l], sz[l + 1]), "float32") for l in range(L)]
+        weights = [rd(f"weights/W{l}", wshape[l], "float32") for l in range(L)]
         rd.absent("shadow", "a float network has no shadow weights")
         shadow = None
         bias = [rd(f"bias/b{l}", (sz[l + 1],), "float32") for l in range(L)]

@@ -77,6 +77,10 @@ class Engine:
 
     # ---- state out -------------------------------------------------------------------------
     def _split(self, flat: np.ndarray) -> list[np.ndarray]:
+        if self.cfg.arch:
+            # layer kinds (neurochip/layers.py): each layer's weights in its own shape
+            return [flat[self.lay.woff[l]: self.lay.woff[l] + lay.n_weights].reshape(lay.weight_shape).copy()
+                    for l, lay in enumerate(self.cfg.layers)]
         sz = self.cfg.sizes
         return [flat[self.lay.woff[l]: self.lay.woff[l] + sz[l] * sz[l + 1]].reshape(sz[l], sz[l + 1]).copy()
                 for l in range(self.cfg.n_layers)]
@@ -159,7 +163,7 @@ def warm_up(cfg: NetworkConfig, profile: Profile) -> float:
     import time
 
     t0 = time.perf_counter()
-    tiny = dataclasses.replace(cfg, sizes=(2, 2, 2), timesteps=1)
+    tiny = dataclasses.replace(cfg, sizes=(2, 2, 2), timesteps=1, arch="", input_shape=())   # one kernel serves every layer kind
     eng = Engine(tiny, profile)
     eng.run(eng.prepare(np.full((1, 2), 0.5)), np.zeros(1, np.int64), np.zeros(1, np.int64), True)
     return time.perf_counter() - t0

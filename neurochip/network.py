@@ -19,6 +19,7 @@ exported exponent is what the profile's ``weight_exp_min/max`` range constrains.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -70,10 +71,31 @@ class NetworkConfig:
     readout_leak_shift: int = -1     # -1: the profile's leak_shift
     shadow_weight_bits: int = -1     # -1: the profile's value
     seed: int = 0
+    arch: str = ""                   # layer kinds (docs/layers.md); "": dense layers from sizes
+    input_shape: tuple[int, ...] = ()   # (C, H, W) of the input for convolutions; (): flat
 
     def __post_init__(self):
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        if self.arch:
+            if len(sizes) < 2 or min(sizes) < 1:
+                raise NeurochipError(f"network sizes must be at least input and output, all >= 1; got {sizes}")
+            from .layers import canonical_arch, weight_layers
+            specs = _parse_cached(self.arch, sizes[0], sizes[-1], self.input_shape)
+            sizes = (sizes[0],) + tuple(lay.n_out for lay in weight_layers(specs))
+            object.__setattr__(self, "sizes", sizes)
+            object.__setattr__(self, "arch", canonical_arch(specs))
+            first = weight_layers(specs)[0]
+            if len(first.in_shape) == 3:
+                object.__setattr__(self, "input_shape", tuple(first.in_shape))
+            if self.precision == "float":
+                for li, lay in enumerate(weight_layers(specs)):
+                    if type(lay).__name__ != "Dense" or lay.k_u:
+                        raise NeurochipError(f"layer {li} ({lay.token}): the float reference runs plain dense layers only;"
+                                             " use --precision int for convolution, pooling, recurrence and CUBA neurons")
+            if self.recurrent:
+                raise NeurochipError("--recurrent is the float reference's option; in --arch write r<n> for a recurrent layer")
         if len(sizes) < 2 or min(sizes) < 1:
             raise NeurochipError(f"network sizes must be at least input and output, all >= 1; got {sizes}")
         if not 1 <= self.timesteps <= 100000:
@@ -125,9 +147,24 @@ class NetworkConfig:
 
     @property
     def layers(self):
-        """The layer specs (neurochip/layers.py) the sizes describe: Dense layers, one per weight layer."""
-        from .layers import layers_from_sizes
+        """The weight layers (neurochip/layers.py): from ``arch``, or Dense layers from the sizes."""
+        from .layers import layers_from_sizes, weight_layers
+        if self.arch:
+            return weight_layers(_parse_cached(self.arch, self.sizes[0], self.sizes[-1], self.input_shape))
         return layers_from_sizes(self.sizes)
+
+    @property
+    def layer_specs(self):
+        """Every layer spec, Flatten included (the architecture as written)."""
+        from .layers import layers_from_sizes
+        if self.arch:
+            return _parse_cached(self.arch, self.sizes[0], self.sizes[-1], self.input_shape)
+        return layers_from_sizes(self.sizes)
+
+    @property
+    def plain_dense(self) -> bool:
+        """Every weight layer is a current-less Dense (what the float kernels and old code assume)."""
+        return all(type(lay).__name__ == "Dense" and not lay.k_u for lay in self.layers)
 
     @property
     def decoder_resolved(self) -> str:
@@ -139,6 +176,7 @@ class NetworkConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["sizes"] = list(self.sizes)
+        d["input_shape"] = list(self.input_shape)
         return d
 
     @classmethod
@@ -148,6 +186,12 @@ class NetworkConfig:
         if unknown:
             raise NeurochipError(f"unknown network config key '{sorted(unknown)[0]}'")
         return cls(**d)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_cached(arch: str, n_in: int, n_classes: int, input_shape: tuple):
+    from .layers import parse_arch
+    return parse_arch(arch, n_in, n_classes, input_shape)
 
 
 @dataclass(frozen=True)
@@ -208,18 +252,25 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
                 f" - accumulator_frac_bits = {limit} bits (docs/profiles.md): lower --shadow-bits or use --rule ottt-o")
     log2_thr = int(round(math.log2(n.threshold)))
     q, wexp = [], []
-    for li in range(cfg.n_layers):
-        fan_in = cfg.sizes[li]
-        bound = cfg.init_gain / math.sqrt(fan_in)
-        # room for 2x the init bound in the signed mantissa: finer steps beat range here
-        # (digits 64-128-10, 3 seeds: 2x 97.87 +- 0.58 %, 4x 96.94 +- 0.48 %, 8x 97.22 %)
-        qi = (s.weight_bits - 1) - math.ceil(math.log2(2 * bound))
+    layers = cfg.layers
+    for li, spec in enumerate(layers):
+        if spec.learned:
+            bound = cfg.init_gain / math.sqrt(spec.fan_in)
+            # room for 2x the init bound in the signed mantissa: finer steps beat range here
+            # (digits 64-128-10, 3 seeds: 2x 97.87 +- 0.58 %, 4x 96.94 +- 0.48 %, 8x 97.22 %)
+            qi = (s.weight_bits - 1) - math.ceil(math.log2(2 * bound))
+        else:
+            # pooling: fixed unit weights worth 2^-shift threshold (sum: one threshold), stored as the
+            # mantissa 2^j with q = shift + j, j the smallest that brings the exponent into range
+            qi = spec.shift
+            e0 = log2_thr - qi - (s.input_bits if li == 0 and cfg.encoder == "direct" else 0)
+            qi += min(max(0, e0 - s.weight_lsb_shift - s.weight_exp_max), s.weight_bits - 2)
         e = log2_thr - qi
         if li == 0 and cfg.encoder == "direct":
             e -= s.input_bits
         if not s.weight_exp_min <= e - s.weight_lsb_shift <= s.weight_exp_max:
             raise NeurochipError(
-                f"layer {li}: weight exponent {e - s.weight_lsb_shift} is outside the profile's [{s.weight_exp_min}, {s.weight_exp_max}]"
+                f"layer {li} ({spec.token}): weight exponent {e - s.weight_lsb_shift} is outside the profile's [{s.weight_exp_min}, {s.weight_exp_max}]"
                 f" (threshold {n.threshold}, {s.weight_bits}-bit weights); change the threshold or the init gain")
         q.append(qi)
         wexp.append(e)
@@ -229,7 +280,7 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
     ushift = []
     for li in range(cfg.n_layers):
         sh = l.error_frac_bits + l.trace_frac_bits - (q[li] + extra) - lr_exp
-        if sh > 31:
+        if sh > 31 and layers[li].learned:
             raise NeurochipError(f"layer {li}: update shift {sh} > 31: the learning rate is too small for these widths")
         ushift.append(sh)
     return IntLayout(q=tuple(q), weight_exp=tuple(wexp), leak_shift=leak, update_shift=tuple(ushift),
@@ -258,9 +309,22 @@ def init_float_weights(cfg: NetworkConfig) -> list[np.ndarray]:
     """U(-b, b), b = init_gain / sqrt(fan_in), from the config's seed (numpy PCG64)."""
     rng = np.random.default_rng(cfg.seed)
     out = []
-    for li in range(cfg.n_layers):
-        b = cfg.init_gain / math.sqrt(cfg.sizes[li])
-        out.append(rng.uniform(-b, b, size=(cfg.sizes[li], cfg.sizes[li + 1])))
+    if not cfg.arch:
+        for li in range(cfg.n_layers):
+            b = cfg.init_gain / math.sqrt(cfg.sizes[li])
+            out.append(rng.uniform(-b, b, size=(cfg.sizes[li], cfg.sizes[li + 1])))
+        return out
+    for spec in cfg.layers:
+        # layer kinds (docs/layers.md): fan-in of a convolution is C_in k k; pooling has no weights;
+        # a recurrent layer's recurrent rows start at RECURRENT_GAIN / sqrt(n_out)
+        if not spec.learned:
+            out.append(np.zeros(spec.weight_shape))
+            continue
+        b = cfg.init_gain / math.sqrt(spec.fan_in)
+        w = rng.uniform(-b, b, size=spec.weight_shape)
+        if spec.kind == 3:
+            w[spec.n_in:] *= RECURRENT_GAIN * math.sqrt(spec.fan_in) / (cfg.init_gain * math.sqrt(spec.n_out))
+        out.append(w)
     return out
 
 

@@ -26,7 +26,8 @@ class Backend:
     def __init__(self, cfg: NetworkConfig, profile: Profile, st: NetworkState):
         self.cfg = cfg
         self.profile = profile
-        self.lay = Layout.of(cfg.sizes, cfg.recurrent, cfg.learn_threshold)
+        self.lay = Layout.of(cfg.sizes, cfg.recurrent, cfg.learn_threshold,
+                             [lay.n_weights for lay in cfg.layers] if cfg.arch else None)
         # one flat parameter vector: feed-forward weights, recurrent weights, thresholds (Layout)
         self.W = np.concatenate([w.ravel() for w in st.weights] + [r.ravel() for r in st.recurrent]
                                 + [t.ravel() for t in st.threshold])

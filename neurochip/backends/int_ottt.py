@@ -12,6 +12,7 @@ from .. import fixedpoint as fx
 from ..kernels.ottt_int import run_int
 from ..kernels.pack import int_input, int_kernel_params, narrow_layers
 from ..kernels.state import Counters, NeuronState, Scratch, Weights
+from ..layers import CONV, DENSE
 from ..network import int_layout
 from ..surrogate import surrogate_lut
 from .base import Backend
@@ -37,7 +38,10 @@ class IntOttt(Backend):
         self._scratch = [np.zeros(n_all, np.int64) for _ in range(4)]
         self._rownz = np.zeros(n_all, np.int64)
         self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
-        n_w = max(a * b for a, b in zip(cfg.sizes[:-1], cfg.sizes[1:]))
+        n_w = max(max([lay.n_weights for lay in cfg.layers if lay.kind == DENSE], default=1), 1)
+        self.u = np.zeros(n_all, np.int64)       # CUBA currents (layers with k_u > 0)
+        self.trr = np.zeros(n_all, np.int64)     # recurrent layers' own-spike traces
+        self._wacc = np.zeros(max([lay.n_weights for lay in cfg.layers if lay.kind == CONV], default=1), np.int64)
         self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
                      np.zeros(n_w, np.int64), np.zeros(m, np.int32))
 
@@ -56,8 +60,9 @@ class IntOttt(Backend):
         outsum, counts, first = self._out
         idx, gneg, jdx, aval, rbuf, c32 = self._row
         wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
-        st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng)
-        sc = Scratch(idx, gneg, jdx, aval, rbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
+        st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng, self.u, self.trr)
+        sc = Scratch(idx, gneg, jdx, aval, rbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg,
+                     self._wacc)
         run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, Counters(self.sat, self.ops), preds)
 
     def shadow_flat(self):

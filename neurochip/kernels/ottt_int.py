@@ -36,12 +36,15 @@ import numba as nb
 
 from ..counters import O_ENC, O_ERR, O_LOSS, O_PRNG, O_SURR, O_TRACE, S_ERROR, S_TRACE
 from ..fixedpoint import NJIT, rand_bits, sat
-from ..layers import DENSE
+from ..layers import CONV, DENSE, POOL, RECURRENT
+from .conv import conv_error, conv_forward, conv_update, range_apply_accumulated
+from .pool import pool_error, pool_forward
+from .recurrent import rec_forward, rec_update
 from .decode import predict
 from .dense import dense_apply_accumulated, dense_error, dense_forward, dense_update
 from .error import surrogate_at
 from .losses import membrane_error_int, spike_error_int
-from .state import lif_of
+from .state import G_CIN, G_COUT, G_K, lif_of
 from .trace import trace_step
 
 
@@ -158,6 +161,8 @@ def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds
     # non-zero weights per presynaptic row (NeuroBench Effective ops); kept current by the updates
     W = wts.W
     for l in range(L):
+        if net.kind[l] != DENSE:
+            continue     # other kinds count effective ops where they sum (kernels/conv.py ...)
         npost = net.sizes[l + 1]
         for j in range(net.sizes[l]):
             base = net.woff[l] + j * npost
@@ -173,6 +178,10 @@ def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds
             s[k] = 0
         for k in range(tr.shape[0]):
             tr[k] = 0
+        for k in range(st.u.shape[0]):
+            st.u[k] = 0
+        for k in range(st.trr.shape[0]):
+            st.trr[k] = 0
         for i in range(n_out):
             outsum[i] = 0
             counts[i] = 0
@@ -182,9 +191,18 @@ def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds
             input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt)
             for l in range(L):
                 lif = lif_of(lifs, l, l == L - 1)
-                if net.kind[l] == DENSE:
+                kind = net.kind[l]
+                k_u = lifs.cur_leak[l]
+                if kind == DENSE and k_u == 0:
                     dense_forward(l, net, lif, wts, st, sc, cnt)
-                if learn and l < L - 1:
+                elif kind == DENSE or kind == RECURRENT:
+                    rec_forward(l, net, lif, k_u, kind == RECURRENT, learn, lifs, lrn, wts, st, sc, cnt)
+                elif kind == CONV:
+                    conv_forward(l, net, lif, k_u, wts, st, sc, cnt)
+                else:
+                    pool_forward(l, net, lif, k_u, wts, st, sc, cnt)
+                if learn and l < L - 1 and net.kind[l + 1] != POOL:
+                    # (a pool does not learn: no traces of its inputs)
                     trace_layer(l + 1, net, lifs, lrn, st, cnt)
             # decoding state (kernels/decode.py)
             for i in range(n_out):
@@ -196,16 +214,33 @@ def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds
                 continue
             output_error(t, label, net, lifs, lrn, rp, st, sc, cnt)
             for l in range(L - 1, 0, -1):
-                if net.kind[l] == DENSE:
+                kind = net.kind[l]
+                if kind == DENSE or kind == RECURRENT or lrn.random_fb:
                     dense_error(l, net, lifs, lrn, wts, st, sc, cnt)
+                elif kind == CONV:
+                    conv_error(l, net, lifs, lrn, wts, st, sc, cnt)
+                else:
+                    pool_error(l, net, lifs, lrn, wts, st, sc, cnt)
             for l in range(L):
-                if net.kind[l] == DENSE:
+                kind = net.kind[l]
+                if kind == DENSE:
                     dense_update(l, net, lrn, wts, st, sc, cnt)
+                elif kind == RECURRENT:
+                    rec_update(l, net, lrn, wts, st, sc, cnt)
+                elif kind == CONV:
+                    conv_update(l, net, lrn, wts, st, sc, cnt)
         # end of sample: OTTT_A applies the accumulated update once
         if learn and lrn.rule_a:
             for l in range(L):
-                if net.kind[l] == DENSE:
+                kind = net.kind[l]
+                if kind == DENSE:
                     dense_apply_accumulated(l, net, lrn, wts, st, sc, cnt)
+                elif kind == RECURRENT:
+                    range_apply_accumulated(l, net.woff[l], (net.sizes[l] + net.sizes[l + 1]) * net.sizes[l + 1],
+                                            lrn, wts, st, cnt)
+                elif kind == CONV:
+                    g = net.geom[l]
+                    range_apply_accumulated(l, net.woff[l], g[G_CIN] * g[G_K] * g[G_K] * g[G_COUT], lrn, wts, st, cnt)
         preds[nn] = predict(counts, outsum, first, rp.dec)
 
 

@@ -17,7 +17,7 @@ from ..network import (CE_MSE_MIX, ENCODERS, FEEDBACK, LOSSES, RATE_TARGET, READ
 from ..profile import COMPARE, LEAK_ROUNDING, OVERFLOW, RESET, ROUNDING, Profile
 from ..surrogate import SPIKE_OPERATOR, SURROGATE_CODES, lut_index_scale, surrogate_lut
 from .decode import decoder_code
-from .state import IntNet, LearnParams, LifLayers, RunParams
+from .state import G_NCONN, G_PW, GEOM, IntNet, LearnParams, LifLayers, RunParams
 
 # the float kernels' choice vector (the integer kernels read kernels/state.py tuples instead)
 (P_T, P_ENC, P_READOUT, P_LOSS, P_FEEDBACK, P_RULE, P_RESET, P_COMPARE, P_SURR, P_DEC, N_P) = range(11)
@@ -36,19 +36,22 @@ class Layout:
     n_params: int          # feed-forward weights, then recurrent weights, then thresholds
 
     @classmethod
-    def of(cls, sizes, recurrent: bool = False, learn_threshold: bool = False) -> "Layout":
+    def of(cls, sizes, recurrent: bool = False, learn_threshold: bool = False, nweights=None) -> "Layout":
+        """``nweights``: weights per layer when not all layers are dense (neurochip/layers.py)."""
         sizes = np.asarray(sizes, np.int64)
         L = len(sizes) - 1
+        nw = ([int(sizes[l] * sizes[l + 1]) for l in range(L)] if nweights is None
+              else [int(x) for x in nweights])
         woff = np.zeros(L, np.int64)
         noff = np.zeros(L + 1, np.int64)
         boff = np.zeros(max(L - 1, 1), np.int64)
         for l in range(1, L):
-            woff[l] = woff[l - 1] + sizes[l - 1] * sizes[l]
+            woff[l] = woff[l - 1] + nw[l - 1]
         for l in range(1, L + 1):
             noff[l] = noff[l - 1] + sizes[l - 1]
         for l in range(1, L - 1):
             boff[l] = boff[l - 1] + sizes[l] * sizes[-1]
-        n = int(woff[L - 1] + sizes[L - 1] * sizes[L])
+        n = int(woff[L - 1] + nw[L - 1])
         n_ff = n
         roff = np.full(L + 1, -1, np.int64)
         if recurrent:
@@ -102,6 +105,26 @@ def narrow_layers(cfg: NetworkConfig, profile: Profile, X: np.ndarray | None, W:
     return out
 
 
+def layer_geometry(layers, q=None) -> np.ndarray:
+    """int64[L, GEOM] (kernels/state.py G_* columns): the image geometry of conv and pool layers
+    and their number of real (inside the padded input) connections; zeros for dense layers."""
+    from ..layers import CONV, POOL
+    g = np.zeros((len(layers), GEOM), np.int64)
+    for l, lay in enumerate(layers):
+        if lay.kind not in (CONV, POOL):
+            continue
+        (ci, hi, wi), (co, ho, wo) = lay.in_shape, lay.out_shape
+        k, s, p = lay.kernel, lay.stride, lay.padding
+        g[l, :G_NCONN] = (ci, hi, wi, co, ho, wo, k, s, p)
+        # connections: output position x kernel offset landing inside the input
+        vy = sum(1 for oy in range(ho) for ky in range(k) if 0 <= oy * s - p + ky < hi)
+        vx = sum(1 for ox in range(wo) for kx in range(k) if 0 <= ox * s - p + kx < wi)
+        g[l, G_NCONN] = vy * vx * (ci * co if lay.kind == CONV else co)
+        if lay.kind == POOL and q is not None:
+            g[l, G_PW] = 1 << (int(q[l]) - lay.shift)     # the pool's fixed weight mantissa
+    return g
+
+
 def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay: Layout):
     """(IntNet, LifLayers, LearnParams, RunParams) of the integer kernels (kernels/state.py).
 
@@ -110,14 +133,17 @@ def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay
     thr = n.threshold_membrane
     e = l.error_frac_bits
     L = cfg.n_layers
-    net = IntNet(kind=np.array([layer.kind for layer in cfg.layers], np.int64), sizes=lay.sizes,
-                 woff=lay.woff, noff=lay.noff, boff=lay.boff, narrow=np.zeros(L, np.bool_))
+    layers = cfg.layers
+    net = IntNet(kind=np.array([layer.kind for layer in layers], np.int64), sizes=lay.sizes,
+                 woff=lay.woff, noff=lay.noff, boff=lay.boff, narrow=np.zeros(L, np.bool_),
+                 geom=layer_geometry(layers, ilay.q))
     lifs = LifLayers(thr=int(thr), leak_mode=LEAK_ROUNDING[n.leak_rounding], in_shift=int(n.input_shift),
                      cur_bits=int(n.current_bits), cur_wrap=OVERFLOW[n.current_overflow] == 0,
                      mem_bits=int(n.membrane_bits), reset_sub=RESET[n.reset] == 1,
                      ge=COMPARE[n.compare] == 1, spiking_out=cfg.readout == "spiking",
                      leak_shift=np.asarray(ilay.leak_shift, np.int64),
-                     weight_exp=np.asarray(ilay.weight_exp, np.int64))
+                     weight_exp=np.asarray(ilay.weight_exp, np.int64),
+                     cur_leak=np.array([layer.k_u for layer in layers], np.int64))
     lrn = LearnParams(tr_bits=int(l.trace_bits), tr_frac=int(l.trace_frac_bits),
                       tr_sto=l.trace_rounding == "stochastic", err_bits=int(l.error_bits), err_frac=int(e),
                       sg_bits=int(l.surrogate_bits), c_sg=int(lut_index_scale(thr)),

@@ -21,6 +21,11 @@ import numpy as np
 from ..fixedpoint import NJIT
 
 
+#: columns of IntNet.geom: input C, H, W; output C, H, W; kernel, stride, padding; valid connections;
+#: a pool's fixed weight mantissa (2^(q - shift), network.int_layout)
+(G_CIN, G_HIN, G_WIN, G_COUT, G_HOUT, G_WOUT, G_K, G_STRIDE, G_PAD, G_NCONN, G_PW, GEOM) = range(12)
+
+
 class IntNet(NamedTuple):
     """The layer sequence: kind codes (:mod:`neurochip.layers`) and flat offsets (kernels/pack.Layout)."""
     kind: np.ndarray      # int64[L] layer kind of weight layer l
@@ -29,6 +34,7 @@ class IntNet(NamedTuple):
     noff: np.ndarray      # int64[L + 1] start of neuron layer l in flat per-neuron arrays
     boff: np.ndarray      # int64[max(L - 1, 1)] start of hidden layer l + 1's feedback matrix
     narrow: np.ndarray    # bool[L] weighted sums provably fit int32 (see kernels/dense.py)
+    geom: np.ndarray      # int64[L, GEOM] image geometry of conv/pool layers (G_* columns; dense: 0)
 
 
 class LifLayers(NamedTuple):
@@ -44,6 +50,7 @@ class LifLayers(NamedTuple):
     spiking_out: bool     # the readout layer fires (spiking readout) or integrates
     leak_shift: np.ndarray   # int64[L] k of neuron layer l + 1
     weight_exp: np.ndarray   # int64[L] Dense weight exponent of weight layer l
+    cur_leak: np.ndarray     # int64[L] k_u of neuron layer l + 1 (CUBA current decay; 0: no current memory)
 
 
 class LifParams(NamedTuple):
@@ -116,6 +123,8 @@ class NeuronState(NamedTuple):
     g: np.ndarray         # errors
     tr: np.ndarray        # presynaptic traces
     rng: np.ndarray       # int64[2]: learning PRNG, encoder PRNG (xorshift32 states)
+    u: np.ndarray         # CUBA synaptic currents (flat like v; used where k_u > 0)
+    trr: np.ndarray       # traces of recurrent layers' own spikes (flat like v; kernels/recurrent.py)
 
 
 class Scratch(NamedTuple):
@@ -131,6 +140,7 @@ class Scratch(NamedTuple):
     first: np.ndarray     # first spike step (T: none)
     lut_exp: np.ndarray   # exp2 LUT (fixedpoint.exp2_lut)
     lut_sg: np.ndarray    # surrogate LUT (surrogate.surrogate_lut)
+    wacc: np.ndarray      # int64[max shared weights per layer] exact update sums (kernels/conv.py)
 
 
 class Counters(NamedTuple):
