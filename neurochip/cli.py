@@ -60,6 +60,32 @@ def _parse_hidden(hidden: str) -> tuple[int, ...]:
     return sizes
 
 
+def _arch_options(hidden, arch, network_file, input_shape) -> tuple[str, tuple[int, ...]]:
+    """(architecture string, input shape) from --arch / --network / --input-shape ("" : --hidden)."""
+    given = [n for n, v in (("--hidden", hidden), ("--arch", arch), ("--network", network_file)) if v is not None]
+    if len(given) > 1:
+        raise NeurochipError(f"give one of --hidden, --arch, --network, not {given[0]} and {given[1]}")
+    shape: tuple[int, ...] = ()
+    if input_shape is not None:
+        try:
+            shape = tuple(int(x) for x in input_shape.lower().split("x"))
+        except ValueError:
+            raise NeurochipError(f"--input-shape must look like 1x28x28, got '{input_shape}'") from None
+        if len(shape) != 3 or min(shape) < 1:
+            raise NeurochipError(f"--input-shape must be three positive sizes CxHxW, got '{input_shape}'")
+    if network_file is not None:
+        from .layers import arch_from_toml
+        arch, file_shape = arch_from_toml(network_file)
+        if file_shape and shape and file_shape != shape:
+            raise NeurochipError(f"--input-shape {input_shape} contradicts the network file's input_shape {list(file_shape)}")
+        shape = shape or file_shape
+    if arch is None:
+        if shape:
+            raise NeurochipError("--input-shape describes the input of --arch or --network layers")
+        return "", ()
+    return arch, shape
+
+
 def _dataset_info(dataset: str | None, data: str | None, seed: int) -> dict:
     if data is not None:
         return {"path": str(Path(data).resolve()), "seed": seed}
@@ -125,6 +151,9 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--dataset", type=click.Choice(["digits"]), default=None, help="Bundled dataset (default digits).")
 @click.option("--data", type=click.Path(), default=None, help="Your data: .npz, .h5 or a directory of MNIST IDX files.")
 @click.option("--hidden", default=None, help="Hidden layer sizes, e.g. 128 or 256,128.")
+@click.option("--arch", default=None, help="Layer kinds instead of --hidden, e.g. c8k3-p2-c16k3-p2-d64 (docs/layers.md; integer only).")
+@click.option("--network", "network_file", type=click.Path(), default=None, help="TOML network file (docs/layers.md) instead of --hidden/--arch.")
+@click.option("--input-shape", default=None, help="Input as CxHxW for convolutions, e.g. 1x28x28 (default: 1 x s x s for s^2 inputs).")
 @click.option("--timesteps", "-T", type=int, default=None, help="Time steps per sample (default 8).")
 @click.option("--profile", "profile_name", default=None, help="Hardware profile name or .toml path (default loihi).")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None, help="int: on-chip integer learner; float: the float OTTT reference.")
@@ -155,7 +184,7 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--report", type=click.Path(), default=None, help="Write op counts and energy of training to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
-def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
+def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
           decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
           init_gain, shadow_bits, epochs, train_eval, seed, out, resume,
           overwrite, report, as_json, progress):
@@ -190,7 +219,8 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
             raise NeurochipError(f"--report {report} is the checkpoint file; give the report another name")
     if resume:
         given = [k for k, v in net_opts.items() if v is not None] + [k for k, v in
-                 (("hidden", hidden), ("profile", profile_name), ("dataset", dataset), ("data", data),
+                 (("hidden", hidden), ("arch", arch), ("network", network_file), ("input_shape", input_shape),
+                  ("profile", profile_name), ("dataset", dataset), ("data", data),
                   ("train_eval", train_eval is not None)) if v]
         if given:
             raise NeurochipError(f"--resume takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
@@ -204,8 +234,14 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
     _warn_classes(ds)
     if not resume:
         prof = load_profile(profile_name or "loihi")
-        sizes = (ds.n_features,) + _parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
+        arch_str, shape = _arch_options(hidden, arch, network_file, input_shape)
+        if arch_str:
+            sizes = (ds.n_features, ds.n_classes)
+        else:
+            sizes = (ds.n_features,) + _parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
         opts = {k: v for k, v in net_opts.items() if v is not None}
+        if arch_str:
+            opts.update(arch=arch_str, input_shape=shape)
         opts.setdefault("lr", DEFAULT_LR[opts.get("optimizer", "sgd")])
         opts.setdefault("lr_horizon", epochs)   # stored with the config: a resumed run keeps the schedule
         cfg = NetworkConfig(sizes=sizes, **opts)
@@ -304,7 +340,8 @@ def eval_cmd(checkpoint_path, data, decoder, as_json):
     if as_json:
         click.echo(json.dumps(summary))
         return
-    click.echo(f"{checkpoint_path}: {engine.cfg.precision} {engine.profile.name} {list(engine.cfg.sizes)}, "
+    click.echo(f"{checkpoint_path}: {engine.cfg.precision} {engine.profile.name} {list(engine.cfg.sizes)}"
+               + (f" ({engine.cfg.arch})" if engine.cfg.arch else "") + ", "
                f"T={engine.cfg.timesteps}, {len(history)} epochs")
     click.echo(f"test accuracy {res['accuracy']:.4f} on {len(ds.y_test)} samples ({summary['samples_per_s']:,.0f} samples/s)")
     click.echo("per-class accuracy: " + " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))

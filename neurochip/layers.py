@@ -318,6 +318,19 @@ def parse_arch(arch: str, n_in: int, n_classes: int, input_shape=()) -> tuple:
     return tuple(out)
 
 
+def n_connections(spec) -> int:
+    """Synapses of a weight layer as a chip without weight sharing stores them, one per (pre, post)
+    pair: dense n_in n_out; recurrent (n_in + n_out) n_out; conv and pool: every output position x
+    kernel offset that lands inside the (padded) input, x C_in C_out (conv) or x C (pool)."""
+    if spec.kind in (CONV, POOL):
+        (ci, hi, wi), (co, ho, wo) = spec.in_shape, spec.out_shape
+        k, s, p = spec.kernel, spec.stride, spec.padding
+        vy = sum(1 for oy in range(ho) for ky in range(k) if 0 <= oy * s - p + ky < hi)
+        vx = sum(1 for ox in range(wo) for kx in range(k) if 0 <= ox * s - p + kx < wi)
+        return vy * vx * (ci * co if spec.kind == CONV else co)
+    return spec.n_weights
+
+
 def canonical_arch(specs) -> str:
     """The architecture string of ``specs`` with every Flatten and the readout written out."""
     return "-".join(s.token for s in specs)
@@ -383,4 +396,4 @@ def arch_from_toml(path) -> tuple[str, tuple[int, ...]]:
 
 
 __all__ = ["DENSE", "CONV", "POOL", "RECURRENT", "Dense", "RecurrentDense", "Conv2d", "SumPool2d", "AvgPool2d",
-           "Flatten", "Layer", "layers_from_sizes", "parse_arch", "canonical_arch", "weight_layers", "arch_from_toml"]
+           "Flatten", "Layer", "layers_from_sizes", "n_connections", "parse_arch", "canonical_arch", "weight_layers", "arch_from_toml"]

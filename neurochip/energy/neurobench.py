@@ -53,6 +53,11 @@ def footprint(engine) -> Footprint:
     n_w = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     n_post = sum(sizes[1:])
     n_pre = sum(sizes[:-1])
+    if cfg.arch:
+        # layer kinds (docs/layers.md): shared conv weights are stored once, pools store none;
+        # recurrent layers keep a trace of their own spikes too
+        n_w = sum(lay.n_weights for lay in cfg.layers)
+        n_pre += sum(lay.n_out for lay in cfg.layers if lay.kind == 3)
     n_fb = sum(sizes[l] * sizes[-1] for l in range(1, len(sizes) - 1))
     items = [("weights", "inference", n_w, p.synapse.weight_bits),
              ("biases", "inference", n_post, p.neuron.membrane_bits),

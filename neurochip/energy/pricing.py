@@ -178,7 +178,7 @@ class AnnBaseline:
         return d
 
 
-def ann_baseline(sizes, model: EnergyModel) -> AnnBaseline:
+def ann_baseline(sizes, model: EnergyModel, connections=None) -> AnnBaseline:
     """The equivalent ANN on ``model`` (cmos45): same layer sizes, one MAC per connection per sample.
 
     Training (SGD, batch 1, as the chip learns) = forward MACs + backward MACs (errors to every
@@ -188,7 +188,9 @@ def ann_baseline(sizes, model: EnergyModel) -> AnnBaseline:
     if "ann_mac" not in model.figures or model.pj("ann_mac") is None:
         raise NeurochipError(f"{model.path}: profile '{model.profile}' cannot be the ANN baseline: missing key 'energy.ann_mac'")
     sizes = [int(s) for s in sizes]
-    conn = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    # other layer kinds: ``connections`` per layer (layers.n_connections: a conv's MACs are its
+    # real connections, computed once per output position, as the ANN convolution does)
+    conn = [int(c) for c in connections] if connections is not None else [a * b for a, b in zip(sizes[:-1], sizes[1:])]
     C = sum(conn)
     train_macs = C + (C - conn[0]) + C
     mac = model.pj("ann_mac")

@@ -11,6 +11,14 @@ from ..errors import NeurochipError
 from ..profile import Profile, load_profile
 from .counts import Counts
 from .neurobench import footprint, neurobench
+
+
+def _connections(cfg):
+    """Per-layer connections of a network with layer kinds (None: dense from the sizes)."""
+    if not cfg.arch:
+        return None
+    from ..layers import n_connections
+    return [n_connections(lay) for lay in cfg.layers]
 from .pricing import NDIGITS, ann_baseline, price
 from .resources import resources
 from .tables import EnergyModel, energy_model
@@ -18,9 +26,12 @@ from .tables import EnergyModel, energy_model
 
 def network_info(engine) -> dict:
     c = engine.cfg
-    return {"sizes": list(c.sizes), "timesteps": c.timesteps, "encoder": c.encoder, "readout": c.readout,
-            "loss": c.loss, "rule": c.rule, "feedback": c.feedback, "precision": c.precision,
-            "surrogate": c.surrogate, "simulated_on": engine.profile.name}
+    d = {"sizes": list(c.sizes), "timesteps": c.timesteps, "encoder": c.encoder, "readout": c.readout,
+         "loss": c.loss, "rule": c.rule, "feedback": c.feedback, "precision": c.precision,
+         "surrogate": c.surrogate, "simulated_on": engine.profile.name}
+    if c.arch:
+        d["arch"] = c.arch      # layer kinds (docs/layers.md); absent for dense networks
+    return d
 
 
 def price_on(profile: Profile, engine, inf: Counts, train: Counts | None, baseline: EnergyModel | None,
@@ -42,7 +53,7 @@ def price_on(profile: Profile, engine, inf: Counts, train: Counts | None, baseli
     else:
         out["training"] = None
     if baseline is not None:
-        ann = ann_baseline(engine.cfg.sizes, baseline).to_dict()
+        ann = ann_baseline(engine.cfg.sizes, baseline, _connections(engine.cfg)).to_dict()
         out["ann"] = ann
         ratio = {"inference": None, "training": None}
         if ann["inference_pj_per_sample"]:
@@ -147,7 +158,8 @@ def format_report(rep: dict) -> str:
     """Terminal text of a single-profile report (the first entry of ``pricing``)."""
     net = rep["network"]
     L = len(net["sizes"]) - 1
-    lines = [f"network {'-'.join(map(str, net['sizes']))}, T={net['timesteps']}, {net['encoder']} encoder, "
+    lines = [f"network {'-'.join(map(str, net['sizes']))}" + (f" ({net['arch']})" if "arch" in net else "")
+             + f", T={net['timesteps']}, {net['encoder']} encoder, "
              f"{net['readout']} readout, {net['rule']}, simulated on '{net['simulated_on']}'"]
     ci, ct = rep["counts"]["inference"], rep["counts"]["training"]
     lines.append(f"counts: inference averaged over {ci['samples']} test samples (accuracy {ci.get('accuracy', float('nan')):.4f})"
@@ -211,7 +223,8 @@ def format_compare(rep: dict) -> str:
     names = list(rep["pricing"])
     w = max(16, *(len(n) + 2 for n in names))
     ci, ct = rep["counts"]["inference"], rep["counts"]["training"]
-    lines = [f"network {'-'.join(map(str, net['sizes']))}, T={net['timesteps']}, {net['encoder']} encoder, {net['rule']}, "
+    lines = [f"network {'-'.join(map(str, net['sizes']))}" + (f" ({net['arch']})" if "arch" in net else "")
+             + f", T={net['timesteps']}, {net['encoder']} encoder, {net['rule']}, "
              f"simulated on '{net['simulated_on']}'; counts over {ci['samples']} test samples"
              + (f" and {ct['samples']} training samples (on a copy)" if ct else "")]
     lines += [f"note: {n}" for n in rep["notes"]]

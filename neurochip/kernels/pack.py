@@ -108,18 +108,14 @@ def narrow_layers(cfg: NetworkConfig, profile: Profile, X: np.ndarray | None, W:
 def layer_geometry(layers, q=None) -> np.ndarray:
     """int64[L, GEOM] (kernels/state.py G_* columns): the image geometry of conv and pool layers
     and their number of real (inside the padded input) connections; zeros for dense layers."""
-    from ..layers import CONV, POOL
+    from ..layers import CONV, POOL, n_connections
     g = np.zeros((len(layers), GEOM), np.int64)
     for l, lay in enumerate(layers):
         if lay.kind not in (CONV, POOL):
             continue
         (ci, hi, wi), (co, ho, wo) = lay.in_shape, lay.out_shape
-        k, s, p = lay.kernel, lay.stride, lay.padding
-        g[l, :G_NCONN] = (ci, hi, wi, co, ho, wo, k, s, p)
-        # connections: output position x kernel offset landing inside the input
-        vy = sum(1 for oy in range(ho) for ky in range(k) if 0 <= oy * s - p + ky < hi)
-        vx = sum(1 for ox in range(wo) for kx in range(k) if 0 <= ox * s - p + kx < wi)
-        g[l, G_NCONN] = vy * vx * (ci * co if lay.kind == CONV else co)
+        g[l, :G_NCONN] = (ci, hi, wi, co, ho, wo, lay.kernel, lay.stride, lay.padding)
+        g[l, G_NCONN] = n_connections(lay)      # NeuroBench Dense ops per step
         if lay.kind == POOL and q is not None:
             g[l, G_PW] = 1 << (int(q[l]) - lay.shift)     # the pool's fixed weight mantissa
     return g
