@@ -205,7 +205,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--p", type=float, default=0.2, help="Bernoulli input spike probability")
     ap.add_argument("--init-gain", type=float, default=8.0,
-                    help="weight init gain (8: ~15%% hidden and ~13%% output firing)")
+                    help="weight init gain (firing rates: docs/lava.md, block bench_vs_lava:network)")
     ap.add_argument("--profile", default="loihi")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=50, help="neurochip timing repeats (median reported)")

@@ -140,7 +140,7 @@ def _lava(progress):
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
 JOBS = [
-    Job("train", "README bench_train:accuracy/speed (4 learners x 3 seeds x 30 epochs)", 200, _train, False,
+    Job("train", "README bench_train:accuracy/speed (4 learners x 3 seeds x 30 epochs)", 180, _train, False,
         {README: _TRAIN + ("bench_train:speed",)}),
     Job("train-fast", "docs/results/ci_fast.md bench_train:accuracy (1 seed, 2 epochs)", 15, _train_fast, True,
         {CI_FAST: _TRAIN}),
@@ -150,11 +150,11 @@ JOBS = [
         {ENERGY: ("bench_energy:table", "bench_energy:findings")}),
     Job("lava-digits", "docs/lava_learning.md bench_lava_learning:digits (emulation + native, no Lava)", 15,
         _lava_learning_digits, True, {LAVA_LEARNING: ("bench_lava_learning:digits",)}, full=False),
-    Job("losses", "docs/reference_systems.md bench_losses:* and README summary (3 seeds x 15 epochs)", 700,
+    Job("losses", "docs/reference_systems.md bench_losses:* and README summary (3 seeds x 15 epochs)", 450,
         _losses, False, {README: ("bench_losses:summary",), REFSYS: _LOSSES}),
-    Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 30, _losses_fast, True,
+    Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
-    Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 400,
+    Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",
                                        "bench_lava_learning:speed_digits")}),
