@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 from neurochip.lava.learning_spec import truncated_initial  # noqa: E402
 from neurochip.lava.learning_emulator import Emulator, emulate  # noqa: E402
 from neurochip.lava.learning_graph import run_lava_learning  # noqa: E402
-from neurochip.lava.learning_task import digits_task  # noqa: E402
+from neurochip.lava.learning_task import digits_task, learn_compare  # noqa: E402
 from neurochip.data import Dataset, load_dataset  # noqa: E402
 from neurochip.lava.compat import require_lava  # noqa: E402
 
@@ -165,7 +165,7 @@ def measure_digits(lava: bool = True, progress=print) -> dict:
     for name, task, native in DIGITS_RUNS:
         row = {"native": native_accuracy(*native) if native else None, "lava": None}
         if task is not None:
-            r = LL.learn_compare(1437, 0, n_test=360, lava=lava, **task)
+            r = learn_compare(1437, 0, n_test=360, lava=lava, **task).to_dict()
             if lava and not r["exact"]:
                 raise RuntimeError(f"{name}: Lava and neurochip differ ({r['weights_differing']} weights)")
             row["lava"] = r
