@@ -13,8 +13,10 @@ then recurrent weights, then thresholds), so one optimizer steps them all:
 
 * recurrent hidden layers: ``I_l[t] += R_l^T s_l[t-1]``. OTTT's gradient for R_l is the same
   outer product as for any synapse, ``g_u[t] a^T``, with ``a`` the trace of R_l's presynaptic
-  input s_l[t-1], i.e. the layer's own trace before this step's spikes enter it (kept in ``trr``).
-  As for the feed-forward weights, OTTT drops the future effects of u[t] (here through R).
+  input s_l[t-1], ``a <- lambda_l a + s_l[t-1]`` (kept in ``trr``). Like every trace it decays
+  with the leak of its postsynaptic layer, which for R_l is layer l itself; the trace ``tr`` of
+  s_l feeds W_l and decays with layer l + 1's leak (the readout's may differ), so it cannot be
+  reused. As for the feed-forward weights, OTTT drops the future effects of u[t] (here through R).
 * learnable thresholds: ``s = H(u - theta)``, so ``dL/dtheta = -dL/ds sigma'(u - theta) = -g_u``
   (reset detached, as OTTT assumes); thresholds stay >= TH_MIN.
 * sWS (kernels/sws.py): the kernels run on the standardized weights; the gradient is mapped back to
@@ -176,6 +178,11 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, 
                         base = roff[l + 1] + j * npost
                         for i in range(npost):
                             cur[post + i] += W[base + i]
+                    if learn:
+                        # R's presynaptic trace: s[t-1] of this layer, decaying with this layer's
+                        # leak lam[l] (the postsynaptic side of R is this layer too)
+                        for j in range(npost):
+                            trr[post + j] = lam[l] * trr[post + j] + s[post + j]
                 last = l == L - 1
                 fires = (not last) or spiking_out
                 for i in range(npost):
@@ -190,10 +197,6 @@ def run_float(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, 
                     v[post + i] = vv
                     s[post + i] = sp
                 if learn and not last:
-                    if roff[l + 1] >= 0:
-                        # the recurrent synapses' presynaptic trace: this layer's, before s[t]
-                        for i in range(npost):
-                            trr[post + i] = tr[post + i]
                     for i in range(npost):
                         tr[post + i] = lam[l + 1] * tr[post + i] + s[post + i]
             for i in range(n_out):
