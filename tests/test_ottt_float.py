@@ -147,6 +147,26 @@ def check(eng, x, y, atol=1e-5):
     np.testing.assert_allclose(got_w[-1], bptt, rtol=0, atol=atol)
 
 
+DEEP = [  # (sizes, profile, readout, loss, readout_leak_shift, feedback)
+    ((6, 5, 4, 3), "generic", "integrator", "ce_mse", 3, "transpose"),
+    ((6, 5, 4, 3), "loihi", "integrator", "ce", 0, "transpose"),
+    ((6, 5, 4, 3), "generic", "spiking", "count", 3, "transpose"),
+    ((6, 5, 4, 3), "generic", "integrator", "ce_mse", 4, "random"),
+    ((6, 5, 5, 4, 3), "generic", "integrator", "mse", 2, "transpose"),
+    ((6, 5, 5, 4, 3), "loihi", "spiking", "mse", -1, "transpose"),
+]
+
+
+@pytest.mark.parametrize("sizes,profile,readout,loss,k_r,feedback", DEEP)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_deep_ottt_gradient_equals_unrolled_computation(sizes, profile, readout, loss, k_r, feedback, seed):
+    """Two and three hidden layers, readout leak different from the hidden leak (issue 9 §4.6)."""
+    eng = make(sizes, profile, readout=readout, loss=loss, readout_leak_shift=k_r, feedback=feedback,
+               seed=seed)
+    x = np.random.default_rng(seed).uniform(0.3, 1.0, sizes[0])
+    check(eng, x, seed % sizes[-1])
+
+
 @pytest.mark.parametrize("sizes,k_r", [((4, 5, 3), 3), ((4, 5, 3), 0), ((4, 5, 4, 3), 4)])
 @pytest.mark.parametrize("seed", [0, 3])
 def test_recurrent_gradient_uses_its_own_layers_leak(sizes, k_r, seed):
