@@ -13,17 +13,16 @@ import numpy as np
 from . import fixedpoint as fx
 from .counters import new_counters
 from .errors import NeurochipError
-from .kernels.ottt_float import (F_B1, F_B2, F_EPS, F_LR, F_MIX, F_MOM, F_OPT, F_RATE_HI,
-                                 F_RATE_LO, F_SG_PARAM, F_SWS_GAIN, N_F, run_float)
+from .kernels.ottt_float import run_float
+from .kernels.pack_float import float_kernel
 from .kernels.sws import sws_forward
 from .kernels.bptt_float import run_bptt
 from .kernels.ottt_int import run_int
 from .kernels.decode import decoder_code
 from .kernels.pack import P_DEC, P_LR_MANT, Layout, float_input, int_input, pack_common, pack_int
-from .network import (CE_MSE_MIX, OPTIMIZERS, RATE_TARGET, NetworkConfig, NetworkState, init_state,
-                      int_layout)
+from .network import NetworkConfig, NetworkState, init_state, int_layout
 from .profile import Profile
-from .surrogate import param_of, surrogate_lut
+from .surrogate import surrogate_lut
 
 
 class Engine:
@@ -64,34 +63,14 @@ class Engine:
         else:
             self.ilay = None
             self.P = pack_common(cfg, profile)
-            k_hidden = profile.neuron.leak_shift
-            k_r = k_hidden if cfg.readout_leak_shift < 0 else cfg.readout_leak_shift
-            ks = [k_hidden] * (L - 1) + [k_r]
-            self.lam = np.array([1.0 - 2.0 ** -k if k > 0 else 0.0 for k in ks], np.float32)
-            self.FP = np.zeros(N_F, np.float64)
-            self.FP[F_LR] = cfg.lr
-            self.FP[F_MOM] = cfg.momentum
-            self.FP[F_B1], self.FP[F_B2], self.FP[F_EPS] = 0.9, 0.999, 1e-8
-            self.FP[F_MIX] = CE_MSE_MIX
-            self.FP[F_RATE_HI], self.FP[F_RATE_LO] = RATE_TARGET
-            self.FP[F_OPT] = OPTIMIZERS.index(cfg.optimizer)
-            self.FP[F_SG_PARAM] = param_of(cfg.surrogate, cfg.surrogate_param)
-            # sWS: raw weights V; the network runs on their standardization (kernels/sws.py), whose
-            # fixed gain gives every fan-in the norm of the U(-b, b) initialisation (b / sqrt(3))
-            self.V = np.zeros(1, self.W.dtype)
-            if cfg.sws:
-                self.FP[F_SWS_GAIN] = cfg.init_gain / math.sqrt(3.0)
-                self.V = self.W[:lay.n_ff].copy()
-                sws_forward(self.V, self.W, lay.sizes, lay.woff, self.FP[F_SWS_GAIN])
-            self.G = np.zeros_like(self.W)
-            self.M1 = np.zeros_like(self.W)
-            self.M2 = np.zeros_like(self.W)
-            self.opt_step = np.zeros(1, np.int64)
-            self.v = np.zeros(n_all, np.float32)
-            self.tr = np.zeros(n_tr, np.float32)
-            self.trr = np.zeros(n_tr, np.float32)
-            self._scratch = [np.zeros(n_all, np.float32) for _ in range(4)]
-            self._out = [np.zeros(cfg.sizes[-1], np.float64) for _ in range(3)]
+            # the float kernels' typed tuples (kernels/float_types.py), sharing W, B, FB, rng; sWS:
+            # raw weights V, the network runs on their standardization (kernels/sws.py)
+            self.fk = fk = float_kernel(cfg, profile, lay, self.W, self.B, self.FB, self.rng)
+            p, st = fk.params, fk.state
+            self.lam, self.V, self.G, self.M1, self.M2, self.opt_step = fk.net.lam, p.V, p.G, p.M1, p.M2, p.step
+            self.v, self.tr, self.trr = st.v, st.tr, st.trr
+            self._scratch = [st.s, st.vpre, st.g, st.cur]
+            self._out = [st.outsum, st.counts, st.first]
 
     # ---- inputs ----------------------------------------------------------------------------
     def prepare(self, x: np.ndarray):
@@ -123,14 +102,9 @@ class Engine:
                     self.v, self.tr, s, vpre, g, cur, self._idx, self._rownz, outsum, counts, first, self.rng,
                     self.sat, self.ops, preds, learn)
         elif self.cfg.rule == "bptt":
-            self.tape_bytes = run_bptt(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, lay.roff,
-                                       lay.thoff, lay.n_ff, self.lam, self.W, self.V, self.B, self.G, self.M1,
-                                       self.M2, self.rng, self.opt_step, preds, learn, self.cfg.detach_reset, False)
+            self.tape_bytes = run_bptt(X, y, order, *self.fk.args, preds, learn, self.cfg.detach_reset, False)
         else:
-            run_float(X, y, order, self.P, self.FP, lay.sizes, lay.woff, lay.noff, lay.roff, lay.thoff,
-                      lay.n_ff, self.lam, self.W, self.V, self.B, self.FB, lay.boff, self.G, self.M1, self.M2,
-                      self.v, self.tr, self.trr, s, vpre, g, cur, outsum, counts, first, self.rng,
-                      self.opt_step, preds, learn)
+            run_float(X, y, order, *self.fk.args, preds, learn)
         return preds
 
     # ---- state out -------------------------------------------------------------------------
@@ -192,7 +166,7 @@ class Engine:
         self.opt_step[:] = d["step"]
         if self.cfg.sws:
             self.V[:] = d["V"]
-            sws_forward(self.V, self.W, self.lay.sizes, self.lay.woff, self.FP[F_SWS_GAIN])
+            sws_forward(self.V, self.W, self.lay.sizes, self.lay.woff, self.fk.learn.sws_gain)
 
     def set_lr(self, lr: float) -> None:
         """Reprogram the learning rate (between epochs: the schedule in network.lr_at)."""
@@ -200,7 +174,7 @@ class Engine:
             self.ilay = int_layout(self.cfg, self.profile, lr)
             self.P[P_LR_MANT] = self.ilay.lr_mant
         else:
-            self.FP[F_LR] = lr
+            self.fk.set_lr(lr)
 
     def set_decoder(self, decoder: str) -> None:
         """Decode predictions another way (kernels/decode.py); the network itself is unchanged."""
@@ -208,6 +182,8 @@ class Engine:
 
         self.cfg = dataclasses.replace(self.cfg, decoder=decoder)
         self.P[P_DEC] = decoder_code(self.cfg)
+        if not self.is_int:
+            self.fk.set_decoder(self.P[P_DEC])
 
     def reset_counters(self) -> None:
         self.sat[:] = 0

@@ -205,7 +205,6 @@ def test_enhanced_count_loss_keeps_training_an_active_network():
     counting loss, then the enhanced loss must keep improving it (a sign or scale error would
     collapse it)."""
     from neurochip.data import load_dataset
-    from neurochip.kernels.pack import P_LOSS
     from neurochip.train import fit
 
     ds = load_dataset("digits", None, 0)
@@ -213,6 +212,6 @@ def test_enhanced_count_loss_keeps_training_an_active_network():
                         lr_schedule="constant")
     eng = Engine(cfg, load_profile("loihi"))
     h = fit(eng, ds, 1)
-    eng.P[P_LOSS] = L_COUNT_ENH
+    eng.fk.learn = eng.fk.learn._replace(loss=L_COUNT_ENH)
     h = fit(eng, ds, 3, h)
     assert h.test_acc[-1] > max(h.test_acc[0], 0.9), h.test_acc
