@@ -10,7 +10,7 @@ import pytest
 from neurochip import fixedpoint as fx
 from neurochip.engine import Engine
 from neurochip.kernels.bptt_float import run_bptt
-from neurochip.kernels.lif_float import encode, lif_fire, threshold, trace
+from neurochip.kernels.lif_float import encode, lif_fire, lif_fire_smooth, threshold, trace
 from neurochip.kernels.optim_float import TH_MIN
 from neurochip.kernels.ottt_float import run_float
 from neurochip.network import NetworkConfig
@@ -26,14 +26,14 @@ from neurochip.profile import load_profile
     (True, True, -0.5, (0.0, -0.5)),
 ])
 def test_lif_fire_compare_and_reset(ge, subtract, u, want):
-    assert lif_fire(u, 1.0, ge, subtract, False, 4.0) == want
+    assert lif_fire(u, 1.0, ge, subtract) == want
 
 
 def test_lif_fire_smooth_is_the_sigmoid_with_a_graded_reset():
     u, th, a = 1.3, 0.8, 4.0
     s = 1 / (1 + math.exp(-a * (u - th)))
-    assert lif_fire(u, th, True, True, True, a) == pytest.approx((s, u - s * th), abs=1e-15)
-    assert lif_fire(u, th, True, False, True, a) == pytest.approx((s, u * (1 - s)), abs=1e-15)
+    assert lif_fire_smooth(u, th, True, a) == pytest.approx((s, u - s * th), abs=1e-15)
+    assert lif_fire_smooth(u, th, False, a) == pytest.approx((s, u * (1 - s)), abs=1e-15)
 
 
 def test_encode_direct_rate_latency():

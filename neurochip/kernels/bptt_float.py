@@ -33,7 +33,7 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT
-from .lif_float import encode, lif_fire, surrogate_f, threshold
+from .lif_float import encode, lif_fire, lif_fire_smooth, surrogate_f, threshold
 from .losses import L_MSE, membrane_error, spike_error
 from .optim_float import optimizer_step
 
@@ -106,7 +106,11 @@ def run_bptt(X, Y, order, net, lp, prm, st, preds, learn, detach, smooth):
                     U[t, post + i] = u
                     sp = 0.0
                     if fires:
-                        sp, vn = lif_fire(u, threshold(W, thoff, post - n0 + i), ge, subtract, smooth, sgp)
+                        th = threshold(W, thoff, post - n0 + i)
+                        if smooth:
+                            sp, vn = lif_fire_smooth(u, th, subtract, sgp)
+                        else:
+                            sp, vn = lif_fire(u, th, ge, subtract)
                         v[post + i] = vn
                     else:
                         v[post + i] = u

@@ -35,19 +35,22 @@ def threshold(W, thoff, k):
 
 
 @nb.njit(**NJIT)
-def lif_fire(u, th, ge, subtract, smooth, alpha):
+def lif_fire(u, th, ge, subtract):
     """Spike and reset of one LIF neuron from its pre-reset membrane u: returns (s, v).
+    s = H(u - th), with ``ge`` u >= th, else u > th; v = u - s th (``subtract``) or u (1 - s):
+    after a spike u - th or 0, else u. (Written without a branch on the spike: the select keeps
+    the BPTT forward as fast as inline code. A diverged, infinite membrane resets to NaN.)"""
+    sp = 1.0 if (ge and u >= th) or ((not ge) and u > th) else 0.0
+    return sp, (u - sp * th if subtract else u * (1.0 - sp))
 
-    s = H(u - th), with ``ge`` u >= th, else u > th; v = u - th (``subtract``) or 0 after a spike,
-    u otherwise. ``smooth`` (BPTT's finite-difference check) replaces H by the sigmoid
-    s = sig(alpha (u - th)), the primitive of the sigmoid surrogate, and resets by
-    v = u - s th or u (1 - s)."""
-    if smooth:
-        sp = 1.0 / (1.0 + math.exp(-alpha * (u - th)))
-        return sp, (u - sp * th if subtract else u * (1.0 - sp))
-    if (ge and u >= th) or ((not ge) and u > th):
-        return 1.0, (u - th if subtract else 0.0)
-    return 0.0, u
+
+@nb.njit(**NJIT)
+def lif_fire_smooth(u, th, subtract, alpha):
+    """lif_fire with H replaced by the sigmoid s = sig(alpha (u - th)), the primitive of the
+    sigmoid surrogate (BPTT's finite-difference check), and the graded reset v = u - s th or
+    u (1 - s)."""
+    sp = 1.0 / (1.0 + math.exp(-alpha * (u - th)))
+    return sp, (u - sp * th if subtract else u * (1.0 - sp))
 
 
 @nb.njit(**NJIT)

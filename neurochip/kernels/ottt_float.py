@@ -118,7 +118,7 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
                     vpre[post + i] = vv
                     sp = 0.0
                     if fires:
-                        sp, vv = lif_fire(vv, threshold(W, thoff, post - n0 + i), ge, reset_sub, False, 0.0)
+                        sp, vv = lif_fire(vv, threshold(W, thoff, post - n0 + i), ge, reset_sub)
                     v[post + i] = vv
                     s[post + i] = sp
                 if learn and not last:
