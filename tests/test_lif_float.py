@@ -101,3 +101,22 @@ def test_set_lr_and_thresholds_floor():
     eng.W[eng.lay.thoff:] = 0.01       # below the floor: the optimizer step lifts every one to it
     eng.run(eng.prepare(x), np.array([1]), np.array([0]), True)
     np.testing.assert_array_equal(np.concatenate(eng.thresholds()), np.float32(TH_MIN))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "rectangular", "triangle", "gaussian", "fast_sigmoid",
+                                  "spike_operator"])
+def test_float_surrogate_equals_the_definitions_the_chip_tables_come_from(name):
+    """surrogate_f (float kernels) and neurochip.surrogate (source of the integer tables) agree,
+    at the default and at another parameter, on both sides of the threshold."""
+    from neurochip.kernels.lif_float import surrogate_f
+    from neurochip.surrogate import DEFAULT_PARAM, SURROGATE_CODES, SURROGATES
+
+    xs = np.linspace(-2.1, 2.1, 43)
+    spiked = (xs > 0).astype(float)
+    for p in {DEFAULT_PARAM[name], 0.7 * DEFAULT_PARAM[name] or 0.7}:
+        if name == "spike_operator":
+            want = SURROGATES[name](xs, spiked)
+        else:
+            want = SURROGATES[name](xs, p)
+        got = [surrogate_f(x, s, SURROGATE_CODES[name], p) for x, s in zip(xs, spiked)]
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
