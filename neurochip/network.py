@@ -73,11 +73,15 @@ class NetworkConfig:
     seed: int = 0
     arch: str = ""                   # layer kinds (docs/layers.md); "": dense layers from sizes
     input_shape: tuple[int, ...] = ()   # (C, H, W) of the input for convolutions; (): flat
+    leak_shifts: tuple[int, ...] = ()   # per neuron layer 1..L: leak shift k (NIR import); (): the profile's
+    weight_q: tuple[int, ...] = ()      # per weight layer: fractional bits q (NIR import); (): from init_gain
 
     def __post_init__(self):
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
         object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        object.__setattr__(self, "leak_shifts", tuple(int(k) for k in self.leak_shifts))
+        object.__setattr__(self, "weight_q", tuple(int(q) for q in self.weight_q))
         if self.arch:
             if len(sizes) < 2 or min(sizes) < 1:
                 raise NeurochipError(f"network sizes must be at least input and output, all >= 1; got {sizes}")
@@ -140,6 +144,14 @@ class NetworkConfig:
                                  "weights: use --precision int, or drop --shadow-bits")
         if self.readout_leak_shift > 12 or self.readout_leak_shift < -1:
             raise NeurochipError(f"readout leak shift must be in [0, 12], got {self.readout_leak_shift}")
+        for name in ("leak_shifts", "weight_q"):
+            v = getattr(self, name)
+            if v and len(v) != len(sizes) - 1:
+                raise NeurochipError(f"{name} has {len(v)} entries, the network has {len(sizes) - 1} layers")
+        if self.leak_shifts and not all(0 <= k <= 12 for k in self.leak_shifts):
+            raise NeurochipError(f"leak_shifts must be in [0, 12], got {list(self.leak_shifts)}")
+        if self.weight_q and not all(-32 <= q <= 48 for q in self.weight_q):
+            raise NeurochipError(f"weight_q must be in [-32, 48], got {list(self.weight_q)}")
 
     @property
     def n_layers(self) -> int:
@@ -177,6 +189,8 @@ class NetworkConfig:
         d = dataclasses.asdict(self)
         d["sizes"] = list(self.sizes)
         d["input_shape"] = list(self.input_shape)
+        d["leak_shifts"] = list(self.leak_shifts)
+        d["weight_q"] = list(self.weight_q)
         return d
 
     @classmethod
@@ -254,7 +268,9 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
     q, wexp = [], []
     layers = cfg.layers
     for li, spec in enumerate(layers):
-        if spec.learned:
+        if cfg.weight_q and spec.learned:
+            qi = cfg.weight_q[li]       # chosen per layer from given weights (NIR import, docs/nir.md)
+        elif spec.learned:
             bound = cfg.init_gain / math.sqrt(spec.fan_in)
             # room for 2x the init bound in the signed mantissa: finer steps beat range here
             # (digits 64-128-10, 3 seeds: 2x 97.87 +- 0.58 %, 4x 96.94 +- 0.48 %, 8x 97.22 %)
@@ -276,6 +292,8 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
         wexp.append(e)
     k_r = n.leak_shift if cfg.readout_leak_shift < 0 else cfg.readout_leak_shift
     leak = tuple([n.leak_shift] * (cfg.n_layers - 1) + [k_r])
+    if cfg.leak_shifts:
+        leak = tuple(cfg.leak_shifts)
     lr_mant, lr_exp = quantize_lr((cfg.lr if lr is None else lr) / cfg.timesteps)
     ushift = []
     for li in range(cfg.n_layers):

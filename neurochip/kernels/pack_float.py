@@ -26,7 +26,7 @@ def float_leaks(cfg: NetworkConfig, profile: Profile) -> np.ndarray:
     own when the config sets one; k = 0 is no memory (lambda = 0)."""
     k_hidden = profile.neuron.leak_shift
     k_r = k_hidden if cfg.readout_leak_shift < 0 else cfg.readout_leak_shift
-    ks = [k_hidden] * (cfg.n_layers - 1) + [k_r]
+    ks = list(cfg.leak_shifts) or [k_hidden] * (cfg.n_layers - 1) + [k_r]
     return np.array([1.0 - 2.0 ** -k if k > 0 else 0.0 for k in ks], np.float32)
 
 
