@@ -180,13 +180,14 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--seed", type=int, default=None, help="Seed of init, split, order and on-chip PRNGs (default 0).")
 @click.option("--out", type=click.Path(), default=None, help="Checkpoint to write (HDF5), after every epoch.")
 @click.option("--resume", type=click.Path(), default=None, help="Continue a checkpoint; ends bit-identical to an uninterrupted run.")
+@click.option("--init", "init_path", type=click.Path(), default=None, help="Start from this checkpoint's network and weights (e.g. from nir import): fine-tuning, a new run from epoch 0.")
 @click.option("--overwrite", is_flag=True, help="Allow --out and --report to replace existing files.")
 @click.option("--report", type=click.Path(), default=None, help="Write op counts and energy of training to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
 def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
           decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
-          init_gain, shadow_bits, epochs, train_eval, seed, out, resume,
+          init_gain, shadow_bits, epochs, train_eval, seed, out, resume, init_path,
           overwrite, report, as_json, progress):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
     from . import checkpoint
@@ -217,6 +218,14 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
         _check_output(report, overwrite, "--report")
         if Path(report).resolve() in {Path(p).resolve() for p in (out, resume) if p}:
             raise NeurochipError(f"--report {report} is the checkpoint file; give the report another name")
+    if init_path and resume:
+        raise NeurochipError("give either --init (a new run from a checkpoint's weights) or --resume, not both")
+    if init_path:
+        given = [k for k, v in (("hidden", hidden), ("arch", arch), ("network", network_file), ("input_shape", input_shape),
+                                ("precision", precision), ("shadow_bits", shadow_bits), ("init_gain", init_gain),
+                                ("recurrent", recurrent), ("sws", sws), ("learn_threshold", learn_threshold)) if v is not None]
+        if given:
+            raise NeurochipError(f"--init takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
     if resume:
         given = [k for k, v in net_opts.items() if v is not None] + [k for k, v in
                  (("hidden", hidden), ("arch", arch), ("network", network_file), ("input_shape", input_shape),
@@ -232,7 +241,10 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
     train_eval = int(info.get("train_eval", TRAIN_EVAL))
     ds = _load_data(info)
     _warn_classes(ds)
-    if not resume:
+    if init_path:
+        engine = _init_engine(init_path, profile_name, ds, {k: v for k, v in net_opts.items() if v is not None}, epochs)
+        history = History()
+    elif not resume:
         prof = load_profile(profile_name or "loihi")
         arch_str, shape = _arch_options(hidden, arch, network_file, input_shape)
         if arch_str:
@@ -283,6 +295,29 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
         click.echo(f"test accuracy {history.test_acc[-1]:.4f}{tr} after {len(history)} epochs "
                    f"({engine.cfg.precision}, {engine.profile.name}, {engine.cfg.rule}); {seconds:.1f} s"
                    + (f"; checkpoint {out}" if out else ""))
+
+
+def _init_engine(path, profile_name, ds, opts: dict, epochs: int):
+    """A new engine with the network, weights and biases of checkpoint ``path`` (its profile), the
+    training options in ``opts`` replacing the checkpoint's (--init)."""
+    import dataclasses
+
+    from . import checkpoint
+    from .engine import Engine
+    from .network import NetworkState
+    from .profile import load_profile
+
+    src, _, _ = checkpoint.load(path)
+    if profile_name is not None and load_profile(profile_name) != src.profile:
+        raise NeurochipError(f"--init {path} holds a network for profile {src.profile.name}; drop --profile or give that one")
+    if ds.n_features != src.cfg.sizes[0]:
+        raise NeurochipError(f"data has {ds.n_features} features, the --init network takes {src.cfg.sizes[0]}")
+    if ds.n_classes > src.cfg.sizes[-1]:
+        raise NeurochipError(f"data has {ds.n_classes} classes, the --init network has {src.cfg.sizes[-1]} outputs")
+    opts.setdefault("lr_horizon", epochs)
+    cfg = dataclasses.replace(src.cfg, **opts)
+    st = src.state()
+    return Engine(cfg, src.profile, NetworkState(cfg, st.weights, st.shadow, st.bias, st.feedback, st.recurrent, st.threshold))
 
 
 def _write_training_report(engine, ds, history, path) -> None:
@@ -405,9 +440,11 @@ def profiles(as_json):
 
 from .energy.energy_commands import energy as _energy  # noqa: E402
 from .lava.lava_commands import lava as _lava  # noqa: E402  (imports Lava only when a command runs)
+from .nir_commands import nir as _nir  # noqa: E402  (imports nir only when a command runs)
 
 main.add_command(_energy)
 main.add_command(_lava)
+main.add_command(_nir)
 
 
 if __name__ == "__main__":

@@ -548,7 +548,7 @@ def quantize_layer(W: np.ndarray, bits: int, lsb_of, q_lo: int, q_hi: int, q_wan
 
 
 def to_engine(layers: list[FloatLayer], profile, dt: float, precision: str = "int", timesteps: int = 8,
-              lr: float = 0.05, seed: int = 0, q_want: list | None = None):
+              lr: float = 0.05, seed: int = 0, q_want: list | None = None, encoder: str = "direct"):
     """(engine, [LayerMap]) of the imported network on ``profile``: the float reference
     (``precision='float'``, plain dense only) or the integer network."""
     from .engine import Engine
@@ -562,7 +562,7 @@ def to_engine(layers: list[FloatLayer], profile, dt: float, precision: str = "in
     needs_arch = any(fl.R is not None or fl.k_u for fl in layers)
     arch = "-".join(("r" if fl.R is not None else "d") + str(fl.n_out) + (f"u{fl.k_u}" if fl.k_u else "")
                     for fl in layers) if needs_arch else ""
-    opts = dict(sizes=sizes, timesteps=timesteps, encoder="direct", readout="spiking" if spiking else "integrator",
+    opts = dict(sizes=sizes, timesteps=timesteps, encoder=encoder, readout="spiking" if spiking else "integrator",
                 loss="count" if spiking else "ce_mse", precision=precision, lr=lr, seed=seed, arch=arch,
                 leak_shifts=tuple(fl.k for fl in layers))
     maps = []
@@ -676,7 +676,7 @@ def dt_note(dt_given: float | None) -> tuple[float, str]:
     return dt_given, "given"
 
 
-def import_nir(path, profile, dt: float | None = None, precision: str = "int", timesteps: int = 8,
+def import_nir(path, profile, dt: float | None = None, precision: str = "int", timesteps: int | None = None,
                lr: float = 0.05, seed: int = 0, data=None, max_samples: int = 0):
     """(engine, ImportReport) of NIR file ``path`` on ``profile``; with ``data`` (a Dataset) the
     report compares the float reference with the chip network on its test split."""
@@ -696,7 +696,10 @@ def import_nir(path, profile, dt: float | None = None, precision: str = "int", t
     if "neurochip_timesteps" in meta and timesteps is None:
         timesteps = int(meta["neurochip_timesteps"])
     timesteps = timesteps or 8
-    engine, maps = to_engine(layers, profile, dtv, precision, timesteps, lr, seed, q_want)
+    encoder = str(meta.get("neurochip_encoder", "direct"))
+    if isinstance(meta.get("neurochip_encoder"), bytes):
+        encoder = meta["neurochip_encoder"].decode()
+    engine, maps = to_engine(layers, profile, dtv, precision, timesteps, lr, seed, q_want, encoder)
     rep = ImportReport(source=str(path), dt=dtv, dt_note=note, profile=profile.name, precision=precision,
                        timesteps=timesteps, readout=engine.cfg.readout, arch=engine.cfg.arch or "", layers=maps)
     if data is not None:
