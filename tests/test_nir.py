@@ -1,0 +1,402 @@
+"""NIR import and export (docs/nir.md).
+
+Graphs are built with the ``nir`` package the way the exporters write them (snnTorch's
+``export_nir.py``: dt = 1e-4, ``tau = dt / (1 - beta)``, ``r = tau / dt``, Synaptic/RSynaptic as
+CubaLIF with ``w_in = tau_syn / dt``, RSynaptic as a subgraph with a recurrent Linear; Norse's
+``export_nir.py``: ``tau = 1 / tau_mem_inv``, ``r = 1``, v_reset/v_leak written, dt = 1e-3).
+The float import is checked against an independent forward-Euler simulation of the NIR ODEs
+written here, node by node; values are dyadic so both are exact in float64.
+"""
+from __future__ import annotations
+
+import math
+
+import h5py
+import nir
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neurochip.cli import main
+from neurochip.data import Dataset, load_dataset
+from neurochip.engine import Engine
+from neurochip.errors import NeurochipError
+from neurochip.network import NetworkConfig
+from neurochip.nir_export import export_nir
+from neurochip.nir_import import import_nir, nearest_shift, simulate_float
+from neurochip.profile import load_profile
+from neurochip.train import evaluate
+
+LOIHI = load_profile("loihi")
+SNNTORCH_DT = 1e-4
+NORSE_DT = 1e-3
+
+
+def dyadic(rng, shape, scale, den=32):
+    return np.round(rng.uniform(-scale, scale, shape) * den) / den
+
+
+# ---------------------------------------------------------------- graphs as the exporters write them
+
+def snn_leaky(n, beta, thr=1.0):
+    """snnTorch Leaky -> nir.LIF (snntorch/export_nir.py)."""
+    beta = np.full(n, float(beta))
+    tau = SNNTORCH_DT / (1 - beta)
+    return nir.LIF(tau=tau, v_threshold=np.full(n, float(thr)), v_leak=np.zeros(n), r=tau / SNNTORCH_DT)
+
+
+def snn_synaptic(n, alpha, beta, thr=1.0):
+    """snnTorch Synaptic -> nir.CubaLIF (snntorch/export_nir.py)."""
+    alpha, beta = np.full(n, float(alpha)), np.full(n, float(beta))
+    tau_syn, tau_mem = SNNTORCH_DT / (1 - alpha), SNNTORCH_DT / (1 - beta)
+    return nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, v_threshold=np.full(n, float(thr)), v_leak=np.zeros(n),
+                       r=tau_mem / SNNTORCH_DT, w_in=tau_syn / SNNTORCH_DT)
+
+
+def norse_lifbox(n, tau_mem_inv, v_th=1.0):
+    """Norse LIFBoxCell -> nir.LIF (norse/torch/utils/export_nir.py, time_scaling_factor 1)."""
+    return nir.LIF(tau=np.full(n, 1.0 / tau_mem_inv), v_threshold=np.full(n, float(v_th)), v_leak=np.zeros(n),
+                   r=np.ones(n), v_reset=np.zeros(n))
+
+
+def norse_libox(n, tau_mem_inv):
+    return nir.LI(tau=np.full(n, 1.0 / tau_mem_inv), v_leak=np.zeros(n), r=np.ones(n))
+
+
+def seq_graph(layers, n_in):
+    """Input -> (Affine -> neuron)* -> Output, nodes named fc{i}, lif{i}."""
+    nodes = {"input": nir.Input(input_type=np.array([n_in]))}
+    edges, prev = [], "input"
+    for i, (conn, neuron) in enumerate(layers):
+        nodes[f"fc{i}"], nodes[f"lif{i}"] = conn, neuron
+        edges += [(prev, f"fc{i}"), (f"fc{i}", f"lif{i}")]
+        prev = f"lif{i}"
+    nodes["output"] = nir.Output(output_type=np.array([layers[-1][0].weight.shape[0]]))
+    edges.append((prev, "output"))
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def rsynaptic(w_rec, alpha, beta, thr=1.0):
+    """snnTorch RSynaptic (all_to_all) -> subgraph input -> lif <-> w_rec, lif -> output."""
+    n = w_rec.shape[0]
+    return nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([n])), "lif": snn_synaptic(n, alpha, beta, thr),
+                               "w_rec": nir.Linear(weight=w_rec), "output": nir.Output(output_type=np.array([n]))},
+                        edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")])
+
+
+# ---------------------------------------------------------------- an independent slow simulation of the ODEs
+
+def ode_sim(stages, x, T, dt):
+    """Forward Euler of the NIR ODEs, one sample at a time, neuron by neuron. ``stages``: list of
+    (connection node, neuron node, recurrent Linear node or None). Returns (spikes per layer
+    (n, T, n_l), the readout's summed membrane (n, n_out))."""
+    n = x.shape[0]
+    out_spk = [np.zeros((n, T, st[0].weight.shape[0]), np.uint8) for st in stages]
+    outsum = np.zeros((n, stages[-1][0].weight.shape[0]))
+    for smp in range(n):
+        I = [np.zeros(st[0].weight.shape[0]) for st in stages]
+        v = [np.zeros(st[0].weight.shape[0]) for st in stages]
+        s = [np.zeros(st[0].weight.shape[0]) for st in stages]
+        for t in range(T):
+            inp = x[smp]
+            for li, (conn, nd, rec) in enumerate(stages):
+                S = conn.weight @ inp + (conn.bias if isinstance(conn, nir.Affine) else 0.0)
+                if rec is not None:
+                    S = S + rec.weight @ s[li]          # spikes of the previous step
+                new_s = np.zeros_like(S)
+                for i in range(S.shape[0]):
+                    if isinstance(nd, (nir.CubaLIF, nir.CubaLI)):
+                        I[li][i] += dt / nd.tau_syn[i] * (-I[li][i] + nd.w_in[i] * S[i])
+                        drive, tau = I[li][i], nd.tau_mem[i]
+                    else:
+                        drive, tau = S[i], nd.tau[i]
+                    v[li][i] += dt / tau * (nd.v_leak[i] - v[li][i] + nd.r[i] * drive)
+                    if isinstance(nd, (nir.LIF, nir.CubaLIF)) and v[li][i] > nd.v_threshold[i]:
+                        new_s[i] = 1.0
+                        v[li][i] = nd.v_reset[i]
+                s[li] = new_s
+                out_spk[li][smp, t] = new_s
+                inp = new_s
+            outsum[smp] += v[-1]
+    return out_spk, outsum
+
+
+def _write(g, tmp_path, name="g.nir"):
+    p = tmp_path / name
+    nir.write(str(p), g)
+    return p
+
+
+def _inputs(rng, n, n_in):
+    return rng.integers(0, 9, (n, n_in)) / 8.0
+
+
+# ---------------------------------------------------------------- float import == the ODEs
+
+def test_snntorch_leaky_float_import_equals_ode(tmp_path):
+    rng = np.random.default_rng(1)
+    w0, b0 = dyadic(rng, (24, 16), 0.6), dyadic(rng, 24, 0.1, 64)
+    w1, b1 = dyadic(rng, (10, 24), 0.7), dyadic(rng, 10, 0.1, 64)
+    l0, l1 = snn_leaky(24, 0.5, thr=0.5), snn_leaky(10, 0.75)
+    g = seq_graph([(nir.Affine(w0, b0), l0), (nir.Affine(w1, b1), l1)], 16)
+    p = _write(g, tmp_path)
+    x = _inputs(rng, 40, 16)
+    eng, rep, layers = import_nir(p, LOIHI, precision="float", timesteps=12)
+    assert [m.k for m in rep.layers] == [1, 2] and [m.tau_err for m in rep.layers] == [0.0, 0.0]
+    pred, spk = simulate_float(layers, x, 12)
+    ode_spk, _ = ode_sim([(g.nodes["fc0"], l0, None), (g.nodes["fc1"], l1, None)], x, 12, SNNTORCH_DT)
+    assert sum(a.sum() for a in ode_spk) > 100            # the network is active
+    for a, b in zip(spk, ode_spk):
+        np.testing.assert_array_equal(a, b)
+    # neurochip's float reference kernel (float32) runs the same network: same predictions
+    y = np.zeros(len(x), np.int64)
+    np.testing.assert_array_equal(evaluate(eng, x, y)["pred"], pred)
+
+
+def test_norse_lifbox_li_readout_float_import_equals_ode(tmp_path):
+    rng = np.random.default_rng(2)
+    w0, b0 = dyadic(rng, (20, 12), 2.0), np.zeros(20)
+    w1, b1 = dyadic(rng, (6, 20), 1.5), dyadic(rng, 6, 0.5)
+    l0, l1 = norse_lifbox(20, 500.0, v_th=0.25), norse_libox(6, 250.0)    # dt/tau = 1/2, 1/4 at dt 1e-3
+    g = seq_graph([(nir.Affine(w0, b0), l0), (nir.Affine(w1, b1), l1)], 12)
+    p = _write(g, tmp_path)
+    x = _inputs(rng, 30, 12)
+    eng, rep, layers = import_nir(p, LOIHI, dt=NORSE_DT, precision="float", timesteps=10)
+    assert eng.cfg.readout == "integrator" and [m.k for m in rep.layers] == [1, 2]
+    pred, spk = simulate_float(layers, x, 10)
+    ode_spk, outsum = ode_sim([(g.nodes["fc0"], l0, None), (g.nodes["fc1"], l1, None)], x, 10, NORSE_DT)
+    assert ode_spk[0].sum() > 50
+    np.testing.assert_array_equal(spk[0], ode_spk[0])
+    np.testing.assert_array_equal(pred, np.argmax(outsum, 1))
+    np.testing.assert_array_equal(evaluate(eng, x, np.zeros(len(x), np.int64))["pred"], pred)
+
+
+def test_snntorch_rsynaptic_recurrent_cuba_equals_ode(tmp_path):
+    """RSynaptic: a subgraph with the recurrent Linear; CubaLIF current; Leaky readout."""
+    rng = np.random.default_rng(3)
+    w0 = dyadic(rng, (16, 10), 0.5)
+    wr = dyadic(rng, (16, 16), 0.4)
+    w1 = dyadic(rng, (5, 16), 0.8)
+    sub = rsynaptic(wr, alpha=0.5, beta=0.75)
+    l1 = snn_leaky(5, 0.5)
+    g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([10])), "fc0": nir.Linear(weight=w0), "rsyn": sub,
+                            "fc1": nir.Affine(w1, np.zeros(5)), "lif1": l1, "output": nir.Output(output_type=np.array([5]))},
+                     edges=[("input", "fc0"), ("fc0", "rsyn"), ("rsyn", "fc1"), ("fc1", "lif1"), ("lif1", "output")])
+    p = _write(g, tmp_path)
+    x = _inputs(rng, 25, 10)
+    eng, rep, layers = import_nir(p, LOIHI, timesteps=12)
+    assert eng.cfg.arch == "r16u1-d5" and rep.layers[0].recurrent and rep.layers[0].k_u == 1
+    _, spk = simulate_float(layers, x, 12)
+    ode_spk, _ = ode_sim([(g.nodes["fc0"], sub.nodes["lif"], sub.nodes["w_rec"]), (g.nodes["fc1"], l1, None)], x, 12,
+                         SNNTORCH_DT)
+    assert ode_spk[0].sum() > 50
+    for a, b in zip(spk, ode_spk):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_leak_maps_to_nearest_shift_and_reports_tau_error(tmp_path):
+    rng = np.random.default_rng(4)
+    g = seq_graph([(nir.Affine(dyadic(rng, (8, 4), 1.0), np.zeros(8)), snn_leaky(8, 0.9)),
+                   (nir.Affine(dyadic(rng, (3, 8), 1.0), np.zeros(3)), snn_leaky(3, 0.97))], 4)
+    _, rep, _ = import_nir(_write(g, tmp_path), LOIHI)
+    # beta 0.9: 0.875 (k 3) is nearer than 0.9375; tau 10 dt -> 8 dt; beta 0.97: 0.96875 (k 5), 33.3 dt -> 32 dt
+    assert [m.k for m in rep.layers] == [3, 5]
+    assert rep.layers[0].tau_err == pytest.approx(-0.2)
+    assert rep.layers[1].tau_err == pytest.approx(32 / (1 / 0.03) - 1)
+    assert nearest_shift(0.0) == 0 and nearest_shift(1.0) == 12 and nearest_shift(0.5) == 1
+
+
+def test_report_lists_mapping_and_reset_mismatch(tmp_path):
+    rng = np.random.default_rng(5)
+    g = seq_graph([(nir.Affine(dyadic(rng, (8, 4), 1.0), np.zeros(8)), snn_leaky(8, 0.5)),
+                   (nir.Affine(dyadic(rng, (3, 8), 1.0), np.zeros(3)), snn_leaky(3, 0.5))], 4)
+    p = _write(g, tmp_path)
+    _, rep, _ = import_nir(p, LOIHI)
+    text = "\n".join(rep.lines())
+    assert "assumed" in text and "exponent" in text and "clipped" in text and "reset NIR zero / profile zero" in text
+    sub = LOIHI.with_overrides(neuron={"reset": "subtract"})
+    _, rep2, _ = import_nir(p, sub)
+    assert any("subtracts" in n for n in rep2.layers[0].notes)
+
+
+def test_weight_exponent_chosen_per_layer(tmp_path):
+    """A layer of small weights gets more fractional bits than one of large weights; a weight
+    beyond the profile's exponent range is clipped, and the report says how many."""
+    rng = np.random.default_rng(6)
+    w_small, w_big = dyadic(rng, (8, 4), 0.05, 1024), dyadic(rng, (3, 8), 3.0)
+    g = seq_graph([(nir.Affine(w_small, np.zeros(8)), snn_leaky(8, 0.5)), (nir.Affine(w_big, np.zeros(3)), snn_leaky(3, 0.5))], 4)
+    _, rep, _ = import_nir(_write(g, tmp_path), LOIHI)
+    assert [m.q for m in rep.layers] == [10, 5]           # 127 / 2^q covers max |w| (0.05, 3) at the finest step
+    assert [m.clipped for m in rep.layers] == [0.0, 0.0]
+    assert all(m.qerr < 0.02 for m in rep.layers)
+    w_big[0, 0] = 40.0     # beyond 127 * 2^-4, the coarsest step loihi's exponent (max 7) allows
+    g = seq_graph([(nir.Affine(w_small, np.zeros(8)), snn_leaky(8, 0.5)), (nir.Affine(w_big, np.zeros(3)), snn_leaky(3, 0.5))], 4)
+    _, rep, _ = import_nir(_write(g, tmp_path, "o.nir"), LOIHI)
+    assert rep.layers[1].weight_exp == LOIHI.synapse.weight_exp_max and rep.layers[1].q == 4
+    assert rep.layers[1].clipped == pytest.approx(1 / 24)
+    assert rep.layers[1].qerr > 0.5
+
+
+# ---------------------------------------------------------------- float-trained -> NIR -> integers
+
+def test_float_trained_network_loses_at_most_3_points_on_loihi(tmp_path):
+    from neurochip.train import History, fit
+
+    ds = load_dataset("digits", None, 0)
+    cfg = NetworkConfig(sizes=(64, 48, 10), precision="float", timesteps=8)
+    eng = Engine(cfg, LOIHI)
+    fit(eng, ds, 4, History(), None, None, 0)
+    acc_f = evaluate(eng, ds.x_test, ds.y_test)["accuracy"]
+    p = tmp_path / "f.nir"
+    export_nir(eng, p)
+    ieng, rep, _ = import_nir(p, LOIHI, data=ds)
+    assert acc_f > 0.85
+    assert rep.float_acc == pytest.approx(acc_f, abs=0.003)     # the float reference as imported
+    assert rep.int_acc >= acc_f - 0.03
+    assert all(0.8 <= a <= 1.0 for a in rep.agreement[:-1])
+
+
+# ---------------------------------------------------------------- round trip
+
+def _with_biases(eng, seed=0):
+    rng = np.random.default_rng(seed)
+    eng.B[:] = rng.integers(-20000, 20000, eng.B.shape)
+    return eng
+
+
+@pytest.mark.parametrize("kw", [dict(sizes=(64, 32, 10)),
+                                dict(sizes=(64, 10), arch="r24u2-d16-d10", readout="spiking", loss="count"),
+                                dict(sizes=(64, 20, 10), readout_leak_shift=4)])
+def test_export_import_round_trip_is_exact(tmp_path, kw):
+    ds = load_dataset("digits", None, 0)
+    eng = _with_biases(Engine(NetworkConfig(timesteps=6, **kw), LOIHI))
+    p = tmp_path / "rt.nir"
+    export_nir(eng, p)
+    assert isinstance(nir.read(str(p)), nir.NIRGraph)
+    eng2, _, _ = import_nir(p, LOIHI)
+    assert eng2.cfg.arch == eng.cfg.arch and eng2.cfg.timesteps == 6
+    assert eng2.ilay.q == eng.ilay.q and eng2.ilay.leak_shift == eng.ilay.leak_shift
+    for a, b in zip(eng.weights(), eng2.weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(eng.B, eng2.B)
+    x = ds.x_test[:120]
+    np.testing.assert_array_equal(evaluate(eng, x, ds.y_test[:120])["pred"], evaluate(eng2, x, ds.y_test[:120])["pred"])
+
+
+def test_cli_import_eval_train_init_export(tmp_path):
+    rng = np.random.default_rng(7)
+    g = seq_graph([(nir.Affine(dyadic(rng, (32, 64), 0.3), dyadic(rng, 32, 0.05, 64)), snn_leaky(32, 0.5)),
+                   (nir.Affine(dyadic(rng, (10, 32), 0.5), np.zeros(10)), snn_leaky(10, 0.75))], 64)
+    p = _write(g, tmp_path)
+    r = CliRunner()
+    net = tmp_path / "net.h5"
+    res = r.invoke(main, ["nir", "import", str(p), "--profile", "loihi", "--out", str(net), "--dataset", "digits"])
+    assert res.exit_code == 0, res.output
+    assert "accuracy on 360 test samples: float" in res.output and "spike rate layer 1" in res.output
+    res = r.invoke(main, ["eval", str(net), "--json"])
+    assert res.exit_code == 0, res.output
+    from neurochip import checkpoint
+    imported, _, _ = checkpoint.load(net)
+    from neurochip.cli import _init_engine
+    init = _init_engine(str(net), None, load_dataset("digits", None, 0), {"lr": 0.02}, 2)
+    for a, b in zip(imported.weights(), init.weights()):
+        np.testing.assert_array_equal(a, b)
+    assert init.cfg.lr == 0.02 and init.cfg.weight_q == imported.cfg.weight_q
+    ft = tmp_path / "ft.h5"
+    res = r.invoke(main, ["train", "--init", str(net), "--epochs", "2", "--train-eval", "0", "--out", str(ft)])
+    assert res.exit_code == 0, res.output
+    tuned, hist, _ = checkpoint.load(ft)
+    assert hist.test_acc[-1] > 0.5 and tuned.cfg.leak_shifts == imported.cfg.leak_shifts
+    res = r.invoke(main, ["train", "--init", str(net), "--hidden", "5", "--epochs", "1"])
+    assert res.exit_code == 2 and "--init takes the network" in res.output
+    out = tmp_path / "back.nir"
+    res = r.invoke(main, ["nir", "export", str(ft), str(out)])
+    assert res.exit_code == 0, res.output
+    back = tmp_path / "back.h5"
+    res = r.invoke(main, ["nir", "import", str(out), "--out", str(back)])
+    assert res.exit_code == 0, res.output
+    again, _, _ = checkpoint.load(back)
+    for a, b in zip(tuned.weights(), again.weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- malformed files: one line, exit 2
+
+def _bad(tmp_path, make):
+    p = tmp_path / "bad.nir"
+    make(p)
+    res = CliRunner().invoke(main, ["nir", "import", str(p), "--out", str(tmp_path / "o.h5")])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
+    assert not (tmp_path / "o.h5").exists()
+    return lines[0]
+
+
+def _graph_with(node_over=None, edges=None):
+    rng = np.random.default_rng(8)
+    g = seq_graph([(nir.Affine(dyadic(rng, (8, 4), 1.0), np.zeros(8)), snn_leaky(8, 0.5)),
+                   (nir.Affine(dyadic(rng, (3, 8), 1.0), np.zeros(3)), snn_leaky(3, 0.5))], 4)
+    nodes = dict(g.nodes)
+    nodes.update(node_over or {})
+    return nir.NIRGraph(nodes=nodes, edges=edges if edges is not None else list(g.edges), type_check=False)
+
+
+def test_not_hdf5(tmp_path):
+    assert "not an HDF5 file" in _bad(tmp_path, lambda p: p.write_text("hello"))
+
+
+def test_hdf5_but_not_nir(tmp_path):
+    def make(p):
+        with h5py.File(p, "w") as f:
+            f["x"] = np.arange(3)
+    assert "not a readable NIR graph" in _bad(tmp_path, make)
+
+
+def test_edge_to_missing_node(tmp_path):
+    g = _graph_with(edges=[("input", "fc0"), ("fc0", "lif0"), ("lif0", "fc9"), ("fc1", "lif1"), ("lif1", "output")])
+    msg = _bad(tmp_path, lambda p: nir.write(str(p), g))
+    assert "missing node fc9" in msg
+
+
+def test_edge_shape_mismatch(tmp_path):
+    g = _graph_with({"lif0": snn_leaky(6, 0.5)})
+    msg = _bad(tmp_path, lambda p: nir.write(str(p), g))
+    assert "edge fc0 -> lif0" in msg and "[8]" in msg and "[6]" in msg
+
+
+def test_nan_parameter(tmp_path):
+    lif = snn_leaky(8, 0.5)
+    lif.v_threshold[3] = np.nan
+    g = _graph_with({"lif0": lif})
+    msg = _bad(tmp_path, lambda p: nir.write(str(p), g))
+    assert "node lif0 (LIF): parameter v_threshold contains NaN" in msg
+
+
+def test_unmappable_node_named(tmp_path):
+    g = _graph_with({"lif0": nir.I(r=np.ones(8))})
+    assert "node lif0 (I) has no chip equivalent" in _bad(tmp_path, lambda p: nir.write(str(p), g))
+
+
+def test_nonzero_v_reset_and_branching(tmp_path):
+    lif = snn_leaky(8, 0.5)
+    lif.v_reset = np.full(8, -0.5)
+    g = _graph_with({"lif0": lif})
+    assert "v_reset -0.5 != 0" in _bad(tmp_path, lambda p: nir.write(str(p), g))
+    g = _graph_with({"fc2": nir.Linear(weight=np.ones((3, 8)))},
+                    edges=[("input", "fc0"), ("fc0", "lif0"), ("lif0", "fc1"), ("lif0", "fc2"), ("fc2", "output"),
+                           ("fc1", "lif1"), ("lif1", "output")])
+    assert "only chains" in _bad(tmp_path, lambda p: nir.write(str(p), g))
+
+
+def test_import_api_errors_are_neurochip_errors(tmp_path):
+    with pytest.raises(NeurochipError, match="not found"):
+        import_nir(tmp_path / "none.nir", LOIHI)
+    g = _graph_with()
+    p = _write(g, tmp_path)
+    with pytest.raises(NeurochipError, match="--dt must be a positive"):
+        import_nir(p, LOIHI, dt=-1.0)
+    with pytest.raises(NeurochipError, match="float reference runs plain dense"):
+        sub = rsynaptic(np.zeros((8, 8)), 0.5, 0.5)
+        g2 = _graph_with({"lif0": sub})
+        import_nir(_write(g2, tmp_path, "r.nir"), LOIHI, precision="float")
