@@ -77,12 +77,10 @@ def test_non_square_input_needs_a_shape():
     assert parse_arch("c2k3", 60, 3, (1, 6, 10))[0].out_shape == (2, 4, 8)
 
 
-def test_float_and_recurrent_flag_refused():
-    with pytest.raises(NeurochipError, match=r"layer 0 \(c4k3\): the float reference"):
-        NetworkConfig(sizes=(64, 10), arch="c4k3", precision="float")
-    with pytest.raises(NeurochipError, match=r"layer 0 \(d8u2\)"):
-        NetworkConfig(sizes=(64, 10), arch="d8u2", precision="float")
-    NetworkConfig(sizes=(64, 10), arch="d8", precision="float")      # plain dense is fine
+def test_recurrent_flag_refused_with_arch():
+    with pytest.raises(NeurochipError, match="in --arch write r<n>"):
+        NetworkConfig(sizes=(64, 10), arch="d8", precision="float", recurrent=True)
+    NetworkConfig(sizes=(64, 10), arch="c4k3", precision="float")     # the float layer reference
 
 
 def test_pool_weight_exponent_error_names_the_layer():
@@ -193,3 +191,35 @@ def test_cli_train_eval_energy_with_arch(tmp_path):
                       (("--hidden", "8", "--input-shape", "1x8x8"), "Error: --input-shape describes the input")):
         r = _cli("train", *args, "--epochs", "1", cwd=tmp_path)
         assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(msg), r.stderr
+
+
+@pytest.mark.parametrize("pixel,fanout", [((3, 3), 9 * 5), ((0, 0), 5), ((0, 3), 3 * 5)])
+def test_conv_counts_neurobench(pixel, fanout):
+    """NeuroBench: a conv input event fans out to k x k x C_out synaptic ops (fewer at the border,
+    where kernel offsets fall outside the output); Dense counts every real connection."""
+    prof = load_profile("loihi")
+    cfg = NetworkConfig(sizes=(49, 3), arch="c5k3-d3", timesteps=4)
+    eng = Engine(cfg, prof)
+    x = np.zeros((1, 49))
+    x[0, pixel[0] * 7 + pixel[1]] = 1.0
+    eng.reset_counters()
+    eng.run(eng.prepare(x), np.zeros(1, np.int64), np.arange(1), False)
+    from neurochip.counters import OPS
+    col = lambda k: int(eng.ops[0, OPS.index(k)])     # noqa: E731
+    assert col("pre_events") == 4 and col("pre_values") == 4 * 49
+    assert col("syn_ops") == 4 * fanout
+    assert col("dense_ops") == 4 * 5 * 5 * 5 * 9
+    assert col("eff_syn_ops") <= col("syn_ops")
+
+
+def test_resources_report_shared_weights():
+    from neurochip.energy.resources import resources
+    prof = load_profile("loihi")
+    eng = Engine(NetworkConfig(sizes=(64, 10), arch="c4k3-p2-r16-d10"), prof)
+    fit = resources(eng, prof)["inference"]
+    rows = fit["layers"]
+    assert rows[0]["fan_in"] == 9 and rows[0]["shared_weights"] == 36 and rows[0]["synapses"] == 36 * 36
+    assert rows[1]["fan_in"] == 4 and "shared_weights" not in rows[1]
+    assert rows[2]["fan_in"] == 36 + 16 and rows[2]["synapses"] == 52 * 16
+    dense = resources(Engine(NetworkConfig(sizes=(64, 16, 10)), prof), prof)["inference"]["layers"]
+    assert "shared_weights" not in dense[0] and dense[0]["fan_in"] == 64
