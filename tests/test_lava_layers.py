@@ -83,3 +83,13 @@ def test_cli_lava_run_arch(tmp_path):
     assert res.exit_code == 0, res.output
     d = json.loads(res.output.strip().splitlines()[-1])
     assert d["exact"] and d["pred_mismatches"] == 0
+
+
+@pytest.mark.parametrize("arch,msg", [("c4k3-d10", "Error: layer 0 (c4k3) cannot learn in Lava: its weights are shared"),
+                                      ("d16-r8", "Error: layer 1 (r8) cannot learn in Lava: recurrent"),
+                                      ("d16u2", "Error: layer 0 (d16u2) cannot learn in Lava"),
+                                      ("d8-d8", "Error: layer 1 (d8): Lava learning runs at most one hidden layer")])
+def test_lava_learn_refuses_layer_kinds(arch, msg):
+    from neurochip.cli import main
+    res = CliRunner().invoke(main, ["lava", "learn", "--arch", arch, "--samples", "2"])
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1].startswith(msg), res.output
