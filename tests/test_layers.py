@@ -223,3 +223,37 @@ def test_resources_report_shared_weights():
     assert rows[2]["fan_in"] == 36 + 16 and rows[2]["synapses"] == 52 * 16
     dense = resources(Engine(NetworkConfig(sizes=(64, 16, 10)), prof), prof)["inference"]["layers"]
     assert "shared_weights" not in dense[0] and dense[0]["fan_in"] == 64
+
+
+def test_integer_recurrent_solves_which_came_first():
+    """tests/test_recurrent.py's task in integers on a memoryless chip (leak_shift 0): the recurrent
+    layer learns it on chip, the feed-forward one cannot (scripts/bench_layers.py measures 3 seeds)."""
+    from tests.test_recurrent import which_first
+    from neurochip.engine import accuracy
+    from neurochip.train import epoch_order
+    mem = load_profile("loihi").with_overrides(neuron={"leak_shift": 0})
+    x, y = which_first(1200, 1)
+    xt, yt = which_first(400, 2)
+    acc = {}
+    for arch in ("d16", "r16"):
+        cfg = NetworkConfig(sizes=(2, 2), arch=arch, timesteps=8, encoder="latency", readout_leak_shift=0, lr=0.5,
+                            lr_schedule="constant", init_gain=4.0, seed=0)
+        eng = Engine(cfg, mem)
+        xin = eng.prepare(x)
+        for ep in range(4):
+            eng.run(xin, y, epoch_order(0, ep, len(y)), True)
+        acc[arch] = accuracy(eng.run(eng.prepare(xt), yt, np.arange(len(yt)), False), yt)
+    assert acc["d16"] < 0.7 and acc["r16"] > 0.95, acc
+
+
+def test_memory_flat_in_T():
+    """OTTT on chip keeps no per-step state: every array of the integer back end has the same size
+    at T = 4 and T = 64, for every layer kind."""
+    prof = load_profile("loihi")
+    for arch in ("c4k3-a2u2-r16-d10", "c4k3p1-p2-d8"):
+        sizes = []
+        for T in (4, 64):
+            eng = Engine(NetworkConfig(sizes=(64, 10), arch=arch, timesteps=T), prof)
+            eng.run(eng.prepare(np.full((2, 64), 0.5)), np.zeros(2, np.int64), np.arange(2), True)
+            sizes.append({k: v.nbytes for k, v in vars(eng.backend).items() if isinstance(v, np.ndarray)})
+        assert sizes[0] == sizes[1]
