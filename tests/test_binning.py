@@ -83,6 +83,16 @@ def test_kernel_matches_reference(opts):
     assert got.y.tolist() == lst.labels.tolist()
 
 
+def test_span_split_into_equal_windows():
+    ev = np.zeros(40, EVENT_DTYPE)
+    ev["t"] = 1000 + np.arange(40)                 # one event per us over a 40 us span
+    x = bin_sample(ev, (1, 1, 1), EventBinning(4, max_count=65535))
+    assert x[:, 0, 0, 0].tolist() == [10, 10, 10, 10]
+    ev3 = np.zeros(3, EVENT_DTYPE)
+    ev3["t"] = [0, 5, 9]                           # span 10: steps 0, 20 // 10, 36 // 10
+    assert bin_sample(ev3, (1, 1, 1), EventBinning(4))[:, 0, 0, 0].tolist() == [1, 0, 1, 1]
+
+
 def test_window_drops_late_events():
     ev = np.zeros(4, EVENT_DTYPE)
     ev["t"] = [100, 150, 1099, 1100]
