@@ -181,6 +181,15 @@ def dvs_kernel(img, dxs, dys, dt, th_on, th_off, refr, eps, bg, ex, ey, ep, et):
     return n
 
 
+def render(image: np.ndarray, dx: float, dy: float, cfg: SaccadeDVS = SaccadeDVS()) -> np.ndarray:
+    """What the sensor's pixels see with the image shifted by (dx, dy): (H + pad, W + pad) floats."""
+    img = np.asarray(image, np.float64)
+    W, H, _ = cfg.sensor(img.shape)
+    out = np.empty((H, W))
+    _frame(img, float(dx), float(dy), float(cfg.background), out)
+    return out
+
+
 def emulate(image: np.ndarray, cfg: SaccadeDVS = SaccadeDVS(), thresholds=None) -> np.ndarray:
     """Events (:data:`~neurochip.events.EVENT_DTYPE`, sorted by time) of one image (H, W) in [0, 1]."""
     img = np.asarray(image, np.float64)
@@ -234,4 +243,4 @@ def digits_events(seed: int = 0, cfg: SaccadeDVS = SaccadeDVS(), progress=None) 
     return tr, te
 
 
-__all__ = ["SaccadeDVS", "emulate", "emulate_images", "digits_events", "dvs_kernel"]
+__all__ = ["SaccadeDVS", "render", "emulate", "emulate_images", "digits_events", "dvs_kernel"]

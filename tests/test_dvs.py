@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from neurochip.binning import EventBinning, bin_events
-from neurochip.dvs import SaccadeDVS, digits_events, emulate, emulate_images
+from neurochip.dvs import SaccadeDVS, digits_events, emulate, emulate_images, render
 from neurochip.errors import NeurochipError
 
 
@@ -23,6 +23,18 @@ def test_triangle_path():
     dx, dy = cfg.path(np.array([0, 100_000, 200_000, 300_000, 50_000]))
     assert dx.tolist() == [0, 2, 4, 0, 1] and dy.tolist() == [0, 4, 0, 0, 2]
     assert cfg.sensor((8, 8)) == (12, 12, 2) and SaccadeDVS(amplitude=6).sensor((28, 28)) == (34, 34, 2)
+
+
+def test_render_bilinear_shift():
+    img = np.arange(16, dtype=np.float64).reshape(4, 4) / 16
+    cfg = SaccadeDVS(amplitude=1, background=0.25)
+    r = render(img, 0.0, 0.0, cfg)
+    assert r.shape == (5, 5) and np.array_equal(r[:4, :4], img) and (r[4] == 0.25).all()
+    s = render(img, 0.25, 0.0, cfg)               # pixel u sees image x = u - 0.25
+    assert np.allclose(s[:4, 1:4], 0.75 * img[:, 1:4] + 0.25 * img[:, 0:3])
+    assert np.allclose(s[:4, 0], 0.75 * img[:, 0] + 0.25 * 0.25)
+    d = render(img, 0.0, 0.5, cfg)
+    assert np.allclose(d[1:4, :4], 0.5 * img[1:4] + 0.5 * img[0:3])
 
 
 def test_events_valid_and_sorted():
