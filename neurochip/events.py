@@ -296,7 +296,8 @@ class H5Spikes:
                     raise NeurochipError(f"{self.path}: sample {s + k} has a NaN or infinite spike time")
                 t = np.rint(t_raw.astype(np.float64) * self.times_scale).astype(np.int64)
                 zeros16 = np.zeros(len(t), np.uint16)
-                for k in range(e - s):
+                bad = _chunk_faults(u_raw, t, offsets, self.sensor[0])
+                for k in bad:  # only samples that fail the vectorised check are re-checked for the message
                     a, b = offsets[k], offsets[k + 1]
                     check_events(u_raw[a:b], zeros16[a:b], zeros16[a:b], t[a:b], self.sensor,
                                  f"{self.path}: sample {s + k}")
@@ -311,6 +312,24 @@ class H5Spikes:
             if progress:
                 progress(done, len(self))
         return _concat(parts, self.labels, self.sensor, self.name, self.classes)
+
+
+def _chunk_faults(units: np.ndarray, t: np.ndarray, offsets: np.ndarray, n_units: int) -> np.ndarray:
+    """Indices (within the chunk) of samples that are empty, have a unit outside 0..n_units-1, a
+    negative time or a time before its predecessor's: one vectorised pass over the chunk."""
+    lens = np.diff(offsets)
+    bad_ev = (units < 0) | (units >= n_units) | (t < 0)
+    if len(t) > 1:
+        back = np.zeros(len(t), bool)
+        back[1:] = t[1:] < t[:-1]
+        starts = offsets[1:-1]
+        back[starts[starts < len(t)]] = False        # a sample's first event has no predecessor in it
+        bad_ev |= back
+    owner = np.repeat(np.arange(len(lens)), lens)
+    bad = np.zeros(len(lens), bool)
+    bad[owner[bad_ev]] = True
+    bad |= lens == 0
+    return np.flatnonzero(bad)
 
 
 def _h5py():

@@ -327,3 +327,28 @@ def test_open_events_unknown(tmp_path):
     p.write_bytes(b"\x00" * 10)
     with pytest.raises(NeurochipError, match="unknown event format"):
         open_events(p)
+
+
+def test_chunk_faults_matches_per_sample_check():
+    """The vectorised chunk check flags exactly the samples check_events rejects."""
+    from neurochip.events import _chunk_faults, check_events
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 6))
+        lens = rng.integers(0, 5, n)
+        offsets = np.concatenate([[0], np.cumsum(lens)])
+        units = rng.integers(-1, 12, offsets[-1]) if rng.random() < 0.3 else rng.integers(0, 10, offsets[-1])
+        t = np.concatenate([np.sort(rng.integers(-1 if rng.random() < 0.2 else 0, 50, k)) for k in lens]
+                           + [np.empty(0, np.int64)]).astype(np.int64)
+        if len(t) > 1 and rng.random() < 0.3:
+            t = rng.permutation(t)
+        z = np.zeros(len(t), np.int64)
+        want = []
+        for k in range(n):
+            a, b = offsets[k], offsets[k + 1]
+            try:
+                check_events(units[a:b], z[a:b], z[a:b], t[a:b], (10, 1, 1), "s")
+            except NeurochipError:
+                want.append(k)
+        assert _chunk_faults(units, t, offsets, 10).tolist() == want
