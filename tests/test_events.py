@@ -352,3 +352,16 @@ def test_chunk_faults_matches_per_sample_check():
             except NeurochipError:
                 want.append(k)
         assert _chunk_faults(units, t, offsets, 10).tolist() == want
+
+
+def test_bench_events_runs(tmp_path):
+    """scripts/bench_events.py on a small file prints its figures."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = subprocess.run([sys.executable, os.path.join(root, "scripts", "bench_events.py"), "--samples", "60",
+                          "--events", "50", "--timesteps", "10"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "60 samples" in res.stdout and "M events/s" in res.stdout and "peak RSS" in res.stdout
