@@ -163,10 +163,11 @@ class EventList:
 
     @classmethod
     def from_samples(cls, samples, labels, sensor, name: str = "events", classes=None, where=None,
-                     allow_empty: bool = False) -> "EventList":
+                     allow_empty: bool = False, sort: bool = False) -> "EventList":
         """From a list of per-sample arrays with fields x, y, p, t (any numeric dtypes; checked
         before conversion, so negative or too large coordinates are reported, not wrapped).
-        ``where``: optional per-sample names for error messages (e.g. file paths)."""
+        ``where``: optional per-sample names for error messages (e.g. file paths). ``sort``: put
+        each sample's events in time order (stable) instead of rejecting unsorted times."""
         sensor = _sensor(sensor, name)
         lens = [len(s["t"]) for s in samples]
         offsets = np.zeros(len(samples) + 1, np.int64)
@@ -176,6 +177,9 @@ class EventList:
         p = np.empty(tot, np.uint8)
         for i, s in enumerate(samples):
             w = where[i] if where is not None else f"{name}: sample {i}"
+            if sort and len(s["t"]) > 1 and (np.diff(np.asarray(s["t"])) < 0).any():
+                order = np.argsort(np.asarray(s["t"]), kind="stable")
+                s = {k: np.asarray(s[k])[order] for k in ("x", "y", "p", "t")}
             check_events(s["x"], s["y"], s["p"], s["t"], sensor, w, allow_empty)
             a, b = offsets[i], offsets[i + 1]
             x[a:b], y[a:b], p[a:b], t[a:b] = s["x"], s["y"], s["p"], s["t"]
@@ -215,11 +219,13 @@ class H5Spikes:
 
     ``times_scale``: factor from the file's time unit to microseconds (1e6: seconds, the published
     files). ``n_units``: declared number of input units (700 for SHD and SSC); a unit id at or
-    beyond it is an error. The file is opened for each pass of :meth:`chunks` and closed after.
+    beyond it is an error. ``sort``: put each sample's spikes in time order (stable) instead of
+    rejecting unsorted times. The file is opened for each pass of :meth:`chunks` and closed after.
     """
 
-    def __init__(self, path, n_units: int = 700, times_scale: float = 1e6):
+    def __init__(self, path, n_units: int = 700, times_scale: float = 1e6, sort: bool = False):
         self.path = Path(path).expanduser()
+        self.sort = bool(sort)
         self.name = str(self.path)
         if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 1:
             raise NeurochipError(f"{self.path}: n_units must be a positive integer, got {n_units!r}")
@@ -295,6 +301,9 @@ class H5Spikes:
                     k = int(np.searchsorted(offsets, int(np.argmax(~np.isfinite(t_raw))), side="right")) - 1
                     raise NeurochipError(f"{self.path}: sample {s + k} has a NaN or infinite spike time")
                 t = np.rint(t_raw.astype(np.float64) * self.times_scale).astype(np.int64)
+                if self.sort and len(t) > 1:
+                    order = np.lexsort((t, np.repeat(np.arange(e - s), lens)))
+                    t, u_raw = t[order], u_raw[order]
                 zeros16 = np.zeros(len(t), np.uint16)
                 bad = _chunk_faults(u_raw, t, offsets, self.sensor[0])
                 for k in bad:  # only samples that fail the vectorised check are re-checked for the message
@@ -353,10 +362,10 @@ def _concat(parts: list, labels, sensor, name, classes) -> EventList:
                      check=False)
 
 
-def load_shd(path, n_units: int = 700, progress: Progress | None = None) -> EventList:
+def load_shd(path, n_units: int = 700, progress: Progress | None = None, sort: bool = False) -> EventList:
     """An SHD / SSC HDF5 file read into memory (see :class:`H5Spikes`; for streaming use H5Spikes
     directly with :func:`neurochip.binning.bin_events`)."""
-    return H5Spikes(path, n_units).load(progress)
+    return H5Spikes(path, n_units, sort=sort).load(progress)
 
 
 def write_shd(path, samples_times, samples_units, labels, keys=None, times_dtype=np.float16,
@@ -445,7 +454,7 @@ def _class_dirs(root: Path) -> list[Path]:
 
 
 def load_event_folder(root, sensor="nmnist", classes=None, progress: Progress | None = None,
-                      suffixes=(".bin", ".npy", ".npz")) -> EventList:
+                      suffixes=(".bin", ".npy", ".npz"), sort: bool = False) -> EventList:
     """A folder with one subfolder per class holding one event file per sample (``.bin`` N-MNIST
     binaries, or ``.npy`` / ``.npz`` structured event arrays), e.g. ``N-MNIST/Train``.
 
@@ -477,10 +486,11 @@ def load_event_folder(root, sensor="nmnist", classes=None, progress: Progress | 
         if progress:
             progress(i + 1, len(files))
     return EventList.from_samples(samples, np.asarray(labels, np.int64), _sensor(sensor, str(root)), str(root),
-                                  classes, where=[str(f) for f in files])
+                                  classes, where=[str(f) for f in files], sort=sort)
 
 
-def load_nmnist(root, sensor="nmnist", progress: Progress | None = None) -> tuple[EventList, EventList]:
+def load_nmnist(root, sensor="nmnist", progress: Progress | None = None,
+                sort: bool = False) -> tuple[EventList, EventList]:
     """N-MNIST (or N-Caltech101 with ``sensor='ncaltech101'``) as distributed: ``root/Train`` and
     ``root/Test``, each a folder per class. Returns (train, test); the test split uses train's classes."""
     root = Path(root).expanduser()
@@ -489,8 +499,8 @@ def load_nmnist(root, sensor="nmnist", progress: Progress | None = None) -> tupl
         if not d.is_dir():
             raise NeurochipError(f"{root}: expected the N-MNIST layout with Train/ and Test/ class folders "
                                  f"({d.name}/ is missing)")
-    train = load_event_folder(tr, sensor, progress=progress)
-    return train, load_event_folder(te, sensor, classes=train.classes, progress=progress)
+    train = load_event_folder(tr, sensor, progress=progress, sort=sort)
+    return train, load_event_folder(te, sensor, classes=train.classes, progress=progress, sort=sort)
 
 
 # ------------------------------------------------------------------------------------- NPZ
@@ -530,12 +540,13 @@ def _fields(ev, where: str, time_scale: float = 1.0) -> np.ndarray:
     return out
 
 
-def load_event_npz(path, sensor=None, time_scale: float = 1.0) -> EventList:
+def load_event_npz(path, sensor=None, time_scale: float = 1.0, sort: bool = False) -> EventList:
     """Events from an NPZ file (layout in the module docstring and docs/data.md).
 
     ``sensor``: declared (W, H, P) or a name from :data:`SENSORS`; default the file's
     ``sensor_size``, else (units, 1, 1) / (max x + 1, max y + 1, 2) from the data. ``time_scale``
-    converts the file's ``t`` to microseconds (1e6 if t is in seconds).
+    converts the file's ``t`` to microseconds (1e6 if t is in seconds). ``sort``: order each
+    sample's events by time instead of rejecting unsorted times.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -581,8 +592,8 @@ def load_event_npz(path, sensor=None, time_scale: float = 1.0) -> EventList:
     for i in range(len(labels)):
         a, b = offsets[i], offsets[i + 1]
         samples.append({k: v[a:b] for k, v in f.items()})
-    return EventList.from_samples(samples, labels, sensor, str(path), where=[f"{path}: sample {i}"
-                                                                           for i in range(len(labels))])
+    return EventList.from_samples(samples, labels, sensor, str(path), sort=sort,
+                                  where=[f"{path}: sample {i}" for i in range(len(labels))])
 
 
 def save_event_npz(path, events: EventList, unit_fields: bool = False) -> None:
@@ -612,7 +623,7 @@ def open_events(path, sensor=None, progress: Progress | None = None):
     with open(p, "rb") as fh:
         head = fh.read(8)
     if head == _HDF5_MAGIC:
-        return H5Spikes(p, (sensor or SENSORS["shd"])[0] if not isinstance(sensor, str) else SENSORS[sensor][0])
+        return H5Spikes(p, _sensor(sensor if sensor is not None else "shd", str(p))[0])
     if head.startswith(_ZIP_MAGIC):
         return load_event_npz(p, sensor)
     raise NeurochipError(f"{p}: unknown event format (expected SHD/SSC HDF5, an event NPZ, or a folder of "

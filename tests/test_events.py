@@ -365,3 +365,25 @@ def test_bench_events_runs(tmp_path):
                           "--events", "50", "--timesteps", "10"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "60 samples" in res.stdout and "M events/s" in res.stdout and "peak RSS" in res.stdout
+
+
+def test_sort_option_orders_instead_of_rejecting(tmp_path):
+    times = [np.array([0.3, 0.1, 0.2]), np.array([0.05, 0.06])]
+    units = [np.array([7, 8, 9]), np.array([1, 2])]
+    p = write_shd_raw(tmp_path / "u.h5", times, units, [0, 1], np.float32)
+    with pytest.raises(NeurochipError, match="sample 0: times are not sorted"):
+        load_shd(p)
+    lst = load_shd(p, sort=True)
+    assert lst[0]["x"].tolist() == [8, 9, 7] and lst[0]["t"].tolist() == [100000, 200000, 300000]
+    assert lst[1]["x"].tolist() == [1, 2]
+    ev = np.zeros(3, [("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])
+    ev["t"], ev["x"] = [5, 1, 3], [0, 1, 2]
+    q = tmp_path / "u.npz"
+    np.savez(q, events=ev, label=np.array(0), sensor_size=np.array([4, 4, 2]))
+    assert load_event_npz(q, sort=True)[0]["x"].tolist() == [1, 2, 0]
+    write_nmnist(tmp_path / "nm", 1, classes=[0, 1])
+    f = tmp_path / "nm" / "Test" / "1" / "00000.bin"
+    ev2 = read_bin_events(f)[::-1].copy()
+    f.write_bytes(encode_bin(ev2))
+    tr, te = load_nmnist(tmp_path / "nm", sort=True)
+    assert np.array_equal(te[1]["t"], np.sort(ev2["t"]))
