@@ -204,6 +204,28 @@ def bin_events(source, binning: EventBinning, progress: Callable[[int, int], Non
                   getattr(source, "classes", None), int(dropped), events)
 
 
+def binned_dataset(train: Binned, test: Binned, name: str | None = None):
+    """A static :class:`~neurochip.data.Dataset` from binned train and test events, every sample's
+    (T, C, H, W) cells flattened into one feature vector scaled to [0, 1] (``x / max_count``).
+
+    This lets today's chip (static input, expanded per step by its encoder) learn from event data
+    as a frame stack: time becomes input features, not chip time. It is a baseline, not temporal
+    processing; ``shape`` keeps the per-sample (T, C, H, W) shape.
+    """
+    from .data import Dataset
+
+    for b, what in ((train, "train"), (test, "test")):
+        if not isinstance(b, Binned):
+            raise NeurochipError(f"binned dataset: {what} must be a Binned result, got {type(b).__name__}")
+    if train.x.shape[1:] != test.x.shape[1:] or train.binning != test.binning:
+        raise NeurochipError(f"binned dataset: train and test differ in binning or shape "
+                             f"({train.x.shape[1:]} vs {test.x.shape[1:]})")
+    n_classes = int(max(train.y.max(initial=0), test.y.max(initial=0))) + 1
+    flat = lambda b: b.unit_interval().reshape(len(b.x), -1)  # noqa: E731
+    return Dataset(flat(train), train.y.copy(), flat(test), test.y.copy(), n_classes, name or train.name,
+                   tuple(int(v) for v in train.x.shape[1:]))
+
+
 def bin_sample(events: np.ndarray, sensor, binning: EventBinning) -> np.ndarray:
     """One structured sample (fields x, y, p, t) binned: shape ``binning.sample_shape(sensor)``."""
     from .events import EventList
@@ -212,5 +234,5 @@ def bin_sample(events: np.ndarray, sensor, binning: EventBinning) -> np.ndarray:
     return bin_events(lst, binning).x[0]
 
 
-__all__ = ["EventBinning", "Binned", "bin_events", "bin_sample", "bin_kernel", "MODES", "OUTPUTS", "POLARITY",
+__all__ = ["EventBinning", "Binned", "bin_events", "binned_dataset", "bin_sample", "bin_kernel", "MODES", "OUTPUTS", "POLARITY",
            "LAYOUTS", "ORIGINS"]

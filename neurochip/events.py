@@ -52,6 +52,25 @@ _MAX_COORD = np.iinfo(np.uint16).max
 Progress = Callable[[int, int], None]
 
 
+def progress_printer(label: str, stream=None, step: float = 0.1) -> Progress:
+    """A ``progress(done, total)`` callback writing ``label: 40% (4000/10000)`` lines to ``stream``
+    (stderr by default) each time another ``step`` of the total is done, and at the end."""
+    import sys
+
+    out = sys.stderr if stream is None else stream
+    state = {"next": step}
+
+    def report(done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        if frac + 1e-12 >= state["next"] or done >= total:
+            out.write(f"{label}: {100 * frac:.0f}% ({done}/{total})\n")
+            out.flush()
+            while state["next"] <= frac + 1e-12:
+                state["next"] += step
+
+    return report
+
+
 class EventChunk(NamedTuple):
     """Events of samples ``start .. start + len(offsets) - 2``, flat; sample k's events are
     ``[offsets[k], offsets[k + 1])``. x, y uint16; p uint8; t int64 (us); offsets int64."""
@@ -630,6 +649,6 @@ def open_events(path, sensor=None, progress: Progress | None = None):
                          f"class folders with .bin files)")
 
 
-__all__ = ["EVENT_DTYPE", "SENSORS", "EventChunk", "EventList", "H5Spikes", "check_events", "load_shd",
+__all__ = ["EVENT_DTYPE", "SENSORS", "progress_printer", "EventChunk", "EventList", "H5Spikes", "check_events", "load_shd",
            "write_shd", "decode_bin", "encode_bin", "read_bin_events", "load_event_folder", "load_nmnist",
            "load_event_npz", "save_event_npz", "open_events"]

@@ -198,3 +198,20 @@ def test_window_drop_count(lst, T, w):
     r = bin_events(lst, EventBinning(T, window_us=w, max_count=65535))
     late = sum(int(((lst[s]["t"] - lst[s]["t"][0]) >= T * w).sum()) for s in range(len(lst)))
     assert r.dropped == late and int(r.x.sum()) + late == lst.n_events
+
+
+def test_binned_dataset_is_a_static_dataset():
+    from neurochip.binning import binned_dataset
+    from neurochip.data import Dataset
+
+    rng = np.random.default_rng(5)
+    tr, te = make_events(rng, 6), make_events(rng, 4)
+    b = EventBinning(3, max_count=4)
+    btr, bte = bin_events(tr, b), bin_events(te, b)
+    ds = binned_dataset(btr, bte, "ev")
+    assert isinstance(ds, Dataset) and ds.name == "ev" and ds.shape == (3, 2, 5, 6)
+    assert ds.x_train.shape == (6, 3 * 2 * 5 * 6) and ds.x_train.dtype == np.float32
+    assert np.array_equal(ds.x_train, btr.x.reshape(6, -1) / np.float32(4))
+    assert ds.y_test.tolist() == te.labels.tolist() and ds.n_classes == 3
+    with pytest.raises(NeurochipError, match="differ in binning"):
+        binned_dataset(btr, bin_events(te, EventBinning(2)))

@@ -387,3 +387,16 @@ def test_sort_option_orders_instead_of_rejecting(tmp_path):
     f.write_bytes(encode_bin(ev2))
     tr, te = load_nmnist(tmp_path / "nm", sort=True)
     assert np.array_equal(te[1]["t"], np.sort(ev2["t"]))
+
+
+def test_progress_printer():
+    import io
+
+    from neurochip.events import progress_printer
+
+    buf = io.StringIO()
+    rep = progress_printer("SHD", buf, step=0.25)
+    for d in (1, 2, 3, 5, 8, 10):
+        rep(d, 10)
+    assert buf.getvalue().splitlines() == ["SHD: 30% (3/10)", "SHD: 50% (5/10)", "SHD: 80% (8/10)",
+                                           "SHD: 100% (10/10)"]
