@@ -250,6 +250,8 @@ class H5Spikes:
             raise NeurochipError(f"{self.path}: n_units must be a positive integer, got {n_units!r}")
         self.sensor = (int(n_units), 1, 1)
         self.times_scale = float(times_scale)
+        if not (np.isfinite(self.times_scale) and self.times_scale > 0):
+            raise NeurochipError(f"{self.path}: times_scale must be a positive number, got {times_scale!r}")
         with self._open() as f:
             times, units, labels = self._datasets(f)
             if len(times) != len(units) or len(times) != len(labels):

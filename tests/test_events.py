@@ -40,7 +40,8 @@ def write_shd_raw(path, times, units, labels, times_dtype=np.float16, with_label
             f["spikes/times"][i] = np.asarray(times[i], times_dtype)
             f["spikes/units"][i] = np.asarray(units[i], np.uint16)
         if with_labels:
-            f.create_dataset("labels", data=np.asarray(labels, np.uint16))
+            lab = np.asarray(labels)
+            f.create_dataset("labels", data=lab if lab.min(initial=0) < 0 else lab.astype(np.uint16))
         f.create_dataset("extra/keys", data=np.array([f"w{i}".encode() for i in range(20)]))
         f.create_dataset("extra/speaker", data=np.zeros(n, np.uint16))
     return path
@@ -105,6 +106,8 @@ def test_shd_streams_in_chunks(tmp_path, monkeypatch):
     ("nolabels", "missing 'labels'"),
     ("lengths", "sample 0 has 3 spike times but 2 units"),
     ("count", "spikes/times has 6 samples"),
+    ("nan", "sample 5 has a NaN or infinite spike time"),
+    ("badlabel", "labels must be non-negative"),
 ])
 def test_shd_bad_input(tmp_path, case, match):
     times, units, labels = shd_samples()
@@ -125,6 +128,11 @@ def test_shd_bad_input(tmp_path, case, match):
         times[0], units[0] = np.array([0.1, 0.2, 0.3]), np.array([1, 2])
     elif case == "count":
         labels = labels[:5]
+    elif case == "nan":
+        times[5][-1] = np.nan
+    elif case == "badlabel":
+        labels = labels.astype(np.int64)
+        labels[2] = -1
     p = write_shd_raw(tmp_path / "bad.h5", times, units, labels, with_labels=with_labels)
     with pytest.raises(NeurochipError) as e:
         bin_events(H5Spikes(p), EventBinning(4))
