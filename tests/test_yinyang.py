@@ -75,7 +75,9 @@ def test_cli_trains_on_yinyang(tmp_path):
     res = CliRunner().invoke(main, ["train", "--dataset", "yinyang", "--hidden", "8", "--epochs", "1",
                                     "--timesteps", "4", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert out.exists()
+    ev = CliRunner().invoke(main, ["eval", str(out), "--json"])      # the checkpoint reloads yinyang
+    assert ev.exit_code == 0, ev.output
+    assert "accuracy" in ev.output
 
 
 def test_latency_steps_and_raster():
