@@ -234,5 +234,6 @@ def bin_sample(events: np.ndarray, sensor, binning: EventBinning) -> np.ndarray:
     return bin_events(lst, binning).x[0]
 
 
-__all__ = ["EventBinning", "Binned", "bin_events", "binned_dataset", "bin_sample", "bin_kernel", "MODES", "OUTPUTS", "POLARITY",
+__all__ = ["EventBinning", "Binned", "bin_events", "binned_dataset", "bin_sample", "bin_kernel", "MODES", "OUTPUTS",
+           "POLARITY",
            "LAYOUTS", "ORIGINS"]

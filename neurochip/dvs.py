@@ -63,7 +63,8 @@ class SaccadeDVS:
         if isinstance(self.dt_us, bool) or not isinstance(self.dt_us, int) or self.dt_us < 1:
             raise NeurochipError(f"DVS emulation: dt_us must be a positive integer, got {self.dt_us!r}")
         if isinstance(self.refractory_us, bool) or not isinstance(self.refractory_us, int) or self.refractory_us < 0:
-            raise NeurochipError(f"DVS emulation: refractory_us must be a non-negative integer, got {self.refractory_us!r}")
+            raise NeurochipError(f"DVS emulation: refractory_us must be a non-negative integer, "
+                                 f"got {self.refractory_us!r}")
         if not (math.isfinite(self.threshold_sigma) and self.threshold_sigma >= 0):
             raise NeurochipError(f"DVS emulation: threshold_sigma must be >= 0, got {self.threshold_sigma!r}")
         if not (math.isfinite(self.background) and 0 <= self.background <= 1):

@@ -28,7 +28,6 @@ the sample.
 """
 from __future__ import annotations
 
-import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -651,6 +650,7 @@ def open_events(path, sensor=None, progress: Progress | None = None):
                          f"class folders with .bin files)")
 
 
-__all__ = ["EVENT_DTYPE", "SENSORS", "progress_printer", "EventChunk", "EventList", "H5Spikes", "check_events", "load_shd",
+__all__ = ["EVENT_DTYPE", "SENSORS", "progress_printer", "EventChunk", "EventList", "H5Spikes", "check_events",
+           "load_shd",
            "write_shd", "decode_bin", "encode_bin", "read_bin_events", "load_event_folder", "load_nmnist",
            "load_event_npz", "save_event_npz", "open_events"]
