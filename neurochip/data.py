@@ -169,6 +169,9 @@ def _read_npz(path: Path) -> dict:
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise NeurochipError(f"{path}: holds a single array, not an NPZ archive with keys {', '.join(KEYS)}")
     with z:
+        if "events" in z.files and "x_train" not in z.files:
+            raise NeurochipError(f"{path}: holds event data ('events'), not x_train/y_train/x_test/y_test; event "
+                                 f"files are read with neurochip.events and binned onto steps (docs/data.md)")
         _missing_keys(path, "keys", list(z.files))
         try:
             return {k: z[k] for k in KEYS}
@@ -186,6 +189,10 @@ def _read_h5(path: Path) -> dict:
     except (OSError, ValueError) as e:
         raise NeurochipError(f"{path}: cannot read HDF5 file ({_one_line(e)})") from None
     with f:
+        if "spikes" in f and "x_train" not in f:
+            raise NeurochipError(f"{path}: holds event data in the SHD/SSC layout (spikes/times, spikes/units), not "
+                                 f"x_train/y_train/x_test/y_test; event files are read with neurochip.events and "
+                                 f"binned onto steps (docs/data.md)")
         _missing_keys(path, "datasets", list(f.keys()))
         out = {}
         for k in KEYS:

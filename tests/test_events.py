@@ -408,3 +408,16 @@ def test_progress_printer():
         rep(d, 10)
     assert buf.getvalue().splitlines() == ["SHD: 30% (3/10)", "SHD: 50% (5/10)", "SHD: 80% (8/10)",
                                            "SHD: 100% (10/10)"]
+
+
+def test_static_loader_points_event_files_to_the_event_readers(tmp_path):
+    from neurochip.data import load_file
+
+    times, units, labels = shd_samples(2)
+    p = write_shd_raw(tmp_path / "shd.h5", times, units, labels)
+    with pytest.raises(NeurochipError, match="SHD/SSC layout.*docs/data.md"):
+        load_file(p)
+    q = tmp_path / "ev.npz"
+    np.savez(q, events=np.zeros(2, [("unit", "i2"), ("t", "i8")]), label=np.array(0))
+    with pytest.raises(NeurochipError, match="holds event data"):
+        load_file(q)
