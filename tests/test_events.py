@@ -421,3 +421,24 @@ def test_static_loader_points_event_files_to_the_event_readers(tmp_path):
     np.savez(q, events=np.zeros(2, [("unit", "i2"), ("t", "i8")]), label=np.array(0))
     with pytest.raises(NeurochipError, match="holds event data"):
         load_file(q)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1), n=st.integers(1, 200))
+def test_bin_and_npz_roundtrips(tmp_path_factory, seed, n):
+    rng = np.random.default_rng(seed)
+    ev = random_events(rng, n, 240, 180, tmax=1 << 23)
+    assert np.array_equal(decode_bin(encode_bin(ev), "f"), ev)
+    lst = EventList.from_samples([ev, ev[: n // 2 + 1]], np.array([1, 0]), (240, 180, 2))
+    d = tmp_path_factory.mktemp("rt")
+    for unit in (False, True):
+        save_event_npz(d / "e.npz", lst, unit_fields=unit)
+        back = load_event_npz(d / "e.npz", sensor=None if not unit else (240, 1, 1))
+        assert np.array_equal(back.offsets, lst.offsets) and np.array_equal(back.t, lst.t)
+        assert np.array_equal(back.x, lst.x) and back.labels.tolist() == [1, 0]
+        if not unit:
+            assert np.array_equal(back.y, lst.y) and np.array_equal(back.p, lst.p) and back.sensor == lst.sensor
