@@ -91,3 +91,194 @@ def sweep(spec_path, out_dir, scheduler, workers, serial, skip_invalid, dry_run,
 @click.group("plot")
 def plot():
     """Figures (matplotlib, headless): PNG, SVG or PDF by the output's extension."""
+
+
+def _out_option(f):
+    f = click.option("--overwrite", is_flag=True, help="Replace an existing figure file.")(f)
+    return click.option("--out", "-o", "out", required=True, type=click.Path(),
+                        help="Figure file: .png, .svg or .pdf.")(f)
+
+
+def _prepare_out(out: str, overwrite: bool):
+    from .cli import _check_output
+    from .plot import check_path
+
+    check_path(out)
+    _check_output(out, overwrite, "--out")
+
+
+def _table(path: str):
+    from .sweep import TABLE, read_table
+
+    p = Path(path)
+    return read_table(p / TABLE if p.is_dir() else p)
+
+
+def _done(fig, data, out: str, what: str) -> None:
+    from .plot import save
+
+    p = save(fig, out)
+    click.echo(f"{what}: {p}")
+
+
+@plot.command("pareto")
+@click.argument("table", type=click.Path())
+@click.option("--x", "x", default="inference_pj_per_sample", show_default=True, help="Column on the x axis (cost).")
+@click.option("--y", "y", default="accuracy", show_default=True, help="Column on the y axis.")
+@click.option("--label", default=None, help="Column to write next to the front's points, e.g. synapse.weight_bits.")
+@_out_option
+def plot_pareto(table, x, y, label, out, overwrite):
+    """Accuracy vs energy per sample of a sweep (TABLE: results.csv or its folder), Pareto front marked."""
+    from .plot import pareto
+
+    _prepare_out(out, overwrite)
+    cols, rows = _table(table)
+    fig, data = pareto(cols, rows, x, y, label)
+    _done(fig, data, out, f"{len(data['x'])} points, {len(data['front'])} on the Pareto front")
+
+
+@plot.command("axis")
+@click.argument("table", type=click.Path())
+@click.option("--x", "x", required=True, help="Axis column, e.g. synapse.weight_bits.")
+@click.option("--by", default=None, help="Second axis: one line per value.")
+@click.option("--y", "y", default="accuracy", show_default=True)
+@_out_option
+def plot_axis(table, x, by, y, out, overwrite):
+    """Accuracy (or --y) vs one sweep axis, one line per value of --by (other axes averaged)."""
+    from .plot import versus_axis
+
+    _prepare_out(out, overwrite)
+    cols, rows = _table(table)
+    fig, data = versus_axis(cols, rows, x, by, y)
+    _done(fig, data, out, f"{len(data['lines'])} line(s) over {len(data['x_values'])} values of {x}")
+
+
+def _ckpt(path):
+    from . import checkpoint
+
+    return checkpoint.load(path)
+
+
+@plot.command("curves")
+@click.argument("checkpoint_path", type=click.Path())
+@_out_option
+def plot_curves(checkpoint_path, out, overwrite):
+    """Test (and frozen train-subset) accuracy per epoch of a checkpoint."""
+    from .plot import training_curves
+
+    _prepare_out(out, overwrite)
+    _, history, _ = _ckpt(checkpoint_path)
+    fig, data = training_curves(history)
+    _done(fig, data, out, f"{len(data['epoch'])} epochs")
+
+
+@plot.command("weights")
+@click.argument("checkpoint_path", type=click.Path())
+@_out_option
+def plot_weights(checkpoint_path, out, overwrite):
+    """Weight histogram per layer, one bin per mantissa value of the profile's weight width."""
+    from .plot import weight_histograms
+
+    _prepare_out(out, overwrite)
+    engine, _, _ = _ckpt(checkpoint_path)
+    fig, data = weight_histograms(engine)
+    _done(fig, data, out, f"{len(data)} layers")
+
+
+@plot.command("counters")
+@click.argument("checkpoint_path", type=click.Path())
+@_out_option
+def plot_counters(checkpoint_path, out, overwrite):
+    """Saturation and rounding counters of training, per layer."""
+    from .plot import counters
+
+    _prepare_out(out, overwrite)
+    engine, _, _ = _ckpt(checkpoint_path)
+    fig, data = counters(engine)
+    _done(fig, data, out, f"{len(data['names'])} counters x {data['counts'].shape[0]} layers")
+
+
+def _neurons(s: str | None):
+    if s is None:
+        return None
+    out = []
+    for part in s.split(","):
+        try:
+            l, i = part.split(":")
+            out.append((int(l), int(i)))
+        except ValueError:
+            raise NeurochipError(f"--neurons wants LAYER:INDEX pairs like 1:0,2:3; got '{part}'") from None
+    return out
+
+
+def _sample_data(info: dict, data: str | None):
+    from .data import load_dataset
+
+    if data:
+        return load_dataset(None, data, info.get("seed", 0))
+    return load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
+
+
+@plot.command("raster")
+@click.argument("checkpoint_path", type=click.Path())
+@click.option("--sample", type=int, default=0, show_default=True, help="Index of the test sample.")
+@click.option("--neurons", default=None, help="Membrane traces of these neurons, LAYER:INDEX,... (default: the readout).")
+@click.option("--data", type=click.Path(), default=None, help="Take the sample from this data instead of the checkpoint's.")
+@_out_option
+def plot_raster(checkpoint_path, sample, neurons, data, out, overwrite):
+    """Spike raster per layer and membrane traces over the T steps of one test sample."""
+    from .plot import raster
+
+    _prepare_out(out, overwrite)
+    engine, _, info = _ckpt(checkpoint_path)
+    ds = _sample_data(info, data)
+    if not 0 <= sample < len(ds.y_test):
+        raise NeurochipError(f"--sample {sample}: the test set has {len(ds.y_test)} samples (0..{len(ds.y_test) - 1})")
+    if ds.n_features != engine.cfg.sizes[0]:
+        raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")
+    fig, d = raster(engine, ds.x_test[sample], _neurons(neurons), int(ds.y_test[sample]))
+    _done(fig, d, out, f"sample {sample}: label {int(ds.y_test[sample])}, predicted {d['pred']}")
+
+
+@plot.command("energy")
+@click.argument("source", type=click.Path())
+@click.option("--profile", "profile_name", default=None, help="Pricing profile (default: the report's first, or the checkpoint's own).")
+@click.option("--samples", type=int, default=None, help="Checkpoint: count inference over the first N test samples (default all).")
+@click.option("--learn-samples", type=int, default=200, show_default=True, help="Checkpoint: count learning over N training samples (0: inference only).")
+@_out_option
+def plot_energy(source, profile_name, samples, learn_samples, out, overwrite):
+    """Energy per sample by op kind and layer (stacked bars), from a checkpoint or a
+    `neurochip energy --json` report."""
+    from .plot import energy_breakdown
+
+    _prepare_out(out, overwrite)
+    if source.endswith(".json"):
+        try:
+            rep = json.loads(Path(source).read_text())
+        except (OSError, ValueError) as e:
+            raise NeurochipError(f"{source}: not a readable JSON energy report ({type(e).__name__})") from None
+    else:
+        rep = checkpoint_energy_report(source, profile_name, samples, learn_samples)
+    fig, data = energy_breakdown(rep, profile_name)
+    _done(fig, data, out, ", ".join(f"{k}: {len(v)} op kinds" for k, v in data.items()))
+
+
+def checkpoint_energy_report(path, profile_name=None, samples=None, learn_samples=200) -> dict:
+    """``neurochip energy``'s report for a checkpoint (through neurochip.sweep.energy_api)."""
+    from .profile import load_profile
+    from .sweep import energy_api
+
+    if samples is not None and samples < 1:
+        raise NeurochipError(f"--samples must be at least 1, got {samples}")
+    if learn_samples < 0:
+        raise NeurochipError(f"--learn-samples must be 0 or more, got {learn_samples}")
+    em = energy_api()
+    engine, _, info = _ckpt(path)
+    ds = _sample_data(info, None)
+    if profile_name:
+        prof = load_profile(profile_name)
+    else:
+        prof = engine.profile if engine.profile.energy else load_profile(engine.profile.name)
+    inf, train = em.gather_counts(engine, ds.x_test, ds.y_test, ds.x_train if learn_samples else None, ds.y_train,
+                                  samples=samples, learn_samples=learn_samples)
+    return em.build_report(engine, inf, train, [prof], None, strict=False)
