@@ -171,13 +171,13 @@ def test_spec_errors_name_the_key(d, msg):
 
 
 def test_zipped_axes_and_seeded_random_sample():
-    s = parse_spec({"axes": {"learning.trace_bits,learning.trace_frac_bits": [[6, 4], [8, 6]], "seed": [0, 1, 2]},
-                    "sample": {"points": 4, "seed": 5}})
+    axes = {"learning.trace_bits,learning.trace_frac_bits": [[6, 4], [8, 6]], "seed": [0, 1, 2]}
+    s = parse_spec({"axes": axes, "sample": {"points": 4, "seed": 5}})
     a, b = grid(s), grid(s)
     assert a == b and len(a) == 4 and len({tuple(sorted(p.items())) for p in a}) == 4
     assert all((p["learning.trace_bits"], p["learning.trace_frac_bits"]) in ((6, 4), (8, 6)) for p in a)
-    s.sample_seed = 6
-    assert grid(s) != a
+    assert grid(parse_spec({"axes": axes, "sample": {"points": 4, "seed": 6}})) != a
+    assert len(grid(parse_spec({"axes": axes, "sample": {"points": 40}}))) == 6   # more than the grid: all of it
 
 
 def test_point_keys_are_stable_and_follow_the_full_spec(tmp_path):
