@@ -345,3 +345,17 @@ def test_killed_client_resumes(serial_slow, tmp_path):
     assert code == 0, err
     assert f'"ran": {6 - len(done)}, "skipped": {len(done)}' in so
     assert compared(out / "results.csv") == rows
+
+
+def test_several_grids_union_with_effective_values(tmp_path):
+    spec = load_spec(write(tmp_path, TINY.split("[axes]")[0] + """
+[[axes]]
+"synapse.weight_bits" = [6, 8]
+[[axes]]
+"learning.trace_bits" = [6, 7]
+"""))
+    pts = expand(spec)
+    # loihi's base has 8-bit weights and 7-bit traces: (8, 7) is in both grids and runs once
+    assert [(p.values["synapse.weight_bits"], p.values["learning.trace_bits"]) for p in pts] == [(6, 7), (8, 7), (8, 6)]
+    assert spec.axis_names == ["synapse.weight_bits", "learning.trace_bits"]
+    assert [p.index for p in pts] == [0, 1, 2] and len({p.key for p in pts}) == 3
