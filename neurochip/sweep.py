@@ -17,6 +17,9 @@ A sweep spec (TOML) is a base run plus axes::
     seed = [0, 1, 2]
     "learning.trace_bits,learning.trace_frac_bits" = [[6, 4], [8, 6]]   # zipped: moved together
 
+    [[axes]] ... [[axes]]       # or several grids (an array of tables): the points are their union,
+                                # e.g. one grid per width, each around the base run
+
     [sample]                    # optional: a seeded random sample of the grid instead of all of it
     points = 20
     seed = 0
@@ -47,7 +50,7 @@ import os
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -144,14 +147,22 @@ class Axis:
 @dataclass
 class Spec:
     base: dict[str, Any]           # canonical key -> value
-    axes: list[Axis]
+    axes: list[Axis]               # the first (or only) grid
     sample: int | None = None      # random sample of this many grid points
     sample_seed: int = 0
     source: str = "<spec>"
+    more: list[list[Axis]] = field(default_factory=list)   # further grids ([[axes]]): points are the union
+
+    @property
+    def grids(self) -> list[list[Axis]]:
+        return [self.axes] + self.more
 
     @property
     def axis_names(self) -> list[str]:
-        return [n for a in self.axes for n in a.names]
+        out = []
+        for g in self.grids:
+            out += [n for a in g for n in a.names if n not in out]
+        return out
 
 
 def parse_spec(d: dict, source: str = "<spec>") -> Spec:
@@ -166,32 +177,15 @@ def parse_spec(d: dict, source: str = "<spec>") -> Spec:
         base[canonical_key(k, f"{source} [base]")] = v
     if "dataset" in base and "data" in base:
         raise NeurochipError(f"{source} [base]: give either dataset or data, not both")
-    axes: list[Axis] = []
-    seen: set[str] = set()
-    raw_axes = d.get("axes", {})
-    if not isinstance(raw_axes, dict):
+    raw = d.get("axes", {})
+    if isinstance(raw, list):
+        if not raw or not all(isinstance(t, dict) for t in raw):
+            raise NeurochipError(f"{source}: [[axes]] must be one or more tables of axes")
+        grids = [_parse_axes(t, f"{source} [[axes]] #{i + 1}") for i, t in enumerate(raw)]
+    elif isinstance(raw, dict):
+        grids = [_parse_axes(raw, f"{source} [axes]")]
+    else:
         raise NeurochipError(f"{source}: [axes] must be a table")
-    for k, vals in _flatten(raw_axes, f"{source} [axes]").items():
-        names = tuple(canonical_key(n, f"{source} [axes]") for n in k.split(","))
-        for n in names:
-            if n in seen:
-                raise NeurochipError(f"{source} [axes]: '{n}' is swept twice")
-            if n in ("dataset", "data", "profile"):
-                raise NeurochipError(f"{source} [axes]: '{n}' cannot be an axis (one dataset and base profile per sweep)")
-            seen.add(n)
-        if not isinstance(vals, list) or not vals:
-            raise NeurochipError(f"{source} [axes]: '{k}' must be a non-empty list of values")
-        if len(names) > 1:
-            bad = [v for v in vals if not (isinstance(v, list) and len(v) == len(names))]
-            if bad:
-                raise NeurochipError(f"{source} [axes]: '{k}' moves {len(names)} keys together: every value must be a "
-                                     f"list of {len(names)}, got {bad[0]!r}")
-            tup = tuple(tuple(v) for v in vals)
-        else:
-            tup = tuple((v,) for v in vals)
-        if len(set(map(_hashable, tup))) != len(tup):
-            raise NeurochipError(f"{source} [axes]: '{k}' lists a value twice")
-        axes.append(Axis(names, tup))
     sample, sseed = None, 0
     if "sample" in d:
         s = d["sample"]
@@ -202,7 +196,34 @@ def parse_spec(d: dict, source: str = "<spec>") -> Spec:
             raise NeurochipError(f"{source} [sample]: points must be a positive integer, got {sample!r}")
         if isinstance(sseed, bool) or not isinstance(sseed, int) or sseed < 0:
             raise NeurochipError(f"{source} [sample]: seed must be an integer >= 0, got {sseed!r}")
-    return Spec(base, axes, sample, sseed, source)
+    return Spec(base, grids[0], sample, sseed, source, grids[1:])
+
+
+def _parse_axes(raw: dict, where: str) -> list[Axis]:
+    axes: list[Axis] = []
+    seen: set[str] = set()
+    for k, vals in _flatten(raw, where).items():
+        names = tuple(canonical_key(n, where) for n in k.split(","))
+        for n in names:
+            if n in seen:
+                raise NeurochipError(f"{where}: '{n}' is swept twice")
+            if n in ("dataset", "data", "profile"):
+                raise NeurochipError(f"{where}: '{n}' cannot be an axis (one dataset and base profile per sweep)")
+            seen.add(n)
+        if not isinstance(vals, list) or not vals:
+            raise NeurochipError(f"{where}: '{k}' must be a non-empty list of values")
+        if len(names) > 1:
+            bad = [v for v in vals if not (isinstance(v, list) and len(v) == len(names))]
+            if bad:
+                raise NeurochipError(f"{where}: '{k}' moves {len(names)} keys together: every value must be a "
+                                     f"list of {len(names)}, got {bad[0]!r}")
+            tup = tuple(tuple(v) for v in vals)
+        else:
+            tup = tuple((v,) for v in vals)
+        if len(set(map(_hashable, tup))) != len(tup):
+            raise NeurochipError(f"{where}: '{k}' lists a value twice")
+        axes.append(Axis(names, tup))
+    return axes
 
 
 def load_spec(path: str | os.PathLike) -> Spec:
@@ -243,16 +264,17 @@ class Point:
 
 def grid(spec: Spec) -> list[dict[str, Any]]:
     """Axis values of every point: the full grid, or a seeded random sample of it (no repeats)."""
-    combos = list(itertools.product(*[a.values for a in spec.axes])) if spec.axes else [()]
-    if spec.sample is not None and spec.sample < len(combos):
-        pick = np.random.default_rng([spec.sample_seed, 13]).choice(len(combos), size=spec.sample, replace=False)
-        combos = [combos[i] for i in pick]
     out = []
-    for combo in combos:
-        vals = {}
-        for ax, tup in zip(spec.axes, combo):
-            vals.update(zip(ax.names, tup))
-        out.append(vals)
+    for axes in spec.grids:
+        for combo in (itertools.product(*[a.values for a in axes]) if axes else [()]):
+            vals = {}
+            for ax, tup in zip(axes, combo):
+                vals.update(zip(ax.names, tup))
+            if vals not in out:        # grids may overlap
+                out.append(vals)
+    if spec.sample is not None and spec.sample < len(out):
+        pick = np.random.default_rng([spec.sample_seed, 13]).choice(len(out), size=spec.sample, replace=False)
+        out = [out[i] for i in pick]
     return out
 
 
@@ -358,22 +380,36 @@ def point_key(pspec: dict) -> str:
     return hashlib.sha256(json.dumps(pspec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
+def effective(pspec: dict, name: str):
+    """The value of axis ``name`` in a resolved point spec (set by the point, the base or a default)."""
+    if "." in name:
+        sec, key = name.split(".", 1)
+        return pspec["profile"][sec][key]
+    if name == "hidden":
+        return list(pspec["config"]["sizes"][1:-1])
+    if name in pspec["config"]:
+        return pspec["config"][name]
+    return pspec.get(name)
+
+
 def expand(spec: Spec) -> list[Point]:
-    """Every point of the spec, resolved and validated (invalid ones keep their one-line error)."""
-    pts = []
-    for i, vals in enumerate(grid(spec)):
-        p = Point(i, vals)
+    """Every point of the spec, resolved and validated (invalid ones keep their one-line error).
+    Every point's ``values`` hold all the spec's axis names, at their effective values. Points that
+    resolve to the same run (grids meeting at the base values) are kept once."""
+    pts, keys = [], set()
+    names = spec.axis_names
+    for vals in grid(spec):
+        p = Point(len(pts), vals)
         try:
             p.spec = resolve({**spec.base, **vals})
             p.key = point_key(p.spec)
+            p.values = {n: effective(p.spec, n) for n in names}
         except NeurochipError as e:
             p.error = str(e)
+        if p.key and p.key in keys:
+            continue
+        keys.add(p.key)
         pts.append(p)
-    keys = [p.key for p in pts if p.spec is not None]
-    if len(set(keys)) != len(keys):
-        dup = next(k for k in keys if keys.count(k) > 1)
-        same = [p.label() for p in pts if p.key == dup]
-        raise NeurochipError(f"{spec.source}: points {same[0]} and {same[1]} are the same run (an axis value has no effect)")
     return pts
 
 
