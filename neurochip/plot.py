@@ -11,7 +11,6 @@ of every layer, membranes of chosen neurons over the T steps) and :func:`energy_
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 

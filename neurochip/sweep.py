@@ -306,7 +306,6 @@ _DATA_CACHE: dict = {}
 def load_data(info: dict):
     """The dataset of a point spec (cached per process: a worker loads digits once per seed), cut to
     the spec's first ``train_samples`` / ``test_samples`` samples."""
-    import dataclasses
 
     from .data import load_dataset
 
