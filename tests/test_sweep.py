@@ -359,3 +359,22 @@ def test_several_grids_union_with_effective_values(tmp_path):
     assert [(p.values["synapse.weight_bits"], p.values["learning.trace_bits"]) for p in pts] == [(6, 7), (8, 7), (8, 6)]
     assert spec.axis_names == ["synapse.weight_bits", "learning.trace_bits"]
     assert [p.index for p in pts] == [0, 1, 2] and len({p.key for p in pts}) == 3
+
+
+def test_progress_bar_counts_points(serial_tiny, tmp_path):
+    spec, _ = serial_tiny
+    seen = []
+
+    class Bar:
+        def update(self, k):
+            seen.append(k)
+
+        def finish(self):
+            seen.append("done")
+
+    def factory(n):
+        seen.append(("total", n))
+        return Bar()
+
+    run_sweep(load_spec(spec), tmp_path / "o", serial=True, progress=factory, echo=lambda m: None)
+    assert seen == [("total", 4), 1, 1, 1, 1, "done"]
