@@ -68,14 +68,53 @@ def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array(sorted(idx, key=lambda i: (x[i], -y[i])), int)
 
 
+def axis_columns(cols: list[str]) -> list[str]:
+    """The axis columns of a sweep table: between ``index`` and ``precision`` (neurochip.sweep's order)."""
+    if "index" in cols and "precision" in cols:
+        return cols[cols.index("index") + 1: cols.index("precision")]
+    return []
+
+
+def mean_over(cols: list[str], rows: list[dict], axis: str) -> list[dict]:
+    """Rows averaged over the values of ``axis`` (e.g. seed): one row per combination of the other
+    axis columns, numeric result columns averaged (``point`` lists the merged keys)."""
+    from .sweep import number
+
+    _need(cols, axis, "--mean-over")
+    keys = [c for c in axis_columns(cols) if c != axis] + ["precision"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if not r.get("error"):
+            groups.setdefault(tuple(r.get(k, "") for k in keys), []).append(r)
+    out = []
+    for g, rs in groups.items():
+        m = {k: v for k, v in zip(keys, g)}
+        m["point"] = "+".join(r["point"] for r in rs)
+        m[axis] = f"{len(rs)} values"
+        for c in cols:
+            if c in m or c in ("index", "error"):
+                continue
+            vals = np.array([number(r.get(c)) for r in rs])
+            m[c] = "" if np.isnan(vals).all() else repr(float(np.nanmean(vals)))
+        m["error"] = ""
+        out.append(m)
+    return out
+
+
 def pareto(cols: list[str], rows: list[dict], x: str = "inference_pj_per_sample", y: str = "accuracy",
-           label: str | None = None):
+           label: str | None = None, average: str | None = None):
     """Accuracy (``y``) against energy per sample (``x``) of every finished point; the Pareto front
     (cheapest for its accuracy) joined and marked. Points without ``x`` (the float reference keeps
-    no counters) are drawn as a horizontal reference line at their mean ``y``."""
+    no counters) are drawn as a horizontal reference line at their mean ``y``. ``label``: columns
+    (comma-separated) whose values annotate the front; ``average``: an axis to average over (seed)."""
     plt = _plt()
     _need(cols, x, "the x axis")
     _need(cols, y, "the y axis")
+    labels = [c.strip() for c in label.split(",")] if label else []
+    for c in labels:
+        _need(cols, c, "--label")
+    if average:
+        rows = mean_over(cols, rows, average)
     rows = [r for r in rows if not r.get("error")]
     xs, ys = _num(rows, x), _num(rows, y)
     ok = ~np.isnan(xs) & ~np.isnan(ys)
@@ -86,19 +125,22 @@ def pareto(cols: list[str], rows: list[dict], x: str = "inference_pj_per_sample"
     keys = [r.get("point", "") for r, o in zip(rows, ok) if o]
     front = pareto_front(px, py)
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.scatter(px, py, s=22, color="0.55", label=f"points ({len(px)})", zorder=2)
+    ax.scatter(px, py, s=22, color="0.55", label=f"{'configurations' if average else 'points'} ({len(px)})", zorder=2)
     ax.plot(px[front], py[front], "-o", color="C3", ms=6, label=f"Pareto front ({len(front)})", zorder=3)
-    if label and label in cols:
-        labs = [r.get(label, "") for r, o in zip(rows, ok) if o]
-        for i in front:
-            ax.annotate(f"{labs[i]}", (px[i], py[i]), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    if labels:
+        labs = ["/".join(r.get(c, "") for c in labels) for r, o in zip(rows, ok) if o]
+        for i in range(len(px)):
+            ax.annotate(labs[i], (px[i], py[i]), textcoords="offset points", xytext=(4, -9),
+                        fontsize=7, color="C3" if i in set(front.tolist()) else "0.4")
+        ax.text(0.99, 0.01, "labels: " + "/".join(c.split(".")[-1] for c in labels), transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=7, color="0.3")
     data = {"x": px, "y": py, "keys": keys, "front": front, "front_x": px[front], "front_y": py[front],
             "reference": float(ref.mean()) if len(ref) else None}
     if len(ref):
-        ax.axhline(ref.mean(), ls="--", color="C0", label=f"float reference ({len(ref)} runs)")
+        ax.axhline(ref.mean(), ls="--", color="C0", label=f"float reference (mean of {len(ref)})")
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))
-    ax.set_title(f"{_label(y)} vs {_label(x)}")
+    ax.set_title(f"{_label(y)} vs {_label(x)}" + (f" (mean over {average})" if average else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig, data

@@ -125,15 +125,16 @@ def _done(fig, data, out: str, what: str) -> None:
 @click.argument("table", type=click.Path())
 @click.option("--x", "x", default="inference_pj_per_sample", show_default=True, help="Column on the x axis (cost).")
 @click.option("--y", "y", default="accuracy", show_default=True, help="Column on the y axis.")
-@click.option("--label", default=None, help="Column to write next to the front's points, e.g. synapse.weight_bits.")
+@click.option("--label", default=None, help="Columns whose values label the points, e.g. synapse.weight_bits,learning.trace_bits.")
+@click.option("--mean-over", "average", default=None, help="Average over this axis first (e.g. seed): one point per configuration.")
 @_out_option
-def plot_pareto(table, x, y, label, out, overwrite):
+def plot_pareto(table, x, y, label, average, out, overwrite):
     """Accuracy vs energy per sample of a sweep (TABLE: results.csv or its folder), Pareto front marked."""
     from .plot import pareto
 
     _prepare_out(out, overwrite)
     cols, rows = _table(table)
-    fig, data = pareto(cols, rows, x, y, label)
+    fig, data = pareto(cols, rows, x, y, label, average)
     _done(fig, data, out, f"{len(data['x'])} points, {len(data['front'])} on the Pareto front")
 
 

@@ -177,3 +177,14 @@ def test_cli_table_plots_and_errors(tmp_path):
     assert r.exit_code == 2 and "no column 'nope'" in r.stderr
     r = CliRunner().invoke(main, ["plot", "raster", str(tmp_path / "missing.h5"), "-o", str(tmp_path / "r.png")])
     assert r.exit_code == 2 and "checkpoint not found" in r.stderr
+
+
+def test_pareto_mean_over_seed_and_labels():
+    cols = ["point", "index", "synapse.weight_bits", "seed", "precision", "accuracy", "inference_pj_per_sample", "error"]
+    rows = [row("a", 4, 0, 0.80, 10.0), row("b", 4, 1, 0.90, 20.0), row("c", 8, 0, 0.95, 40.0), row("d", 8, 1, 0.93, 30.0)]
+    fig, d = plot.pareto(cols, rows, label="synapse.weight_bits", average="seed")
+    assert d["x"].tolist() == [15.0, 35.0] and d["y"].tolist() == pytest.approx([0.85, 0.94])
+    assert d["keys"] == ["a+b", "c+d"] and d["front"].tolist() == [0, 1]
+    assert sorted(t.get_text() for t in fig.axes[0].texts if t.get_text() in ("4", "8")) == ["4", "8"]
+    assert "mean over seed" in fig.axes[0].get_title()
+    assert plot.axis_columns(cols) == ["synapse.weight_bits", "seed"]
