@@ -105,7 +105,9 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench_sweep"), help="Folder of the tables (kept).")
     args = ap.parse_args()
     out = Path(args.out)
-    report = {"load_before": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
+    old = out / "report.json"
+    report = json.loads(old.read_text()) if old.exists() else {}   # a partial run keeps the other part
+    report.update(load_before=[round(x, 2) for x in os.getloadavg()], cpus=os.cpu_count())
     if not args.skip_speed:
         spec = ROOT / "sweeps" / "bench_speed.toml"
         for d in ("speed_w1", "speed_w2"):          # fresh tables: nothing skipped
