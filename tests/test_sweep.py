@@ -116,7 +116,6 @@ def wait_workers(addr, n):
 
     with Client(addr, timeout="30s") as c:
         c.wait_for_workers(n, timeout=60)
-        return {w["id"]: w.get("pid") for w in c.scheduler_info()["workers"].values()}
 
 
 @pytest.fixture(scope="module")
@@ -321,10 +320,20 @@ def test_worker_killed_mid_sweep_every_point_once(serial_slow, scheduler, tmp_pa
     out = tmp_path / "o"
     p = subprocess.Popen([PY, "-m", "neurochip.cli", "sweep", str(spec), "--out", str(out), "--scheduler", addr,
                           "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
-    _wait_rows(out / "results.csv", 1, p)
-    os.kill(extra.pid, signal.SIGKILL)      # both workers are busy: the extra one dies mid-task
+    from distributed import Client
+
+    with Client(addr, timeout="30s") as c:
+        victim = next(a for a, pid in c.run(os.getpid).items() if pid == extra.pid)
+        _wait_rows(out / "results.csv", 1, p)
+        t0 = time.time()
+        while not c.processing(workers=[victim])[victim] and time.time() - t0 < 30:
+            time.sleep(0.01)
+        running = c.processing(workers=[victim])[victim]
+        os.kill(extra.pid, signal.SIGKILL)      # dies mid-task
+    assert running and all(k.startswith("neurochip-point-") for k in running)
     so, se = p.communicate(timeout=120)
     assert p.returncode == 0, se
+    assert {k[len("neurochip-point-"):] for k in running} <= set(rows)   # its task ran again elsewhere
     with open(out / "results.csv", newline="") as f:
         keys = [r["point"] for r in csv.DictReader(f)]
     assert sorted(keys) == sorted(rows) and len(keys) == 6
