@@ -134,6 +134,24 @@ def test_energy_breakdown_stacks_sum_to_layer_totals(engine):
     assert "weight_update" in d["training"] and "weight_update" not in d["inference"]
     with pytest.raises(NeurochipError, match="not an energy report"):
         plot.energy_breakdown({"x": 1})
+    with pytest.raises(NeurochipError, match="not on 'loihi2'"):
+        plot.energy_breakdown(rep, "loihi2")
+
+
+def test_cli_energy_plot_from_a_json_report(tmp_path):
+    import json
+
+    r = CliRunner().invoke(main, ["energy", "--hidden", "8", "-T", "2", "--samples", "20", "--learn-samples", "10", "--json"])
+    assert r.exit_code == 0, r.output
+    (tmp_path / "rep.json").write_text(r.stdout)
+    rep = json.loads(r.stdout)
+    r = CliRunner().invoke(main, ["plot", "energy", str(tmp_path / "rep.json"), "-o", str(tmp_path / "e.png")])
+    assert r.exit_code == 0, r.output
+    n_inf = sum(1 for t in rep["pricing"]["loihi"]["inference"]["terms"] if t["energy_pj"])
+    assert f"inference: {n_inf} op kinds, training:" in r.stdout
+    (tmp_path / "bad.json").write_text("{not json")
+    r = CliRunner().invoke(main, ["plot", "energy", str(tmp_path / "bad.json"), "-o", str(tmp_path / "f.png")])
+    assert r.exit_code == 2 and "not a readable JSON energy report" in r.stderr
 
 
 @pytest.fixture(scope="module")
