@@ -59,8 +59,7 @@ import numpy as np
 from .errors import NeurochipError
 
 #: keys of a run that are not NetworkConfig fields
-RUN_KEYS = ("dataset", "data", "hidden", "profile", "epochs", "train_samples", "test_samples", "train_eval",
-            "learn_samples")
+RUN_KEYS = ("dataset", "data", "hidden", "profile", "epochs", "train_samples", "test_samples", "train_eval")
 RUN_DEFAULTS = {"profile": "loihi", "hidden": (128,), "epochs": 30, "train_samples": 0, "test_samples": 0,
                 "train_eval": 0}
 PROFILE_SECTIONS = ("neuron", "synapse", "learning")
@@ -73,7 +72,8 @@ RESULT_COLUMNS = ("precision", "accuracy", "train_accuracy", "inference_pj_per_s
 NONDETERMINISTIC = ("seconds",)
 TABLE = "results.csv"
 SPEC_VERSION = 1   # part of every point's key: bump when a row's meaning changes
-TOLERANCES = (0.005, 0.01, 0.02, 0.05)   # summary buckets: within these accuracy points of the best
+TOLERANCES = (0.005, 0.01, 0.02, 0.05)
+CONNECT_TIMEOUT = "20s"   # to reach a --scheduler   # summary buckets: within these accuracy points of the best
 
 
 # ---- the energy model, through one adapter ---------------------------------------------------------
@@ -344,7 +344,6 @@ def resolve(settings: dict[str, Any]) -> dict:
     epochs = _count(settings, "epochs", 1)
     n_train, n_test = _count(settings, "train_samples", 0), _count(settings, "test_samples", 0)
     train_eval = _count(settings, "train_eval", 0)
-    learn_samples = settings.get("learn_samples")
     ds = _subset(load_data(info), n_train, n_test)
     hidden = _hidden(settings.get("hidden", RUN_DEFAULTS["hidden"]), "hidden")
     opts = {k: v for k, v in settings.items() if k in net_names}
@@ -370,8 +369,7 @@ def resolve(settings: dict[str, Any]) -> dict:
             int_layout(cfg, prof, lr_at(cfg, ep, epochs))
     pd = prof.to_dict()
     return {"version": SPEC_VERSION, "dataset": info, "train_samples": n_train, "test_samples": n_test,
-            "epochs": epochs, "train_eval": train_eval, "learn_samples": learn_samples,
-            "config": cfg.to_dict(), "profile": pd}
+            "epochs": epochs, "train_eval": train_eval, "config": cfg.to_dict(), "profile": pd}
 
 
 def point_key(pspec: dict) -> str:
@@ -621,8 +619,8 @@ def run_sweep(spec: Spec, out_dir: str | os.PathLike, scheduler: str | None = No
         elif todo:
             lost = _run_dask(todo, table, scheduler, workers, bar, retries, echo)
     finally:
-        if bar:
-            bar.finish() if hasattr(bar, "finish") else None
+        if bar is not None and hasattr(bar, "finish"):
+            bar.finish()
     return SweepResult(pts, len(todo) - len(lost), skipped, lost, table, time.perf_counter() - t0)
 
 
@@ -631,7 +629,11 @@ def _run_dask(todo: list[Point], table: ResultTable, scheduler, workers, bar, re
 
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="20s")
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise NeurochipError(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}: "
+                                 f"{' '.join(str(e).split())[:160]}); start one with `dask scheduler`") from None
     else:
         cluster = _local_cluster(workers)
         client = Client(cluster)

@@ -217,6 +217,15 @@ def test_cli_option_errors(tmp_path):
     assert code == 2 and "sweep spec not found" in err
 
 
+def test_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
+    import neurochip.sweep as sw
+
+    monkeypatch.setattr(sw, "CONNECT_TIMEOUT", "2s")
+    code, _, err = invoke("sweep", str(write(tmp_path, TINY)), "--out", str(tmp_path / "o"),
+                          "--scheduler", f"tcp://127.0.0.1:{free_port()}")
+    assert code == 2 and err.strip().splitlines()[-1].startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:")
+
+
 def test_dry_run_lists_points(tmp_path):
     code, out, _ = invoke("sweep", str(write(tmp_path, TINY)), "--out", str(tmp_path / "o"), "--dry-run")
     assert code == 0 and "4 points, 0 invalid" in out
