@@ -396,3 +396,18 @@ def test_progress_bar_counts_points(serial_tiny, tmp_path):
 
     run_sweep(load_spec(spec), tmp_path / "o", serial=True, progress=factory, echo=lambda m: None)
     assert seen == [("total", 4), 1, 1, 1, 1, "done"]
+
+
+def test_network_axes_hidden_lr_rule(tmp_path):
+    spec = load_spec(write(tmp_path, TINY.split("[axes]")[0] + """
+[axes]
+hidden = [[16], "24,8"]
+lr = [0.05, 0.1]
+rule = ["ottt-o", "ottt-a"]
+"""))
+    pts = expand(spec)
+    assert len(pts) == 8 and not any(p.error for p in pts)
+    p = pts[-1]
+    assert p.values == {"hidden": [24, 8], "lr": 0.1, "rule": "ottt-a"}
+    assert p.spec["config"]["sizes"] == [64, 24, 8, 10] and p.spec["config"]["lr"] == 0.1
+    assert p.label() == "hidden=24,8, lr=0.1, rule=ottt-a"
