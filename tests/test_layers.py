@@ -257,3 +257,18 @@ def test_memory_flat_in_T():
             eng.run(eng.prepare(np.full((2, 64), 0.5)), np.zeros(2, np.int64), np.arange(2), True)
             sizes.append({k: v.nbytes for k, v in vars(eng.backend).items() if isinstance(v, np.ndarray)})
         assert sizes[0] == sizes[1]
+
+
+def test_float_layers_checkpoint_round_trip(tmp_path):
+    prof = load_profile("loihi")
+    cfg = NetworkConfig(sizes=(64, 10), arch="c3k3-p2-r8-d10", timesteps=3, precision="float")
+    eng = Engine(cfg, prof)
+    x, y = np.random.default_rng(0).uniform(0, 1, (3, 64)), np.arange(3)
+    eng.run(eng.prepare(x), y, np.arange(3), True)
+    p = tmp_path / "f.h5"
+    checkpoint.save(p, eng, History(), {"name": "digits", "seed": 0})
+    eng2, _, _ = checkpoint.load(p)
+    for a, b in zip(eng.weights(), eng2.weights()):
+        np.testing.assert_array_equal(a, b)
+    xin = eng.prepare(x)
+    assert list(eng.run(xin, y, np.arange(3), False)) == list(eng2.run(xin, y, np.arange(3), False))

@@ -1,6 +1,8 @@
 """Float OTTT reference for layer kinds (kernels/ottt_float_layers.py): plain SGD, OTTT_O / OTTT_A."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..kernels.ottt_float_layers import FloatLayerNet
 from ..kernels.pack import float_input
 from .base import Backend
@@ -19,6 +21,10 @@ class FloatLayers(Backend):
 
     def run(self, xin, y, order, learn, preds):
         self.net.run(xin[0], y, order, learn, preds, self.rng)
+
+    def optimizer_state(self):
+        # plain SGD keeps no moments; the checkpoint schema's optimizer group is written as zeros
+        return {"M1": np.zeros_like(self.W), "M2": np.zeros_like(self.W), "step": np.zeros(1, np.int64)}
 
     def set_lr(self, lr):
         self.net.lr = lr
