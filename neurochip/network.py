@@ -93,7 +93,7 @@ class NetworkConfig:
                 for li, lay in enumerate(weight_layers(specs)):
                     if type(lay).__name__ != "Dense" or lay.k_u:
                         # the float reference for layer kinds (kernels/ottt_float_layers.py): OTTT with plain SGD
-                        for bad, why in ((self.rule == "bptt", "--rule bptt"), (self.optimizer != "sgd", f"--optimizer {self.optimizer}"),
+                        for bad, why in ((self.optimizer != "sgd", f"--optimizer {self.optimizer}"),
                                          (self.sws, "--sws"), (self.learn_threshold, "--learn-threshold")):
                             if bad:
                                 raise NeurochipError(f"layer {li} ({lay.token}): the float reference runs {why} on plain dense"

@@ -20,7 +20,10 @@ class FloatLayers(Backend):
         return float_input(self.cfg, x), None
 
     def run(self, xin, y, order, learn, preds):
-        self.net.run(xin[0], y, order, learn, preds, self.rng)
+        if learn and self.cfg.rule == "bptt":
+            self.net.run_bptt(xin[0], y, order, preds, self.rng)
+        else:
+            self.net.run(xin[0], y, order, learn, preds, self.rng)
 
     def optimizer_state(self):
         # plain SGD keeps no moments; the checkpoint schema's optimizer group is written as zeros

@@ -188,4 +188,115 @@ class FloatLayerNet:
             preds[nn] = predict(counts, outsum, first, decoder_code(cfg))
 
 
+    # ---- BPTT ------------------------------------------------------------------------------
+    def run_bptt(self, X, Y, order, preds, rng, grad_only=False):
+        """Backpropagation through time with the surrogate gradient, once per sample, plain SGD
+        (the dense BPTT reference's rule, kernels/bptt_float.py): the forward pass is taped
+        (per step and layer: input values, pre-reset membranes, spikes), then
+
+            dvpre(t) = dv(t) r(t) + ds(t) sigma'(vpre(t) - 1)   (r = 1 - s for reset to zero,
+                                                                 1 for subtraction: reset detached
+                                                                 unless --no-detach-reset)
+            dv(t-1) = lambda dvpre(t);  du(t) = dvpre(t) + lambda_u du(t+1);  dI(t) = du(t)
+            G[w] += sum over synapses dI_i(t) s_j(t);  ds_below(t) += M^T dI(t)
+            recurrent: G[w] += dI_i(t) s_j(t-1);  ds_own(t-1) += R^T dI(t)
+
+        with the per-step loss on the readout as the forward's OTTT error (L[t] = loss / T). Memory:
+        the tape grows with T (BPTT's cost; OTTT keeps none)."""
+        cfg, specs = self.cfg, self.specs
+        L = len(specs)
+        sizes = self.lay.sizes
+        T = cfg.timesteps
+        enc = ("direct", "rate", "latency").index(cfg.encoder)
+        spiking_out = cfg.readout == "spiking"
+        from ..kernels.decode import decoder_code, predict
+        from ..network import CE_MSE_MIX, LOSSES, RATE_TARGET
+        loss = LOSSES.index(cfg.loss)
+        detach = cfg.detach_reset
+        for nn, n in enumerate(order):
+            v = [np.zeros(sizes[l + 1]) for l in range(L)]
+            u = [np.zeros(sizes[l + 1]) for l in range(L)]
+            s = [np.zeros(sizes[l]) for l in range(L + 1)]
+            outsum, counts, first = np.zeros(sizes[-1]), np.zeros(sizes[-1]), np.full(sizes[-1], T, np.int64)
+            tape = []
+            eouts = []
+            for t in range(T):
+                x = np.empty(sizes[0])
+                r = int(rng[1])
+                for j in range(sizes[0]):
+                    x[j], r = encode(float(X[n, j]), t, enc, r)
+                rng[1] = r
+                s_prev = [si.copy() for si in s]
+                s[0] = x
+                vpre = [None] * (L + 1)
+                for l, sp in enumerate(specs):
+                    wl = self._w(l)
+                    I = self._sum(l, self.syn[l][0], wl, s[l], sizes[l + 1])
+                    if sp.kind == RECURRENT:
+                        I += self._sum(l, self.syn[l][1], wl, s_prev[l + 1], sizes[l + 1])
+                    u[l] = self.lam_u[l] * u[l] + I
+                    b0 = self.lay.noff[l + 1] - sizes[0]
+                    vv = self.lam[l] * v[l] + u[l] + self.B[b0:b0 + sizes[l + 1]]
+                    vpre[l + 1] = vv
+                    if l < L - 1 or spiking_out:
+                        s[l + 1] = ((vv >= 1.0) if self.ge else (vv > 1.0)).astype(np.float64)
+                        v[l] = vv - s[l + 1] if self.subtract else vv * (1.0 - s[l + 1])
+                    else:
+                        s[l + 1] = np.zeros(sizes[l + 1])
+                        v[l] = vv
+                outsum += v[L - 1] if not spiking_out else vpre[L]
+                counts += s[L]
+                first[(s[L] > 0) & (first == T)] = t
+                eo = np.zeros(sizes[-1])
+                if not spiking_out:
+                    membrane_error(loss, v[L - 1].copy(), int(Y[n]), CE_MSE_MIX, eo)
+                else:
+                    spike_error(loss, s[L].copy(), counts.copy(), t + 1, T, int(Y[n]), RATE_TARGET[0], RATE_TARGET[1], eo)
+                eouts.append(eo / T)
+                tape.append(([si.copy() for si in s], vpre))
+            # backward through time
+            self.G[:] = 0
+            dv = [np.zeros(sizes[l + 1]) for l in range(L)]
+            du = [np.zeros(sizes[l + 1]) for l in range(L)]
+            ds_next = [np.zeros(sizes[l]) for l in range(L + 1)]     # recurrent: into step t-1
+            for t in range(T - 1, -1, -1):
+                st_s, vpre = tape[t]
+                s_prev = tape[t - 1][0] if t > 0 else [np.zeros(sizes[l]) for l in range(L + 1)]
+                ds = [dn.copy() for dn in ds_next]
+                ds_next = [np.zeros(sizes[l]) for l in range(L + 1)]
+                if spiking_out:
+                    ds[L] += eouts[t]
+                for l in range(L - 1, -1, -1):
+                    sp = specs[l]
+                    fires = l < L - 1 or spiking_out
+                    if not fires:
+                        dvpre = dv[l] + eouts[t]          # the readout: v = vpre, loss on v
+                    else:
+                        sg = self._sg(vpre[l + 1], st_s[l + 1])
+                        keep = np.ones(sizes[l + 1]) if (self.subtract or not detach) else (1.0 - st_s[l + 1])
+                        if not detach and not self.subtract:
+                            keep = (1.0 - st_s[l + 1]) - vpre[l + 1] * sg
+                        elif not detach:
+                            keep = 1.0 - sg
+                        dvpre = dv[l] * keep + ds[l + 1] * sg
+                    dv[l] = self.lam[l] * dvpre
+                    du[l] = dvpre + self.lam_u[l] * du[l]
+                    dI = du[l]
+                    pre, post, widx = self.syn[l][0]
+                    if sp.learned:
+                        o = self.lay.woff[l]
+                        G = np.bincount(widx, weights=dI[post] * st_s[l][pre], minlength=sp.n_weights)
+                        if sp.kind == RECURRENT:
+                            pr_, po_, wr_ = self.syn[l][1]
+                            G += np.bincount(wr_, weights=dI[po_] * s_prev[l + 1][pr_], minlength=sp.n_weights)
+                            ds_next[l + 1] += np.bincount(pr_, weights=self._w(l)[wr_] * dI[po_], minlength=sizes[l + 1])
+                        self.G[o:o + sp.n_weights] += G
+                    if l > 0:
+                        wv = np.full(pre.shape, self.pool_w[l]) if widx[0] < 0 else self._w(l)[widx]
+                        ds[l] += np.bincount(pre, weights=wv * dI[post], minlength=sizes[l])
+            if not grad_only:
+                self.W[:self.lay.n_ff] -= (self.lr * self.G[:self.lay.n_ff]).astype(self.W.dtype)
+            preds[nn] = predict(counts, outsum, first, decoder_code(cfg))
+
+
 __all__ = ["synapse_arrays", "FloatLayerNet"]
