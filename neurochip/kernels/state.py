@@ -123,7 +123,7 @@ class Scratch(NamedTuple):
     gneg: np.ndarray      # int64[max size] -(g lr_mant) of those errors
     jdx: np.ndarray       # int64[max size] indices of non-zero traces
     aval: np.ndarray      # int64[max size] those traces
-    rbuf: np.ndarray      # int64[max weights per layer] stochastic-rounding draws of one update
+    mult: np.ndarray      # int64[max size] scramble multipliers of those errors (dense.py)
     c32: np.ndarray       # int32[max size] narrow weighted sums
     rownz: np.ndarray     # int64[neurons] non-zero weights per presynaptic row (Effective ops)
     outsum: np.ndarray    # readout decoding: integrated membrane,
