@@ -152,6 +152,31 @@ def test_write_weight_with_and_without_shadow(w, d, shadow):
     assert dnz == int(W[0] != 0) - int(old_inf != 0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(-300, 300)), min_size=1, max_size=12, unique_by=lambda t: t[0]),
+       st.integers(0, 6), st.integers(0, 2 ** 31))
+def test_write_row_equals_one_write_per_update(updates, shadow, seed):
+    """update.write_row (branch-free, one row) = write_weight for each non-zero update."""
+    from neurochip.kernels.update import write_row
+
+    rng = np.random.default_rng(seed)
+    bits = 8 + shadow
+    WS = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), 16).astype(np.int32) if shadow else np.zeros(0, np.int32)
+    W = (WS >> shadow).astype(np.int32) if shadow else rng.integers(-128, 128, 16).astype(np.int32)
+    W2, WS2 = W.copy(), WS.copy()
+    idx = np.array([i for i, _ in updates], np.int64)
+    d = np.array([x for _, x in updates], np.int64)
+    got = write_row(W, WS, 4, idx, d, len(updates), bits, shadow)
+    want = [0, 0, 0, 0]
+    for i, x in updates:
+        if x != 0:
+            c, sa, dn = write_weight(W2, WS2, 4 + i, x, bits, shadow)
+            want = [want[0] + 1, want[1] + c, want[2] + sa, want[3] + dn]
+    assert list(got) == want
+    np.testing.assert_array_equal(W, W2)
+    np.testing.assert_array_equal(WS, WS2)
+
+
 def test_scramble_multipliers_are_odd_and_permute_words():
     """chip-model.md §5: M_i = (2i + 1) 0x9E3779B1 mod 2^32 is odd, so u -> u M_i mod 2^32 is a
     bijection of 32-bit words (each synapse's random number as uniform as its own draw)."""

@@ -39,7 +39,7 @@ class IntOttt(Backend):
         self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
         self._params_key = self._narrow_key = None
         self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
-                     np.zeros(m, np.int64), np.zeros(m, np.int32))
+                     np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int32))
 
     def kernel_params(self):
         """(IntNet, LifLayers, LearnParams, RunParams) for the current config and layout (rebuilt
@@ -69,10 +69,10 @@ class IntOttt(Backend):
         net = net._replace(narrow=self._narrow(X))
         s, vpre, g, cur = self._scratch
         outsum, counts, first = self._out
-        idx, gneg, jdx, aval, mult, c32 = self._row
+        idx, gneg, jdx, aval, mult, dbuf, c32 = self._row
         wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
         st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng)
-        sc = Scratch(idx, gneg, jdx, aval, mult, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
+        sc = Scratch(idx, gneg, jdx, aval, mult, dbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
         run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, Counters(self.sat, self.ops), preds)
 
     def shadow_flat(self):

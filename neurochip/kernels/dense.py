@@ -22,7 +22,7 @@ from ..counters import (O_ACC, O_ACTIVE, O_BWD, O_DENSE, O_EFF, O_ERR, O_IDLE, O
 from ..fixedpoint import MASK32, NJIT, sat, shift_round, xorshift32
 from .error import error_to_lower, surrogate_at
 from .lif import lif_step
-from .update import write_weight
+from .update import write_row, write_weight
 
 U = np.uint64
 
@@ -192,6 +192,7 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     jdx = sc.jdx
     aval = sc.aval
     mult = sc.mult
+    dbuf = sc.dbuf
     npre = net.sizes[l]
     npost = net.sizes[l + 1]
     pre = net.noff[l]
@@ -264,24 +265,20 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
         for jj in range(nza):
             a = aval[jj]
             r_learn = xorshift32(r_learn)
-            u = r_learn
             ua = U(a)
-            uu = U(u)
+            uu = U(r_learn)
             hit = U(0)
             for ii in range(nzg):
-                hit |= (ua * U(gneg[ii]) + (((uu * U(mult[ii])) & m32) >> usr_u)) >> ush
+                xr = ua * U(gneg[ii]) + (((uu * U(mult[ii])) & m32) >> usr_u)
+                dbuf[ii] = np.int64(xr) >> sh
+                hit |= xr >> ush
             if hit == 0:
                 continue
-            base = wo + jdx[jj] * npost
-            for ii in range(nzg):
-                d = (a * gneg[ii] + (((u * mult[ii]) & MASK32) >> usr)) >> sh
-                if d == 0:
-                    continue
-                n_hit += 1
-                changed, satd, dnz = write_weight(W, WS, base + idx[ii], d, w_bits, shadow)
-                n_nz += changed
-                n_wsat += satd
-                sc.rownz[pre + jdx[jj]] += dnz
+            h, changed, satd, dnz = write_row(W, WS, wo + jdx[jj] * npost, idx, dbuf, nzg, w_bits, shadow)
+            n_hit += h
+            n_nz += changed
+            n_wsat += satd
+            sc.rownz[pre + jdx[jj]] += dnz
         st.rng[0] = r_learn
         n_draw = nza
     else:

@@ -23,8 +23,8 @@ Then, when learning (OTTT eq. 5 and §4.3; chip-model.md §3-5):
 4. output error e (E fractional bits) from the instantaneous loss on the readout.
 5. hidden errors, top-down: ``g_j = sat(round((sum_i W[j, i] g_i) * sg(v_j) / 2^(q + Q)))`` (nearest, ties up) with exact
    transposed weights, or ``sum_i B[j, i] e_i`` (fixed random feedback) in place of the sum.
-6. updates: ``dm = -(g_i * a_j * lr_mant) >> s`` with the profile's rounding (stochastic draws
-   from the learning PRNG), saturating; OTTT_O writes the weight now, OTTT_A adds into a
+6. updates: ``dm = -(g_i * a_j * lr_mant) >> s`` with the profile's rounding (stochastic: one
+   learning-PRNG draw per presynaptic row, scrambled per synapse, chip-model.md §5), saturating; OTTT_O writes the weight now, OTTT_A adds into a
    per-synapse accumulator (``accumulator_frac_bits`` below the weight LSB) applied once per sample.
    The per-step products enter the accumulator with floor rounding whatever the profile's rounding
    (which applies once, when the sum is written back): a tiny negative product adds -1 accumulator

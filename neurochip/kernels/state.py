@@ -124,6 +124,7 @@ class Scratch(NamedTuple):
     jdx: np.ndarray       # int64[max size] indices of non-zero traces
     aval: np.ndarray      # int64[max size] those traces
     mult: np.ndarray      # int64[max size] scramble multipliers of those errors (dense.py)
+    dbuf: np.ndarray      # int64[max size] one row's rounded updates
     c32: np.ndarray       # int32[max size] narrow weighted sums
     rownz: np.ndarray     # int64[neurons] non-zero weights per presynaptic row (Effective ops)
     outsum: np.ndarray    # readout decoding: integrated membrane,
