@@ -30,6 +30,9 @@ import numba as nb
 import numpy as np
 
 NJIT = dict(cache=True, nogil=True)
+#: kernel-internal steps (called only from other kernels): no Python/C wrappers to build, which
+#: would unbox every array of their typed tuples and dominate the cold compile time
+NJIT_INNER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 MASK32 = 0xFFFFFFFF
 

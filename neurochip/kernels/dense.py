@@ -19,7 +19,7 @@ import numpy as np
 from ..counters import (O_ACC, O_ACTIVE, O_BWD, O_DENSE, O_EFF, O_ERR, O_IDLE, O_MSGS, O_PRE_EV,
                         O_PRE_VAL, O_PRNG, O_SPIKES, O_SURR, O_SYN, O_WUPD, O_WUPD_NZ, S_ACC,
                         S_CURRENT, S_ERROR, S_MEMBRANE, S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
-from ..fixedpoint import MASK32, NJIT, sat, shift_round, xorshift32
+from ..fixedpoint import MASK32, NJIT, NJIT_INNER, sat, shift_round, xorshift32
 from .error import error_to_lower, surrogate_at
 from .lif import lif_step
 from .update import write_row, write_weight
@@ -37,7 +37,7 @@ def scramble_multiplier(i):
     return ((2 * i + 1) * SCRAMBLE) & MASK32
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_forward(l, net, lif, wts, st, sc, cnt):
     """Weighted sums of layer l's values (event-driven over non-zero s_j) and the LIF step of
     neuron layer l + 1: st.cur, st.vpre, st.v, st.s of layer l + 1."""
@@ -124,7 +124,7 @@ def dense_forward(l, net, lif, wts, st, sc, cnt):
     ops[l, O_IDLE] += n_post - nact
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_error(l, net, lifs, lrn, wts, st, sc, cnt):
     """Errors of neuron layer l (a hidden layer, l >= 1) from those of layer l + 1 through W_l
     (transposed) or, with random feedback, from the output errors through B_l."""
@@ -172,7 +172,7 @@ def dense_error(l, net, lifs, lrn, wts, st, sc, cnt):
                 cnt.ops[l, O_BWD] += npre
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_update(l, net, lrn, wts, st, sc, cnt):
     """OTTT update of W_l from layer l's traces and layer l + 1's errors: OTTT_O writes the weights
     now; OTTT_A adds (floor-rounded, acc_frac bits below the weight LSB) into the accumulators.
@@ -303,7 +303,7 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     cnt.sat[l, S_WEIGHT] += n_wsat
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_apply_accumulated(l, net, lrn, wts, st, sc, cnt):
     """OTTT_A, end of sample: write each accumulator into its weight (profile rounding) and clear it."""
     W = wts.W

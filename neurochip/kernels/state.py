@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from ..fixedpoint import NJIT
+from ..fixedpoint import NJIT, NJIT_INNER
 
 
 class IntNet(NamedTuple):
@@ -139,7 +139,7 @@ class Counters(NamedTuple):
     ops: np.ndarray       # int64[L, len(OPS)]
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def lif_of(lifs, l, last):
     """Scalar LIF parameters of neuron layer l + 1 (``last``: the readout)."""
     return LifParams(lifs.thr, lifs.leak_shift[l], lifs.leak_mode, lifs.weight_exp[l], lifs.in_shift,
