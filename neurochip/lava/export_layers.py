@@ -297,8 +297,7 @@ def reference_layers(engine, R: np.ndarray):
     z = lambda: np.zeros(n_all, np.int64)      # noqa: E731
     st = NeuronState(z(), z(), z(), z(), z(), z(), np.zeros(2, np.int64), z(), z())
     n_out = int(b.lay.sizes[-1])
-    idx, gneg, jdx, aval, rbuf, c32 = b._row
-    sc = Scratch(idx, gneg, jdx, aval, rbuf, c32, np.zeros(n_all, np.int64), np.zeros(n_out, np.int64),
+    sc = Scratch(*b._row, np.zeros(n_all, np.int64), np.zeros(n_out, np.int64),
                  np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), b.lut_exp, b.lut_sg, b._wacc)
     from ..counters import new_counters
     sat, ops = new_counters(len(engine.cfg.layers))
