@@ -227,7 +227,7 @@ def _load(f, path: Path):
     rng = rd("rng", (2,), "int", lo=1, hi=(1 << 32) - 1)
     opt = {}
     if not is_int:
-        n_ff = sum(sz[l] * sz[l + 1] for l in range(L))
+        n_ff = sum(sz[l] * sz[l + 1] for l in range(L)) if not cfg.arch else sum(lay.n_weights for lay in cfg.layers)
         n_par = n_ff + sum(a.size for a in recurrent) + sum(a.size for a in threshold)
         opt = {"M1": rd("optimizer/M1", (n_par,), "float32"), "M2": rd("optimizer/M2", (n_par,), "float32"),
                "step": rd("optimizer/step", (1,), "int", lo=0)}

@@ -148,7 +148,7 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 
 
 @main.command()
-@click.option("--dataset", type=click.Choice(["digits"]), default=None, help="Bundled dataset (default digits).")
+@click.option("--dataset", type=click.Choice(["digits", "yinyang"]), default=None, help="Bundled dataset (default digits; yinyang: the Yin-Yang benchmark, 4 inputs, 3 classes).")
 @click.option("--data", type=click.Path(), default=None, help="Your data: .npz, .h5 or a directory of MNIST IDX files.")
 @click.option("--hidden", default=None, help="Hidden layer sizes, e.g. 128 or 256,128.")
 @click.option("--arch", default=None, help="Layer kinds instead of --hidden, e.g. c8k3-p2-c16k3-p2-d64 (docs/layers.md; integer only).")
@@ -445,6 +445,11 @@ from .nir_commands import nir as _nir  # noqa: E402  (imports nir only when a co
 main.add_command(_energy)
 main.add_command(_lava)
 main.add_command(_nir)
+
+from .sweep_commands import plot as _plot, sweep as _sweep  # noqa: E402  (Dask and matplotlib load when they run)
+
+main.add_command(_sweep)
+main.add_command(_plot)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ def backend_for(cfg, profile, state) -> Backend:
     if cfg.precision == "int":
         from .int_ottt import IntOttt
         return IntOttt(cfg, profile, state)
+    if not cfg.plain_dense:
+        from .float_layers import FloatLayers     # layer kinds: the numpy float OTTT reference
+        return FloatLayers(cfg, profile, state)
     if cfg.rule == "bptt":
         from .bptt import Bptt
         return Bptt(cfg, profile, state)

@@ -20,6 +20,7 @@ for x): zero padding means the padded positions simply have no synapses.
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from ..counters import (O_ACC, O_BWD, O_DENSE, O_EFF, O_ERR, O_PRE_EV, O_PRE_VAL, O_PRNG, O_SURR,
                         O_SYN, O_WUPD, O_WUPD_NZ, S_ACC, S_ERROR, S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
@@ -29,9 +30,17 @@ from .error import error_to_lower, surrogate_at
 from .state import G_CIN, G_COUT, G_HIN, G_HOUT, G_K, G_NCONN, G_PAD, G_STRIDE, G_WIN, G_WOUT
 from .update import write_weight
 
+U = np.uint64
+
 
 @nb.njit(**NJIT)
 def conv_forward(l, net, lif, k_u, wts, st, sc, cnt):
+    """Weighted sums of conv layer l (event-driven over non-zero inputs), then its neurons.
+
+    The sums are gathered position-major (``acc[(oy wout + ox) C_out + co]``, in st.g's slice of
+    layer l + 1, free during the forward pass) so that an input's fan-out over the output channels
+    is one contiguous, vectorisable row of W and of acc; then copied to st.cur in CHW order.
+    Integer sums: the order does not change them."""
     geo = net.geom[l]
     cin, hin, win = geo[G_CIN], geo[G_HIN], geo[G_WIN]
     cout, hout, wout = geo[G_COUT], geo[G_HOUT], geo[G_WOUT]
@@ -39,20 +48,22 @@ def conv_forward(l, net, lif, k_u, wts, st, sc, cnt):
     W = wts.W
     s = st.s
     cur = st.cur
-    pre = net.noff[l]
-    post = net.noff[l + 1]
-    wo = net.woff[l]
+    acc = st.g
+    pre = U(net.noff[l])
+    post = U(net.noff[l + 1])
+    wo = U(net.woff[l])
     hwo = hout * wout
     npost = cout * hwo
-    for i in range(npost):
-        cur[post + i] = 0
+    ucout = U(cout)
+    for i in range(U(npost)):
+        acc[post + i] = 0
     nev = 0
     nsyn = 0
     neff = 0
     for ci in range(cin):
         for y in range(hin):
             for x in range(win):
-                sj = s[pre + (ci * hin + y) * win + x]
+                sj = s[pre + U((ci * hin + y) * win + x)]
                 if sj == 0:
                     continue
                 nev += 1
@@ -70,13 +81,24 @@ def conv_forward(l, net, lif, k_u, wts, st, sc, cnt):
                         ox = tx // stride
                         if ox >= wout:
                             continue
-                        wb = wo + ((ci * k + ky) * k + kx) * cout
-                        ob = post + oy * wout + ox
-                        for co in range(cout):
-                            w = W[wb + co]
-                            cur[ob + co * hwo] += w * sj
-                            neff += w != 0
+                        wb = wo + U(((ci * k + ky) * k + kx) * cout)
+                        ab = post + U((oy * wout + ox) * cout)
+                        ne = 0
+                        if sj == 1:
+                            for co in range(ucout):
+                                w = W[wb + co]
+                                acc[ab + co] += w
+                                ne += w != 0
+                        else:
+                            for co in range(ucout):
+                                w = W[wb + co]
+                                acc[ab + co] += w * sj
+                                ne += w != 0
+                        neff += ne
                         nsyn += cout
+    for co in range(cout):
+        for p in range(hwo):
+            cur[post + U(co * hwo + p)] = acc[post + U(p * cout + co)]
     ops = cnt.ops
     ops[l, O_PRE_EV] += nev
     ops[l, O_PRE_VAL] += cin * hin * win
@@ -88,8 +110,10 @@ def conv_forward(l, net, lif, k_u, wts, st, sc, cnt):
 
 @nb.njit(**NJIT)
 def conv_error(l, net, lifs, lrn, wts, st, sc, cnt):
-    """Errors of neuron layer l (hidden) from layer l + 1's through the transposed convolution.
-    The sums are gathered in st.cur of layer l (its forward sums are not needed any more)."""
+    """Errors of neuron layer l (hidden) from layer l + 1's through the transposed convolution:
+    per output position with a non-zero error, its errors over the output channels (gathered into
+    sc.wacc's head) dotted with each reaching input's contiguous row of W. The sums are gathered in
+    st.cur of layer l (its forward sums are not needed any more)."""
     geo = net.geom[l]
     cin, hin, win = geo[G_CIN], geo[G_HIN], geo[G_WIN]
     cout, hout, wout = geo[G_COUT], geo[G_HOUT], geo[G_WOUT]
@@ -97,32 +121,40 @@ def conv_error(l, net, lifs, lrn, wts, st, sc, cnt):
     W = wts.W
     g = st.g
     d = st.cur
+    gv = sc.gneg
     pre = net.noff[l]
     post = net.noff[l + 1]
-    wo = net.woff[l]
+    wo = U(net.woff[l])
     hwo = hout * wout
     npre = cin * hin * win
+    ucout = U(cout)
     for j in range(npre):
         d[pre + j] = 0
     nbwd = 0
-    for co in range(cout):
-        for oy in range(hout):
-            for ox in range(wout):
+    for oy in range(hout):
+        for ox in range(wout):
+            nzg = 0
+            for co in range(cout):
                 gi = g[post + co * hwo + oy * wout + ox]
-                if gi == 0:
+                gv[co] = gi
+                nzg += gi != 0
+            if nzg == 0:
+                continue
+            for ky in range(k):
+                iy = oy * stride - pad + ky
+                if iy < 0 or iy >= hin:
                     continue
-                for ky in range(k):
-                    iy = oy * stride - pad + ky
-                    if iy < 0 or iy >= hin:
+                for kx in range(k):
+                    ix = ox * stride - pad + kx
+                    if ix < 0 or ix >= win:
                         continue
-                    for kx in range(k):
-                        ix = ox * stride - pad + kx
-                        if ix < 0 or ix >= win:
-                            continue
-                        wb = wo + (ky * k + kx) * cout + co
-                        for ci in range(cin):
-                            d[pre + (ci * hin + iy) * win + ix] += W[wb + ci * k * k * cout] * gi
-                        nbwd += cin
+                    for ci in range(cin):
+                        wb = wo + U(((ci * k + ky) * k + kx) * cout)
+                        dd = 0
+                        for co in range(ucout):
+                            dd += W[wb + co] * gv[co]
+                        d[pre + (ci * hin + iy) * win + ix] += dd
+                    nbwd += cin * nzg
     sh = lrn.qerr[l] + lrn.sg_bits
     one = 1 << lrn.sg_bits
     nz = 0
@@ -201,8 +233,10 @@ def write_sums(l, wo, nw, lrn, wts, st, sc, cnt):
 @nb.njit(**NJIT)
 def conv_update(l, net, lrn, wts, st, sc, cnt):
     """OTTT update of the shared weights of conv layer l (module docstring); event-driven over
-    non-zero output errors and non-zero input traces. wupd_attempted counts the (error x trace)
-    products accumulated into the shared sums."""
+    output positions with a non-zero error and non-zero input traces: per position, its
+    ``-(g lr_mant)`` over the output channels (sc.gneg) times each reaching non-zero trace is added
+    to that input offset's contiguous row of sums. wupd_attempted counts the (non-zero error x
+    non-zero trace) products accumulated into the shared sums."""
     geo = net.geom[l]
     cin, hin, win = geo[G_CIN], geo[G_HIN], geo[G_WIN]
     cout, hout, wout = geo[G_COUT], geo[G_HOUT], geo[G_WOUT]
@@ -210,34 +244,40 @@ def conv_update(l, net, lrn, wts, st, sc, cnt):
     g = st.g
     tr = st.tr
     wacc = sc.wacc
+    gv = sc.gneg
     pre = net.noff[l]
     post = net.noff[l + 1]
     hwo = hout * wout
     nw = cin * k * k * cout
+    ucout = U(cout)
     for m in range(nw):
         wacc[m] = 0
     npairs = 0
-    for co in range(cout):
-        for oy in range(hout):
-            for ox in range(wout):
+    for oy in range(hout):
+        for ox in range(wout):
+            nzg = 0
+            for co in range(cout):
                 gi = g[post + co * hwo + oy * wout + ox]
-                if gi == 0:
+                gv[co] = -(gi * lrn.lr_mant)
+                nzg += gi != 0
+            if nzg == 0:
+                continue
+            for ky in range(k):
+                iy = oy * stride - pad + ky
+                if iy < 0 or iy >= hin:
                     continue
-                gn = -(gi * lrn.lr_mant)
-                for ky in range(k):
-                    iy = oy * stride - pad + ky
-                    if iy < 0 or iy >= hin:
+                for kx in range(k):
+                    ix = ox * stride - pad + kx
+                    if ix < 0 or ix >= win:
                         continue
-                    for kx in range(k):
-                        ix = ox * stride - pad + kx
-                        if ix < 0 or ix >= win:
+                    for ci in range(cin):
+                        a = tr[pre + (ci * hin + iy) * win + ix]
+                        if a == 0:
                             continue
-                        for ci in range(cin):
-                            a = tr[pre + (ci * hin + iy) * win + ix]
-                            if a == 0:
-                                continue
-                            wacc[((ci * k + ky) * k + kx) * cout + co] += gn * a
-                            npairs += 1
+                        wb = U(((ci * k + ky) * k + kx) * cout)
+                        for co in range(ucout):
+                            wacc[wb + co] += gv[co] * a
+                        npairs += nzg
     cnt.ops[l, O_WUPD] += npairs
     if npairs:
         write_sums(l, net.woff[l], nw, lrn, wts, st, sc, cnt)

@@ -187,6 +187,10 @@ def export_network(engine, force_custom: bool = False) -> LavaExport:
         raise NeurochipError("only integer networks (--precision int) can be exported to Lava's fixed-point simulator")
     cfg, prof, ilay = engine.cfg, engine.profile, engine.ilay
     n, s = prof.neuron, prof.synapse
+    if not cfg.plain_dense:
+        lay = next(x for x in cfg.layers if type(x).__name__ != "Dense" or x.k_u)
+        raise NeurochipError(f"layer {cfg.layers.index(lay)} ({lay.token}): this export writes dense layers; layer kinds "
+                             "go through neurochip.lava.export_layers (neurochip lava run does so)")
     if s.weight_bits > 8:
         raise NeurochipError(f"profile '{prof.name}' has {s.weight_bits}-bit weights; Lava's Dense keeps at most "
                              "8 bits (W in [-256, 255], mixed-sign LSB dropped): cannot export without losing bits")
@@ -674,6 +678,12 @@ def compare(engine, x: np.ndarray, y: np.ndarray, force_custom: bool = False) ->
     """Run samples x (floats in [0, 1], labels y) through neurochip and through Lava; count the
     differing spikes and membrane values per layer (expected 0), with the one-step delay per Dense
     hop accounted for. The engine's encoder PRNG is used, not advanced."""
+    if getattr(engine, "is_int", False) and not engine.cfg.plain_dense:
+        # layer kinds (conv, pool, recurrent, CUBA): neurochip/lava/export_layers.py
+        if force_custom:
+            raise NeurochipError("layer kinds export with stock Lava processes only (no --custom-neurons)")
+        from .export_layers import compare_layers
+        return compare_layers(engine, x, y)
     x = np.asarray(x)
     y = np.asarray(y, np.int64)
     if len(x) == 0:

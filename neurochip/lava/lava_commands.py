@@ -110,6 +110,29 @@ def _print(c, requested: int) -> None:
         click.echo(f"note: {note}")
 
 
+def _learn_arch(arch: str, hidden: int) -> int:
+    """The hidden size of an --arch that Lava's learning engine can learn (one dense hidden layer or
+    none), or a one-line error naming the layer it cannot (docs/layers.md "Lava")."""
+    from ..layers import CONV, POOL, RECURRENT, parse_arch, weight_layers
+
+    if hidden:
+        raise NeurochipError("give --hidden or --arch, not both")
+    tokens = arch.strip().split("-")
+    big = 256   # kinds only matter here: a large image so no kernel is too big for it
+    specs = weight_layers(parse_arch(arch, big * big, 10, (1, big, big) if tokens[0][:1] in "cpa" else ()))
+    for i, sp in enumerate(specs):
+        why = {CONV: "its weights are shared across positions and LearningDense learns one weight per synapse",
+               POOL: "pooling has no learned weights and no LearningDense form",
+               RECURRENT: "recurrent learning through LearningDense is not exported yet"}.get(sp.kind)
+        if why is None and sp.k_u:
+            why = "the learning emulation models current-less neurons only"
+        if why:
+            raise NeurochipError(f"layer {i} ({sp.token}) cannot learn in Lava: {why} (docs/layers.md)")
+    if len(specs) > 2:
+        raise NeurochipError(f"layer 1 ({specs[1].token}): Lava learning runs at most one hidden layer")
+    return specs[0].n_out if len(specs) == 2 else 0
+
+
 @lava.command()
 @click.option("--dataset", type=click.Choice(["digits"]), default="digits", show_default=True)
 @click.option("--data", type=click.Path(), default=None, help="Your data (.npz, .h5, IDX directory) instead of digits.")
@@ -120,9 +143,11 @@ def _print(c, requested: int) -> None:
 @click.option("--feedback", type=click.Choice(["none", "random"]), default="none", show_default=True,
               help="none: only the output layer learns; random: the hidden layer learns too, by fixed random feedback.")
 @click.option("--timesteps", "-T", type=int, default=8, show_default=True)
+@click.option("--arch", default=None, help="Layer kinds (docs/layers.md): only d<n> (the --hidden layer) learns in Lava; "
+              "conv, pool, recurrent and CUBA layers are refused.")
 @click.option("--json", "as_json", is_flag=True)
 @_errors
-def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timesteps, as_json):
+def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timesteps, arch, as_json):
     """Learn on chip in Lava (LearningDense + Loihi3F rule) and in neurochip's exact emulation;
     report differing weights (expected 0) and both accuracies."""
     from .compat import require_lava
@@ -130,6 +155,8 @@ def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timestep
 
     if samples < 1:
         raise NeurochipError(f"--samples must be at least 1, got {samples}")
+    if arch is not None:
+        hidden = _learn_arch(arch, hidden)
     require_lava()
     kw = {"timesteps": timesteps, "feedback": feedback}
     if hidden:
