@@ -578,15 +578,13 @@ def to_engine(layers: list[FloatLayer], profile, dt: float, precision: str = "in
         if fl.fires and nrn.compare != ">":
             maps[-1].notes.append(f"NIR fires on v > threshold; the profile compares {nrn.compare}")
     if precision == "float":
-        if needs_arch:
-            raise NeurochipError("the float reference runs plain dense layers only (no recurrence, no CUBA current):"
-                                 " import with --precision int")
         cfg = NetworkConfig(**opts)
-        st = NetworkState(cfg, [fl.W.astype(np.float32) for fl in layers], None,
-                          [fl.bias.astype(np.float32) for fl in layers],
+        ws = [(fl.W if fl.R is None else np.vstack([fl.W, fl.R])).astype(np.float32) for fl in layers]
+        st = NetworkState(cfg, ws, None, [fl.bias.astype(np.float32) for fl in layers],
                           [b.astype(np.float32) for b in init_feedback(cfg)])
-        for m, fl in zip(maps, layers):
-            m.qerr = float(np.sqrt(np.mean((fl.W.astype(np.float32) - fl.W) ** 2)) / max(np.sqrt(np.mean(fl.W ** 2)), 1e-300))
+        for m, fl, w in zip(maps, layers, ws):
+            w64 = fl.W if fl.R is None else np.vstack([fl.W, fl.R])
+            m.qerr = float(np.sqrt(np.mean((w - w64) ** 2)) / max(np.sqrt(np.mean(w64 ** 2)), 1e-300))
         return Engine(cfg, profile, st), maps
     thr_mem = nrn.threshold_membrane
     blim = (1 << (nrn.membrane_bits - 1)) - 1

@@ -192,6 +192,10 @@ def test_snntorch_rsynaptic_recurrent_cuba_equals_ode(tmp_path):
     assert ode_spk[0].sum() > 50
     for a, b in zip(spk, ode_spk):
         np.testing.assert_array_equal(a, b)
+    # neurochip's float reference for layer kinds (kernels/ottt_float_layers.py) runs it too
+    feng, _, _ = import_nir(p, LOIHI, precision="float", timesteps=12)
+    pred, _ = simulate_float(layers, x, 12)
+    np.testing.assert_array_equal(evaluate(feng, x, np.zeros(len(x), np.int64))["pred"], pred)
 
 
 def test_leak_maps_to_nearest_shift_and_reports_tau_error(tmp_path):
@@ -401,7 +405,8 @@ def test_import_api_errors_are_neurochip_errors(tmp_path):
     p = _write(g, tmp_path)
     with pytest.raises(NeurochipError, match="--dt must be a positive"):
         import_nir(p, LOIHI, dt=-1.0)
-    with pytest.raises(NeurochipError, match="float reference runs plain dense"):
-        sub = rsynaptic(np.zeros((8, 8)), 0.5, 0.5)
-        g2 = _graph_with({"lif0": sub})
-        import_nir(_write(g2, tmp_path, "r.nir"), LOIHI, precision="float")
+    g2 = _graph_with({"lif1": nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3)),
+                      "fc2": nir.Linear(weight=np.ones((3, 3)))},
+                     edges=list(g.edges) + [("lif1", "fc2"), ("fc2", "lif1")])
+    with pytest.raises(NeurochipError, match="readout lif1 is recurrent"):
+        import_nir(_write(g2, tmp_path, "r.nir"), LOIHI)

@@ -62,7 +62,7 @@ class FloatLayerNet:
         self.syn = [synapse_arrays(sp) for sp in self.specs]
         k_hidden = profile.neuron.leak_shift
         k_r = k_hidden if cfg.readout_leak_shift < 0 else cfg.readout_leak_shift
-        ks = [k_hidden] * (len(self.specs) - 1) + [k_r]
+        ks = list(cfg.leak_shifts) or [k_hidden] * (len(self.specs) - 1) + [k_r]   # leak_shifts: NIR import
         lam = lambda k: 1.0 - 2.0 ** -k if k > 0 else 0.0    # noqa: E731
         self.lam = [lam(k) for k in ks]
         self.lam_u = [lam(sp.k_u) for sp in self.specs]
