@@ -45,8 +45,8 @@ MAX_SHIFT = 12
 
 NEURONS = ("LIF", "CubaLIF", "IF", "LI", "CubaLI", "Threshold")
 CONNECTIONS = ("Affine", "Linear")
-MAPPED = ("Input", "Output", "Affine", "Linear", "Scale", "Flatten") + NEURONS
-LATER = ("Conv2d", "SumPool2d", "AvgPool2d")
+LATER = ("SumPool2d", "AvgPool2d")
+MAPPED = ("Input", "Output", "Affine", "Linear", "Scale", "Flatten", "Conv2d") + LATER + NEURONS
 
 
 def _t(node) -> str:
@@ -167,12 +167,24 @@ class Stage:
     """One connection and the neurons it drives, in NIR's units."""
     conn: str
     neuron: str
-    weight: np.ndarray           # (n_out, n_in), NIR's orientation
-    bias: np.ndarray             # (n_out,)
+    weight: np.ndarray | None    # dense (n_out, n_in); conv (C_out, C_in, k, k); pool None
+    bias: np.ndarray             # dense (n_out,); conv (C_out,); pool zeros
     node: object                 # the neuron node
     rec: str = ""                # recurrent connection node ("" : none)
     rec_weight: np.ndarray | None = None
     rec_bias: np.ndarray | None = None
+    kind: str = "dense"          # dense, conv, pool
+    in_shape: tuple = ()
+    out_shape: tuple = ()
+    kernel: int = 0
+    stride: int = 1
+    padding: int = 0
+    avg: bool = False            # pool: average (weight 1/k^2) rather than sum
+    folded: str = ""             # a pool folded into this connection (its node name)
+
+    @property
+    def n_out(self) -> int:
+        return math.prod(self.out_shape)
 
 
 def _conn(node) -> tuple[np.ndarray, np.ndarray]:
@@ -183,14 +195,93 @@ def _conn(node) -> tuple[np.ndarray, np.ndarray]:
     return w, np.broadcast_to(b, (w.shape[0],)).copy()
 
 
+def _pair(v, what, name, path) -> int:
+    a = np.asarray(v).ravel()
+    if a.size == 0 or a.size > 2 or (a.size == 2 and a[0] != a[1]):
+        raise NeurochipError(f"{path}: node {name}: {what} {a.tolist()} is not square; the chip's kernels are k x k")
+    return int(a[0])
+
+
+def _conv_params(node, shape, name, path) -> dict:
+    w = np.asarray(node.weight, np.float64)
+    if w.ndim != 4:
+        raise NeurochipError(f"{path}: node {name} (Conv2d): weight must be (C_out, C_in, k, k), got {list(w.shape)}")
+    k = _pair(w.shape[2:], "kernel", name, path)
+    st = _pair(node.stride, "stride", name, path)
+    if _pair(node.dilation, "dilation", name, path) != 1 or int(node.groups) != 1:
+        raise NeurochipError(f"{path}: node {name} (Conv2d): dilation and groups must be 1 on the chip")
+    pad = node.padding
+    if isinstance(pad, str):
+        if pad == "valid":
+            pad = 0
+        elif st == 1 and k % 2 == 1:
+            pad = (k - 1) // 2
+        else:
+            raise NeurochipError(f"{path}: node {name} (Conv2d): padding 'same' needs stride 1 and an odd kernel")
+    pad = _pair(pad, "padding", name, path)
+    if len(shape) == 1:
+        ish = getattr(node, "input_shape", None)
+        hw = tuple(int(x) for x in np.asarray(ish).ravel()) if ish is not None else ()
+        if len(hw) == 2 and w.shape[1] * hw[0] * hw[1] == shape[0]:
+            shape = (w.shape[1],) + hw
+        else:
+            side = math.isqrt(shape[0] // w.shape[1]) if shape[0] % w.shape[1] == 0 else 0
+            if side * side * w.shape[1] != shape[0]:
+                raise NeurochipError(f"{path}: node {name} (Conv2d) gets {shape[0]} flat values; give the Input node a (C, H, W) shape")
+            shape = (w.shape[1], side, side)
+    if len(shape) != 3 or shape[0] != w.shape[1]:
+        raise NeurochipError(f"{path}: node {name} (Conv2d) takes {w.shape[1]} channels, gets shape {list(shape)}")
+    c, h, wd = shape
+    if k > h + 2 * pad or k > wd + 2 * pad or pad >= k:
+        raise NeurochipError(f"{path}: node {name} (Conv2d): kernel {k}, padding {pad} do not fit its {h}x{wd} input")
+    out = (w.shape[0], (h + 2 * pad - k) // st + 1, (wd + 2 * pad - k) // st + 1)
+    b = np.broadcast_to(np.asarray(getattr(node, "bias", 0.0), np.float64).ravel()
+                        if np.asarray(getattr(node, "bias", 0.0)).size > 1 else np.asarray(getattr(node, "bias", 0.0), np.float64).ravel()[:1],
+                        (w.shape[0],)).copy()
+    return dict(kind="conv", weight=w, bias=b, in_shape=shape, out_shape=out, kernel=k, stride=st, padding=pad)
+
+
+def _pool_params(node, shape, name, path) -> dict:
+    k = _pair(node.kernel_size, "kernel", name, path)
+    st = _pair(node.stride, "stride", name, path) if node.stride is not None else k
+    pad = _pair(node.padding, "padding", name, path) if node.padding is not None else 0
+    if st != k or pad != 0:
+        raise NeurochipError(f"{path}: node {name} ({_t(node)}): stride {st}, padding {pad}; the chip pools k x k windows"
+                             " with stride k and no padding")
+    if len(shape) != 3:
+        raise NeurochipError(f"{path}: node {name} ({_t(node)}) needs a (C, H, W) input, gets {list(shape)}")
+    c, h, w = shape
+    if k > h or k > w:
+        raise NeurochipError(f"{path}: node {name} ({_t(node)}): pool {k}x{k} is larger than its {h}x{w} input")
+    return dict(kind="pool", in_shape=shape, out_shape=(c, h // k, w // k), kernel=k, avg=_t(node) == "AvgPool2d")
+
+
+def _fold_pool(pool: dict, conn: dict, pname: str, cname: str, path) -> dict:
+    """A pool without neurons, folded exactly into the connection after it: a conv over pooled
+    values is a conv over the unpooled ones with kernel k K, stride k s, padding k p and each weight
+    repeated over k x k (x 1/k^2 for an average); a dense layer repeats each weight likewise."""
+    k, f = pool["kernel"], (1.0 / pool["kernel"] ** 2 if pool["avg"] else 1.0)
+    c, h, w = pool["in_shape"]
+    if conn["kind"] == "conv":
+        if conn["padding"] and (h % k or w % k):
+            raise NeurochipError(f"{path}: pool {pname} before padded {cname}: {h}x{w} is not a multiple of {k}")
+        W = np.repeat(np.repeat(conn["weight"], k, axis=2), k, axis=3) * f
+        out = dict(conn, weight=W, in_shape=pool["in_shape"], kernel=conn["kernel"] * k, stride=conn["stride"] * k,
+                   padding=conn["padding"] * k)
+        return out
+    hp, wp = h // k, w // k
+    n_out = conn["weight"].shape[0]
+    W = np.zeros((n_out, c, h, w))
+    W[:, :, :hp * k, :wp * k] = np.repeat(np.repeat(conn["weight"].reshape(n_out, c, hp, wp), k, axis=2), k, axis=3) * f
+    return dict(conn, weight=W.reshape(n_out, c * h * w), in_shape=(c * h * w,))
+
+
 def chain(nodes: dict, edges: list, path="graph") -> tuple[list[Stage], int]:
     """The stages from the Input to the Output, and the number of inputs. Only chains map to the
-    chip (plus a neuron's recurrent connection back to itself); anything else is one line."""
+    chip (plus a neuron's recurrent connection back to itself); anything else is one line. A pool
+    followed by neurons is a chip pool layer; a pool followed by a connection is folded into it."""
     for name, node in nodes.items():
         t = _t(node)
-        if t in LATER:
-            raise NeurochipError(f"{path}: node {name} ({t}): convolution and pooling import is not implemented yet"
-                                 " (dense graphs only; docs/nir.md)")
         if t not in MAPPED:
             raise NeurochipError(f"{path}: node {name} ({t}) has no chip equivalent; neurochip maps "
                                  + ", ".join(MAPPED))
@@ -207,11 +298,13 @@ def chain(nodes: dict, edges: list, path="graph") -> tuple[list[Stage], int]:
     for c, node in nodes.items():
         if _t(node) in CONNECTIONS and len(pred[c]) == 1 and succ[c] == pred[c] and _t(nodes[pred[c][0]]) in NEURONS:
             rec[pred[c][0]] = c
-    n_in = _shape(nodes[inputs[0]].output_type, "output") or _shape(nodes[inputs[0]].input_type, "input")
-    if n_in is None:
+    shape = _shape(nodes[inputs[0]].output_type, "output") or _shape(nodes[inputs[0]].input_type, "input")
+    if shape is None:
         raise NeurochipError(f"{path}: Input node {inputs[0]} has no shape")
+    n_in = math.prod(shape)
+    shape = shape if len(shape) == 3 else (n_in,)
     stages: list[Stage] = []
-    cur, pend, pre_scale = inputs[0], None, None
+    cur, pend, pre_scale, ppool = inputs[0], None, None, None
     seen = {cur}
     while True:
         nxt = [d for d in succ[cur] if d != rec.get(cur)]
@@ -227,58 +320,87 @@ def chain(nodes: dict, edges: list, path="graph") -> tuple[list[Stage], int]:
         if n_pred != 1:
             raise NeurochipError(f"{path}: node {cur} ({t}) has {n_pred} inputs: only chains map to the chip")
         if t == "Output":
-            if pend is not None:
-                raise NeurochipError(f"{path}: the graph ends in connection {pend[0]} without neurons; add an LI readout")
+            if pend is not None or ppool is not None:
+                raise NeurochipError(f"{path}: the graph ends in {(pend or ppool)['name']} without neurons; add an LI readout")
             break
         if t == "Flatten":
-            continue   # flat values are CHW-ordered, as NIR's (C, H, W) flattened
-        if t in CONNECTIONS:
             if pend is not None:
-                raise NeurochipError(f"{path}: connections {pend[0]} and {cur} follow each other without neurons between them")
-            try:
-                w, b = _conn(node)
-            except (TypeError, ValueError) as e:
-                raise NeurochipError(f"{path}: node {cur} ({t}): {e}") from None
+                raise NeurochipError(f"{path}: Flatten {cur} between connection {pend['name']} and its neurons")
+            if ppool is None:
+                shape = (math.prod(shape),)   # flat values are CHW-ordered, as NIR's (C, H, W) flattened
+            continue
+        if t in CONNECTIONS or t == "Conv2d":
+            if pend is not None:
+                raise NeurochipError(f"{path}: connections {pend['name']} and {cur} follow each other without neurons between them")
+            src = ppool["out_shape"] if ppool is not None else shape
+            if t == "Conv2d":
+                if ppool is not None and len(src) == 1:
+                    src = ppool["out_shape"]
+                cp = _conv_params(node, src, cur, path)
+            else:
+                try:
+                    w, b = _conn(node)
+                except (TypeError, ValueError, AttributeError) as e:
+                    raise NeurochipError(f"{path}: node {cur} ({t}): {e}") from None
+                if w.shape[1] != math.prod(src):
+                    raise NeurochipError(f"{path}: {cur} takes {w.shape[1]} inputs, gets {math.prod(src)} values")
+                cp = dict(kind="dense", weight=w, bias=b, in_shape=(math.prod(src),), out_shape=(w.shape[0],))
+            cp["name"] = cur
+            if ppool is not None:
+                cp = _fold_pool(ppool, cp, ppool["name"], cur, path)
+                cp["folded"] = ppool["name"]
+                cp["name"] = cur
+                ppool = None
             if pre_scale is not None:
-                if pre_scale.size != w.shape[1]:
-                    raise NeurochipError(f"{path}: Scale before {cur} has {pre_scale.size} values for {w.shape[1]} inputs")
-                w = w * pre_scale[None, :]
+                if cp["kind"] != "dense" or pre_scale.size not in (1, cp["weight"].shape[1]):
+                    raise NeurochipError(f"{path}: Scale before {cur}: only a dense connection takes an input Scale")
+                cp["weight"] = cp["weight"] * pre_scale[None, :]
                 pre_scale = None
-            pend = (cur, w, b)
+            pend = cp
+            continue
+        if t in LATER:   # pools
+            if pend is not None:
+                raise NeurochipError(f"{path}: pool {cur} between connection {pend['name']} and its neurons")
+            if ppool is not None:
+                raise NeurochipError(f"{path}: pools {ppool['name']} and {cur} follow each other")
+            ppool = dict(_pool_params(node, shape, cur, path), name=cur)
             continue
         if t == "Scale":
-            s = np.asarray(node.scale, np.float64).ravel()
-            if pend is not None:
-                name, w, b = pend
-                if s.size not in (1, w.shape[0]):
-                    raise NeurochipError(f"{path}: Scale {cur} has {s.size} values for {w.shape[0]} outputs of {name}")
-                pend = (name, w * s.reshape(-1, 1) if s.size > 1 else w * s[0], b * s)
+            sc = np.asarray(node.scale, np.float64).ravel()
+            if pend is not None and pend["kind"] == "dense":
+                w, b = pend["weight"], pend["bias"]
+                if sc.size not in (1, w.shape[0]):
+                    raise NeurochipError(f"{path}: Scale {cur} has {sc.size} values for {w.shape[0]} outputs of {pend['name']}")
+                pend = dict(pend, weight=w * sc.reshape(-1, 1) if sc.size > 1 else w * sc[0], bias=b * sc)
+            elif pend is None and ppool is None:
+                pre_scale = sc if pre_scale is None else pre_scale * sc
             else:
-                pre_scale = s if pre_scale is None else pre_scale * s
+                raise NeurochipError(f"{path}: Scale {cur} after a convolution or pool has no chip equivalent")
             continue
         # a neuron
-        if pend is None:
-            raise NeurochipError(f"{path}: neuron {cur} ({t}) has no Affine/Linear connection before it")
-        name, w, b = pend
-        st = Stage(conn=name, neuron=cur, weight=w, bias=b, node=node)
+        if pend is None and ppool is None:
+            raise NeurochipError(f"{path}: neuron {cur} ({t}) has no connection before it")
+        cp = pend if pend is not None else dict(ppool, weight=None, bias=np.zeros(1))
+        st = Stage(conn=cp["name"], neuron=cur, weight=cp["weight"], bias=cp["bias"], node=node, kind=cp["kind"],
+                   in_shape=tuple(cp["in_shape"]), out_shape=tuple(cp["out_shape"]), kernel=cp.get("kernel", 0),
+                   stride=cp.get("stride", 1), padding=cp.get("padding", 0), avg=cp.get("avg", False),
+                   folded=cp.get("folded", ""))
         size = _neuron_size(node)
-        if size is not None and size != w.shape[0]:
-            raise NeurochipError(f"{path}: edge {name} -> {cur}: {w.shape[0]} outputs into {size} neurons")
+        if size is not None and size != st.n_out:
+            raise NeurochipError(f"{path}: edge {st.conn} -> {cur}: {st.n_out} outputs into {size} neurons")
         if cur in rec:
+            if st.kind != "dense":
+                raise NeurochipError(f"{path}: recurrent connection {rec[cur]} on a {st.kind} layer: only dense layers are recurrent on the chip")
             rw, rb = _conn(nodes[rec[cur]])
-            if rw.shape != (w.shape[0], w.shape[0]):
-                raise NeurochipError(f"{path}: recurrent connection {rec[cur]} has shape {list(rw.shape)}, want {[w.shape[0]] * 2}")
+            if rw.shape != (st.n_out, st.n_out):
+                raise NeurochipError(f"{path}: recurrent connection {rec[cur]} has shape {list(rw.shape)}, want {[st.n_out] * 2}")
             st.rec, st.rec_weight, st.rec_bias = rec[cur], rw, rb
         stages.append(st)
-        pend = None
+        shape = st.out_shape
+        pend = ppool = None
     if not stages:
         raise NeurochipError(f"{path}: the graph has no neuron layer")
-    if stages[0].weight.shape[1] != math.prod(n_in):
-        raise NeurochipError(f"{path}: Input has {math.prod(n_in)} values, {stages[0].conn} takes {stages[0].weight.shape[1]}")
-    for a, b in zip(stages, stages[1:]):
-        if a.weight.shape[0] != b.weight.shape[1]:
-            raise NeurochipError(f"{path}: {a.neuron} has {a.weight.shape[0]} neurons, {b.conn} takes {b.weight.shape[1]} inputs")
-    return stages, int(math.prod(n_in))
+    return stages, int(n_in)
 
 
 def _neuron_size(node):
@@ -324,6 +446,8 @@ class FloatLayer:
     lam_u_exact: float = 0.0
     reset: str = "zero"           # what the NIR node implies
     notes: list = field(default_factory=list)
+    spec: object = None           # the chip layer (neurochip.layers): Dense, RecurrentDense, Conv2d, pools
+    Wchip: np.ndarray | None = None   # weights in the spec's weight_shape, threshold units (R not included)
 
     @property
     def n_out(self) -> int:
@@ -341,8 +465,8 @@ def to_float(stages: list[Stage], dt: float, path="graph") -> list[FloatLayer]:
         raise NeurochipError(f"--dt must be a positive number of seconds, got {dt}")
     out = []
     for li, st in enumerate(stages):
-        node, t, n = st.node, _t(st.node), st.weight.shape[0]
-        notes = []
+        node, t, n = st.node, _t(st.node), st.n_out
+        notes = [f"pool {st.folded} folded into {st.conn} (exact)"] if st.folded else []
         cuba = t in ("CubaLIF", "CubaLI")
         tau_syn = 0.0
         lam_u = 0.0
@@ -383,33 +507,79 @@ def to_float(stages: list[Stage], dt: float, path="graph") -> list[FloatLayer]:
         if cuba and k_u == 0 and lam_u > 0:
             notes.append(f"tau_syn {tau_syn:g} s maps to no current memory (k_u = 0)")
         scale = gain * gain_u / vth
-        W = (st.weight * scale[:, None]).T.copy()
-        if cuba:
-            # an Affine bias enters the current; the chip adds biases to the membrane: at the
-            # current's steady state (x 2^k_u) they are the same
-            bias = (st.bias * scale * (2.0 ** k_u)) + vleak_b / vth
-            if (st.bias != 0).any():
-                notes.append("Affine bias of a CUBA neuron moved from the current to the membrane (steady state)")
-        else:
-            bias = st.bias * scale + vleak_b / vth
+        cur_gain = 2.0 ** k_u if cuba else 1.0   # see below
+        spec, Wchip, W = _chip_layer(st, scale, k_u, path)
+        # a connection's bias enters a CUBA neuron's current; the chip adds biases to the membrane:
+        # at the current's steady state (x 2^k_u) they are the same
+        if cuba and (st.bias != 0).any():
+            notes.append("bias of a CUBA neuron moved from the current to the membrane (steady state)")
+        nb = np.repeat(st.bias, n // st.bias.size) if st.bias.size != n else st.bias
+        bias = nb * scale * cur_gain + vleak_b / vth
         R = None
         if st.rec:
             R = (st.rec_weight * scale[:, None]).T.copy()
-            bias = bias + st.rec_bias * scale * (2.0 ** k_u if cuba else 1.0)
+            bias = bias + st.rec_bias * scale * cur_gain
+            spec = _layers().RecurrentDense(spec.n_in, spec.n_out, k_u)
         out.append(FloatLayer(conn=st.conn, neuron=st.neuron, ntype=t, W=W, bias=bias, k=k, k_u=k_u, fires=fires,
-                              R=R, rec=st.rec, tau=tau, tau_syn=tau_syn, lam_exact=lam, lam_u_exact=lam_u, notes=notes))
+                              R=R, rec=st.rec, tau=tau, tau_syn=tau_syn, lam_exact=lam, lam_u_exact=lam_u, notes=notes,
+                              spec=spec, Wchip=Wchip))
     for fl in out[:-1]:
         if not fl.fires:
             raise NeurochipError(f"{path}: hidden neuron layer {fl.neuron} ({fl.ntype}) does not spike; only the readout may be LI/CubaLI")
     last = out[-1]
     if last.R is not None:
         raise NeurochipError(f"{path}: the readout {last.neuron} is recurrent ({last.rec}); the chip's readout layer is feed-forward")
+    if not isinstance(last.spec, _layers().Dense):
+        raise NeurochipError(f"{path}: the readout {last.neuron} follows {last.spec.token}; the chip's readout is a dense layer")
     if last.k_u:
         last.notes.append(f"readout current (k_u {last.k_u}) dropped: the chip's readout has none; its weights take the"
                           f" current's steady-state gain 2^{last.k_u}")
         last.W = last.W * 2.0 ** last.k_u
+        last.Wchip = last.W
         last.k_u = 0
+        last.spec = _layers().Dense(last.spec.n_in, last.spec.n_out)
     return out
+
+
+def _layers():
+    from . import layers
+    return layers
+
+
+def _dense_equivalent(spec, Wchip) -> np.ndarray:
+    """(n_in, n_out) matrix of a conv or pool layer (the float simulation's form)."""
+    from .kernels.ottt_float_layers import synapse_arrays
+    (pre, post, widx), _ = synapse_arrays(spec)
+    W = np.zeros((spec.n_in, spec.n_out))
+    wv = np.full(pre.shape, 2.0 ** -spec.shift) if spec.kind == _layers().POOL else Wchip.ravel()[widx]
+    np.add.at(W, (pre, post), wv)
+    return W
+
+
+def _chip_layer(st: Stage, scale: np.ndarray, k_u: int, path):
+    """(layer spec, chip-shaped weights in threshold units, dense (n_in, n_out) equivalent)."""
+    L = _layers()
+    if st.kind == "dense":
+        W = (st.weight * scale[:, None]).T.copy()
+        return L.Dense(W.shape[0], W.shape[1], k_u), W, W
+    co = st.out_shape[0]
+    sc = scale.reshape(co, -1)
+    if not np.allclose(sc, sc[:, :1], rtol=1e-12, atol=0.0):
+        raise NeurochipError(f"{path}: neurons {st.neuron} after {st.conn}: the input gain / threshold varies within a"
+                             " channel; the chip's shared weights need one per channel")
+    sc = sc[:, 0]
+    if st.kind == "conv":
+        spec = L.Conv2d(tuple(st.in_shape), co, st.kernel, st.stride, st.padding, k_u)
+        Wchip = st.weight.transpose(1, 2, 3, 0) * sc[None, None, None, :]
+        return spec, Wchip, _dense_equivalent(spec, Wchip)
+    per_input = sc * (1.0 / st.kernel ** 2 if st.avg else 1.0)     # threshold units per input spike
+    for cls in (L.SumPool2d, L.AvgPool2d):
+        spec = cls(tuple(st.in_shape), st.kernel, k_u)
+        if np.allclose(per_input, 2.0 ** -spec.shift, rtol=1e-12, atol=0.0):
+            return spec, np.zeros(0), _dense_equivalent(spec, None)
+    raise NeurochipError(f"{path}: pool {st.conn} into neurons {st.neuron}: each input is worth {float(per_input[0]):g}"
+                         f" threshold, the chip's pool layer 1 (sum) or 2^-{L.AvgPool2d(tuple(st.in_shape), st.kernel).shift}"
+                         " (average); put the pool before a connection instead")
 
 
 def simulate_float(layers: list[FloatLayer], x: np.ndarray, T: int, reset: str = "zero", compare: str = ">",
@@ -501,12 +671,12 @@ class LayerMap:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
-def _q_range(profile, li: int, lr: float, timesteps: int) -> tuple[int, int, float]:
+def _q_range(profile, li: int, lr: float, timesteps: int, encoder: str = "direct") -> tuple[int, int, float]:
     """(q_lo, q_hi, log2 of the threshold as int_layout rounds it) allowed for weight layer li."""
     from .network import quantize_lr
     n, s, lrn = profile.neuron, profile.synapse, profile.learning
     log2_thr = int(round(math.log2(n.threshold)))
-    inb = s.input_bits if li == 0 else 0
+    inb = s.input_bits if li == 0 and encoder == "direct" else 0
     q_lo = log2_thr - inb - s.weight_lsb_shift - s.weight_exp_max
     q_hi = log2_thr - inb - s.weight_lsb_shift - s.weight_exp_min
     extra = lrn.shadow_weight_bits - s.weight_bits if lrn.shadow_weight_bits else 0
@@ -559,16 +729,19 @@ def to_engine(layers: list[FloatLayer], profile, dt: float, precision: str = "in
     n_in = layers[0].W.shape[0]
     sizes = (n_in,) + tuple(fl.n_out for fl in layers)
     spiking = layers[-1].fires
-    needs_arch = any(fl.R is not None or fl.k_u for fl in layers)
-    arch = "-".join(("r" if fl.R is not None else "d") + str(fl.n_out) + (f"u{fl.k_u}" if fl.k_u else "")
-                    for fl in layers) if needs_arch else ""
-    opts = dict(sizes=sizes, timesteps=timesteps, encoder=encoder, readout="spiking" if spiking else "integrator",
-                loss="count" if spiking else "ce_mse", precision=precision, lr=lr, seed=seed, arch=arch,
+    specs = [fl.spec for fl in layers]
+    needs_arch = any(type(sp).__name__ != "Dense" or sp.k_u for sp in specs)
+    arch = "-".join(sp.token for sp in specs) if needs_arch else ""
+    shape = tuple(specs[0].in_shape) if len(specs[0].in_shape) == 3 else ()
+    opts = dict(sizes=(n_in, sizes[-1]) if needs_arch else sizes, timesteps=timesteps, encoder=encoder,
+                readout="spiking" if spiking else "integrator", loss="count" if spiking else "ce_mse",
+                precision=precision, lr=lr, seed=seed, arch=arch, input_shape=shape,
                 leak_shifts=tuple(fl.k for fl in layers))
     maps = []
     for li, fl in enumerate(layers):
         tau_eff = dt * 2.0 ** fl.k
-        maps.append(LayerMap(name=f"{fl.conn}" + (f"+{fl.rec}" if fl.rec else "") + f" -> {fl.neuron}", ntype=fl.ntype,
+        maps.append(LayerMap(name=f"{fl.conn}" + (f"+{fl.rec}" if fl.rec else "") + f" -> {fl.neuron} ({fl.spec.token})",
+                             ntype=fl.ntype,
                              n_in=fl.W.shape[0], n_out=fl.n_out, recurrent=fl.R is not None, k=fl.k,
                              tau=fl.tau, tau_eff=tau_eff, k_u=fl.k_u, tau_syn=fl.tau_syn,
                              tau_syn_eff=dt * 2.0 ** fl.k_u if fl.tau_syn else 0.0,
@@ -579,36 +752,45 @@ def to_engine(layers: list[FloatLayer], profile, dt: float, precision: str = "in
             maps[-1].notes.append(f"NIR fires on v > threshold; the profile compares {nrn.compare}")
     if precision == "float":
         cfg = NetworkConfig(**opts)
-        ws = [(fl.W if fl.R is None else np.vstack([fl.W, fl.R])).astype(np.float32) for fl in layers]
+        w64s = [fl.Wchip if fl.R is None else np.vstack([fl.Wchip, fl.R]) for fl in layers]
+        ws = [w.astype(np.float32) for w in w64s]
         st = NetworkState(cfg, ws, None, [fl.bias.astype(np.float32) for fl in layers],
                           [b.astype(np.float32) for b in init_feedback(cfg)])
-        for m, fl, w in zip(maps, layers, ws):
-            w64 = fl.W if fl.R is None else np.vstack([fl.W, fl.R])
-            m.qerr = float(np.sqrt(np.mean((w - w64) ** 2)) / max(np.sqrt(np.mean(w64 ** 2)), 1e-300))
+        for m, w, w64 in zip(maps, ws, w64s):
+            m.qerr = float(np.sqrt(np.mean((w - w64) ** 2)) / max(np.sqrt(np.mean(w64 ** 2)), 1e-300)) if w.size else 0.0
         return Engine(cfg, profile, st), maps
     thr_mem = nrn.threshold_membrane
     blim = (1 << (nrn.membrane_bits - 1)) - 1
     qs, ws, bs = [], [], []
     for li, (fl, m) in enumerate(zip(layers, maps)):
-        W = fl.W if fl.R is None else np.vstack([fl.W, fl.R])
-        q_lo, q_hi, log2_thr = _q_range(profile, li, lr, timesteps)
+        b = np.clip(np.round(fl.bias * thr_mem), -blim, blim)
+        m.bias_err = float(np.abs(b / thr_mem - fl.bias).max()) if b.size else 0.0
+        bs.append(b.astype(np.int32))
+        if not fl.spec.learned:      # a pool: fixed weights (network.int_layout chooses their exponent)
+            qs.append(0)
+            ws.append(np.zeros(fl.spec.weight_shape, np.int32))
+            m.notes.append(f"fixed pool weight 2^-{fl.spec.shift} threshold per input")
+            continue
+        W = fl.Wchip if fl.R is None else np.vstack([fl.Wchip, fl.R])
+        q_lo, q_hi, log2_thr = _q_range(profile, li, lr, timesteps, encoder)
         lsb_of = lambda q, l2=log2_thr: 2.0 ** (l2 - q) / nrn.threshold  # noqa: E731  (threshold units per LSB)
         try:
             q, mant, clipped, qerr = quantize_layer(W, syn.weight_bits, lsb_of, q_lo, q_hi,
                                                     None if q_want is None else q_want[li])
         except NeurochipError as e:
             raise NeurochipError(f"layer {li} ({m.name}): {e}") from None
-        b = np.clip(np.round(fl.bias * thr_mem), -blim, blim)
         m.q, m.clipped, m.qerr = q, clipped, qerr
-        m.weight_exp = log2_thr - q - (syn.input_bits if li == 0 else 0) - syn.weight_lsb_shift
-        m.bias_err = float(np.abs(b / thr_mem - fl.bias).max()) if b.size else 0.0
+        m.weight_exp = log2_thr - q - (syn.input_bits if li == 0 and encoder == "direct" else 0) - syn.weight_lsb_shift
         qs.append(q)
         ws.append(mant.astype(np.int32))
-        bs.append(b.astype(np.int32))
     cfg = NetworkConfig(**opts, weight_q=tuple(qs))
     st0 = init_state(cfg, profile)
     from .network import int_layout
-    extra = int_layout(cfg, profile).shadow_extra
+    ilay = int_layout(cfg, profile)
+    for li, (fl, m) in enumerate(zip(layers, maps)):
+        if not fl.spec.learned:
+            m.q, m.weight_exp = ilay.q[li], ilay.weight_exp[li] - syn.weight_lsb_shift
+    extra = ilay.shadow_extra
     shadow = [(w.astype(np.int64) << extra).astype(np.int32) for w in ws] if extra else None
     st = NetworkState(cfg, ws, shadow, bs, st0.feedback)
     return Engine(cfg, profile, st), maps
