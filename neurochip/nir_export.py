@@ -25,7 +25,7 @@ def float_layers(engine) -> list[dict]:
     """Per weight layer: W (n_in, n_out), R (n_out, n_out) or None, bias (n_out,) in threshold
     units, leak shift k, current shift k_u, fires (bool)."""
     from .kernels.pack_float import float_leaks
-    from .layers import DENSE, RECURRENT
+    from .layers import RECURRENT
 
     cfg, prof = engine.cfg, engine.profile
     st = engine.state()
@@ -44,8 +44,6 @@ def float_layers(engine) -> list[dict]:
         ks = [int(round(-math.log2(1.0 - float(x)))) if x > 0 else 0 for x in lam]
         qs = [None] * cfg.n_layers
     for li, spec in enumerate(cfg.layers):
-        if spec.kind not in (DENSE, RECURRENT):
-            raise NeurochipError(f"layer {li} ({spec.token}): NIR export of convolution and pooling is not implemented yet")
         w = np.asarray(st.weights[li], np.float64)
         if engine.is_int:
             w = w * (2.0 ** (log2_thr - qs[li]) / n.threshold)
@@ -56,9 +54,16 @@ def float_layers(engine) -> list[dict]:
         if spec.kind == RECURRENT:
             w, R = w[:spec.n_in], w[spec.n_in:]
         last = li == cfg.n_layers - 1
-        out.append(dict(W=w, R=R, bias=b, k=int(ks[li]), k_u=int(spec.k_u), q=qs[li],
+        out.append(dict(W=w, R=R, bias=b, k=int(ks[li]), k_u=int(spec.k_u), q=qs[li], spec=spec,
                         fires=not last or cfg.readout == "spiking"))
     return out
+
+
+def shape_of(prev: str, nodes: dict, fls: list, li: int) -> tuple:
+    """Shape of the values node ``prev`` sends to layer li."""
+    if li == 0:
+        return tuple(int(x) for x in np.asarray(nodes["input"].input_type["input"]).ravel())
+    return tuple(fls[li - 1]["spec"].out_shape)
 
 
 def to_graph(engine, dt: float | None = None):
@@ -70,26 +75,57 @@ def to_graph(engine, dt: float | None = None):
         raise NeurochipError(f"--dt must be a positive number of seconds, got {dt}")
     fls = float_layers(engine)
     cfg = engine.cfg
-    nodes = {"input": nir.Input(input_type=np.array([cfg.sizes[0]]))}
+    from .layers import CONV, POOL
+
+    first = fls[0]["spec"]
+    in_shape = list(first.in_shape) if first.kind in (CONV, POOL) else [cfg.sizes[0]]
+    nodes = {"input": nir.Input(input_type=np.array(in_shape))}
     edges = []
     prev = "input"
     for li, fl in enumerate(fls):
-        n = fl["W"].shape[1]
-        tau = np.full(n, dt * 2.0 ** fl["k"])
-        zeros, ones = np.zeros(n), np.ones(n)
+        spec = fl["spec"]
+        if spec.kind not in (CONV, POOL) and len(shape_of(prev, nodes, fls, li)) > 1:
+            nodes[f"flat{li}"] = nir.Flatten(input_type={"input": np.array(fls[li - 1]["spec"].out_shape)}, start_dim=0)
+            edges.append((prev, f"flat{li}"))
+            prev = f"flat{li}"
+        oshape = tuple(spec.out_shape)
+        n = int(np.prod(oshape))
+        tau = np.full(oshape, dt * 2.0 ** fl["k"])
+        zeros, ones = np.zeros(oshape), np.ones(oshape)
         cur = 2.0 ** fl["k_u"] if fl["k_u"] else 1.0
-        nodes[f"fc{li}"] = nir.Affine(weight=fl["W"].T.copy(), bias=fl["bias"] / cur)
+        gain = np.ones(oshape)
+        bias = fl["bias"].reshape(oshape)
+        v_leak = zeros
+        if spec.kind == CONV:
+            # the chip's biases are per neuron: they go into v_leak (per step dt/tau v_leak = bias)
+            nodes[f"fc{li}"] = nir.Conv2d(input_shape=tuple(spec.in_shape[1:]), weight=fl["W"].transpose(3, 0, 1, 2).copy(),
+                                          stride=spec.stride, padding=spec.padding, dilation=1, groups=1,
+                                          bias=np.zeros(spec.out_channels))
+            v_leak = bias * tau / dt
+        elif spec.kind == POOL:
+            k = spec.kernel
+            avg = spec.shift > 0
+            cls = nir.AvgPool2d if avg else nir.SumPool2d
+            nodes[f"fc{li}"] = cls(kernel_size=np.array([k, k]), stride=np.array([k, k]), padding=np.array([0, 0]))
+            # the pool's fixed weight 2^-shift threshold per input: NIR's sum (1) or average (1/k^2) x gain
+            gain = gain * (2.0 ** -spec.shift) * (k * k if avg else 1)
+            v_leak = bias * tau / dt
+        else:
+            nodes[f"fc{li}"] = nir.Affine(weight=fl["W"].T.copy(), bias=fl["bias"] / cur)
+        r = tau / dt * gain
         if fl["k_u"]:
-            ts = np.full(n, dt * 2.0 ** fl["k_u"])
+            ts = np.full(oshape, dt * 2.0 ** fl["k_u"])
+            vl = v_leak
             if fl["fires"]:
-                neuron = nir.CubaLIF(tau_syn=ts, tau_mem=tau, r=tau / dt, v_leak=zeros, v_threshold=ones,
+                neuron = nir.CubaLIF(tau_syn=ts, tau_mem=tau, r=r, v_leak=vl, v_threshold=ones,
                                      v_reset=zeros.copy(), w_in=ts / dt)
             else:
-                neuron = nir.CubaLI(tau_syn=ts, tau_mem=tau, r=tau / dt, v_leak=zeros, w_in=ts / dt)
+                neuron = nir.CubaLI(tau_syn=ts, tau_mem=tau, r=r, v_leak=vl, w_in=ts / dt)
         elif fl["fires"]:
-            neuron = nir.LIF(tau=tau, r=tau / dt, v_leak=zeros, v_threshold=ones, v_reset=zeros.copy())
+            neuron = nir.LIF(tau=tau, r=r, v_leak=v_leak, v_threshold=ones, v_reset=zeros.copy())
         else:
-            neuron = nir.LI(tau=tau, r=tau / dt, v_leak=zeros)
+            neuron = nir.LI(tau=tau, r=r, v_leak=v_leak)
+        del n
         nodes[f"lif{li}"] = neuron
         edges += [(prev, f"fc{li}"), (f"fc{li}", f"lif{li}")]
         if fl["R"] is not None:
