@@ -410,3 +410,143 @@ def test_import_api_errors_are_neurochip_errors(tmp_path):
                      edges=list(g.edges) + [("lif1", "fc2"), ("fc2", "lif1")])
     with pytest.raises(NeurochipError, match="readout lif1 is recurrent"):
         import_nir(_write(g2, tmp_path, "r.nir"), LOIHI)
+
+
+# ---------------------------------------------------------------- convolution, pooling, flatten
+
+def conv_ref(x, w, b, stride, pad):
+    """x (C, H, W), w (Co, Ci, k, k): a plain loop convolution with zero padding (cross-correlation, as torch)."""
+    co_n, ci_n, k, _ = w.shape
+    c, h, wd = x.shape
+    xp = np.zeros((c, h + 2 * pad, wd + 2 * pad))
+    xp[:, pad:pad + h, pad:pad + wd] = x
+    ho, wo = (h + 2 * pad - k) // stride + 1, (wd + 2 * pad - k) // stride + 1
+    out = np.zeros((co_n, ho, wo))
+    for co in range(co_n):
+        for oy in range(ho):
+            for ox in range(wo):
+                out[co, oy, ox] = np.sum(xp[:, oy * stride:oy * stride + k, ox * stride:ox * stride + k] * w[co]) + b[co]
+    return out
+
+
+def pool_ref(x, k, avg):
+    c, h, w = x.shape
+    out = x[:, :h // k * k, :w // k * k].reshape(c, h // k, k, w // k, k).sum(axis=(2, 4))
+    return out / (k * k) if avg else out
+
+
+def ode_sim_graph(g, order, x, T, dt, in_shape):
+    """Forward Euler of a chain of NIR nodes (names in ``order``), each node applied to the values
+    the previous one produced; neurons keep their state. Returns the spikes of every neuron node."""
+    state = {}
+    spikes = {name: [] for name in order if isinstance(g.nodes[name], (nir.LIF, nir.CubaLIF, nir.IF))}
+    for smp in range(x.shape[0]):
+        state.clear()
+        per = {name: [] for name in spikes}
+        for t in range(T):
+            val = x[smp].reshape(in_shape)
+            for name in order:
+                nd = g.nodes[name]
+                if isinstance(nd, nir.Conv2d):
+                    val = conv_ref(val, nd.weight, nd.bias, nd.stride[0], nd.padding[0])
+                elif isinstance(nd, (nir.SumPool2d, nir.AvgPool2d)):
+                    val = pool_ref(val, int(np.asarray(nd.kernel_size).ravel()[0]), isinstance(nd, nir.AvgPool2d))
+                elif isinstance(nd, nir.Flatten):
+                    val = val.ravel()
+                elif isinstance(nd, nir.Affine):
+                    val = nd.weight @ val.ravel() + nd.bias
+                elif isinstance(nd, nir.LIF):
+                    v = state.get(name, np.zeros(val.shape))
+                    v = v + dt / nd.tau.reshape(val.shape) * (nd.v_leak.reshape(val.shape) - v + nd.r.reshape(val.shape) * val)
+                    s = v > nd.v_threshold.reshape(val.shape)
+                    state[name] = np.where(s, 0.0, v)
+                    val = s.astype(np.float64)
+                    per[name].append(val.ravel().copy())
+            del val
+        for name in spikes:
+            spikes[name].append(np.array(per[name]))
+    return {name: np.array(v) for name, v in spikes.items()}
+
+
+def test_snntorch_conv_avgpool_flatten_equals_ode(tmp_path):
+    """snnTorch-style: Conv2d (bias; input_shape as nirtorch infers it) -> Leaky -> AvgPool2d -> Flatten -> Linear -> Leaky;
+    the pool without neurons is folded exactly into the Affine after it."""
+    rng = np.random.default_rng(11)
+    wc, bc = dyadic(rng, (3, 1, 3, 3), 1.0, 8), dyadic(rng, 3, 0.25, 16)
+    wd, bd = dyadic(rng, (5, 3 * 4 * 4), 1.0, 8), np.zeros(5)
+    g = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type=np.array([1, 8, 8])),
+        "conv": nir.Conv2d(input_shape=(8, 8), weight=wc, stride=1, padding=1, dilation=1, groups=1, bias=bc),
+        "lif0": snn_leaky(3 * 8 * 8, 0.5).__class__(**{k: v.reshape(3, 8, 8) for k, v in
+                                                       (("tau", snn_leaky(192, 0.5).tau), ("r", snn_leaky(192, 0.5).r),
+                                                        ("v_leak", np.zeros(192)), ("v_threshold", np.ones(192)))}),
+        "pool": nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        "flat": nir.Flatten(input_type={"input": np.array([3, 4, 4])}, start_dim=0),   # as nirtorch infers it
+        "fc": nir.Affine(wd, bd), "lif1": snn_leaky(5, 0.75),
+        "output": nir.Output(output_type=np.array([5]))},
+        edges=[("input", "conv"), ("conv", "lif0"), ("lif0", "pool"), ("pool", "flat"), ("flat", "fc"), ("fc", "lif1"),
+               ("lif1", "output")], type_check=False)
+    p = _write(g, tmp_path)
+    x = _inputs(rng, 12, 64)
+    eng, rep, layers = import_nir(p, LOIHI, timesteps=8)
+    assert eng.cfg.arch == "c3k3p1-f-d5" and "folded" in " ".join(rep.layers[1].notes)
+    _, spk = simulate_float(layers, x, 8)
+    ref = ode_sim_graph(g, ["conv", "lif0", "pool", "flat", "fc", "lif1"], x, 8, SNNTORCH_DT, (1, 8, 8))
+    assert ref["lif0"].sum() > 100 and ref["lif1"].sum() > 10
+    np.testing.assert_array_equal(spk[0], ref["lif0"])
+    np.testing.assert_array_equal(spk[1], ref["lif1"])
+
+
+def test_sinabs_style_sumpool_with_neurons_is_a_chip_pool_layer(tmp_path):
+    """Conv -> LIF -> SumPool2d -> LIF (unit gain, threshold 1: the chip's sum pool) -> Flatten -> Affine -> LIF."""
+    rng = np.random.default_rng(12)
+    wc, bc = dyadic(rng, (2, 1, 3, 3), 1.0, 8), np.zeros(2)
+    wd = dyadic(rng, (4, 2 * 3 * 3), 1.0, 8)
+
+    def leaky_shaped(shape, beta):
+        n = int(np.prod(shape))
+        lif = snn_leaky(n, beta)
+        return nir.LIF(tau=lif.tau.reshape(shape), r=lif.r.reshape(shape), v_leak=np.zeros(shape), v_threshold=np.ones(shape))
+
+    g = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type=np.array([1, 8, 8])),
+        "conv": nir.Conv2d(input_shape=(8, 8), weight=wc, stride=1, padding=0, dilation=1, groups=1, bias=bc),
+        "lif0": leaky_shaped((2, 6, 6), 0.5),
+        "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        "lifp": leaky_shaped((2, 3, 3), 0.75),
+        "flat": nir.Flatten(input_type={"input": np.array([2, 3, 3])}, start_dim=0),
+        "fc": nir.Affine(wd, np.zeros(4)), "lif1": snn_leaky(4, 0.5),
+        "output": nir.Output(output_type=np.array([4]))},
+        edges=[("input", "conv"), ("conv", "lif0"), ("lif0", "pool"), ("pool", "lifp"), ("lifp", "flat"), ("flat", "fc"),
+               ("fc", "lif1"), ("lif1", "output")], type_check=False)
+    p = _write(g, tmp_path)
+    x = _inputs(rng, 12, 64)
+    eng, rep, layers = import_nir(p, LOIHI, timesteps=8)
+    assert eng.cfg.arch == "c2k3-p2-f-d4" and [m.k for m in rep.layers] == [1, 2, 1]
+    _, spk = simulate_float(layers, x, 8)
+    ref = ode_sim_graph(g, ["conv", "lif0", "pool", "lifp", "flat", "fc", "lif1"], x, 8, SNNTORCH_DT, (1, 8, 8))
+    assert ref["lifp"].sum() > 20
+    for a, name in zip(spk, ["lif0", "lifp", "lif1"]):
+        np.testing.assert_array_equal(a, ref[name])
+    # a pool into neurons whose input weight is not the chip's fixed pool weight cannot map
+    g.nodes["lifp"] = nir.LIF(tau=g.nodes["lifp"].tau, r=g.nodes["lifp"].r * 0.5, v_leak=np.zeros((2, 3, 3)),
+                              v_threshold=np.ones((2, 3, 3)))
+    with pytest.raises(NeurochipError, match="pool pool into neurons lifp: each input is worth 0.5"):
+        import_nir(_write(g, tmp_path, "b.nir"), LOIHI)
+
+
+@pytest.mark.parametrize("arch", ["c4k3p1-p2-d10", "c4k3u2-a2-d16-d10", "c3k3s2-a2u1-r12-d10"])
+def test_conv_pool_round_trip_is_exact(tmp_path, arch):
+    ds = load_dataset("digits", None, 0)
+    spiking = arch.startswith("c4k3u2")
+    eng = _with_biases(Engine(NetworkConfig(sizes=(64, 10), arch=arch, timesteps=5,
+                                            **(dict(readout="spiking", loss="count") if spiking else {})), LOIHI))
+    p = tmp_path / "c.nir"
+    export_nir(eng, p)
+    eng2, _, _ = import_nir(p, LOIHI)
+    assert eng2.cfg.arch == eng.cfg.arch and eng2.ilay.q == eng.ilay.q
+    for a, b in zip(eng.weights(), eng2.weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(eng.B, eng2.B)
+    x, y = ds.x_test[:80], ds.y_test[:80]
+    np.testing.assert_array_equal(evaluate(eng, x, y)["pred"], evaluate(eng2, x, y)["pred"])
