@@ -828,7 +828,7 @@ class ImportReport:
                f"dt = {self.dt:g} s ({self.dt_note}); Euler discretization (docs/nir.md)"]
         for li, m in enumerate(self.layers):
             tau = "inf" if not math.isfinite(m.tau) else f"{m.tau:.4g}"
-            err = "" if not math.isfinite(m.tau_err) else f" ({m.tau_err:+.1%})"
+            err = "" if not math.isfinite(m.tau_err) else f" ({m.tau_err + 0.0 if abs(m.tau_err) > 1e-12 else 0.0:+.1%})"
             cur = f"; tau_syn {m.tau_syn:.4g} -> k_u {m.k_u} (tau {m.tau_syn_eff:.4g})" if m.tau_syn else ""
             out.append(f"layer {li} {m.name} [{m.ntype}{', recurrent' if m.recurrent else ''}] {m.n_in} -> {m.n_out}:"
                        f" tau {tau} s -> leak shift k {m.k} (tau {m.tau_eff:.4g} s{err}){cur}")
