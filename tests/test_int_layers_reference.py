@@ -13,9 +13,10 @@ Forward sums, transposed errors and updates are then plain sums over those lists
 * forward: ``cur_i = sum over synapses with s_j != 0 of w s_j``; CUBA: ``u = wrap(leak(u, k_u) +
   (cur << weight_exp << in_shift))``, ``v = sat(leak(v) + u + bias)``.
 * error: ``d_j = sum over feed-forward synapses of w g_i``, then the dense rule.
-* update: a shared weight gets ``round(sum over its synapses of -(g_i a_j lr_mant))`` once (one
-  stochastic draw per weight with a non-zero sum, weight-index order); one-synapse weights (dense,
-  recurrent) the dense rule pair by pair; the recurrent rows learn from the trace of the layer's own
+* update: a shared weight gets ``round(sum over its synapses of -(g_i a_j lr_mant))`` once;
+  one-synapse weights (dense, recurrent) the dense rule pair by pair; stochastic rounding is
+  row-shared (chip-model.md §5: one 32-bit draw per weight row with a term, scrambled per column;
+  a conv row is one input offset's C_out weights); the recurrent rows learn from the trace of the layer's own
   spikes ``a_rec = decay_k(a_rec) + s(t-1) 2^F``, drawn right after the traces of the layer's input.
 * pools learn nothing, so the traces of their inputs are not kept.
 """
@@ -250,6 +251,8 @@ class LayerChip(ReferenceChip):
                                 if G[l + 1][i] != 0:
                                     terms.append((row * sizes[l + 1] + i, -(G[l + 1][i] * a * c.lr_mant)))
                                     self.ops["wupd_attempted"][l] += 1
+                    row_len = specs[l].out_shape[0] if specs[l].kind == CONV else sizes[l + 1]
+                    cur_row, u = None, 0
                     for (m, prod) in terms:
                         self.sat["update_attempted"][l] += 1
                         if c.rule == "ottt-a":
@@ -266,8 +269,15 @@ class LayerChip(ReferenceChip):
                         else:
                             r = 0
                             if c.upd_rounding == "stochastic" and sh > 0:
-                                r = self.learn_rng.bits(sh)
-                                self.ops["prng_draws"][l] += 1
+                                # row-shared (chip-model.md §5): one 32-bit draw per row with a
+                                # term (dense: presynaptic neuron; conv: input offset's C_out
+                                # weights), scrambled per column i by M_i = (2 i + 1) 0x9E3779B1
+                                if m // row_len != cur_row:
+                                    cur_row = m // row_len
+                                    u = self.learn_rng.word()
+                                    self.ops["prng_draws"][l] += 1
+                                M = ((2 * (m % row_len) + 1) * 0x9E3779B1) % 2 ** 32
+                                r = ((u * M) % 2 ** 32) >> (32 - sh)
                             d = shift_rounded(prod, sh, c.upd_rounding, r)
                             if d == 0:
                                 self.sat["update_zero"][l] += 1

@@ -12,9 +12,10 @@ for x): zero padding means the padded positions simply have no synapses.
   dense layer (kernels/error.py ``error_to_lower``).
 * update of a shared weight (docs/layers.md "Learning"): the exact integer sum over every output
   position of ``-(g[co, oy, ox] lr_mant) a[ci, iy, ix]`` (int64: no rounding, no saturation inside
-  the sum), then ONE rounding ``shift_round(sum, s, profile rounding, r)`` (stochastic: one draw
-  per weight with a non-zero sum, in weight-index order) and a saturating write, as a dense
-  synapse's single product is. OTTT_A adds ``floor(sum / 2^(s - acc_frac))`` into the weight's
+  the sum), then ONE rounding ``shift_round(sum, s, profile rounding, r)`` and a saturating write,
+  as a dense synapse's single product is. Stochastic rounding is the dense layers' row-shared
+  rule (chip-model.md §5) with a row = one input offset (ci, ky, kx) and its C_out weights: one
+  draw per row with a non-zero sum, in weight-index order, ``r = ((u M_co) mod 2^32) >> (32 - s)``. OTTT_A adds ``floor(sum / 2^(s - acc_frac))`` into the weight's
   accumulator, saturating at the accumulator width, and writes it back once per sample.
 """
 from __future__ import annotations
@@ -24,8 +25,9 @@ import numpy as np
 
 from ..counters import (O_ACC, O_BWD, O_DENSE, O_EFF, O_ERR, O_PRE_EV, O_PRE_VAL, O_PRNG, O_SURR,
                         O_SYN, O_WUPD, O_WUPD_NZ, S_ACC, S_ERROR, S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
-from ..fixedpoint import NJIT, sat, shift_round, xorshift32
+from ..fixedpoint import MASK32, NJIT, sat, shift_round, xorshift32
 from .cuba import neurons_step
+from .dense import scramble_multiplier
 from .error import error_to_lower, surrogate_at
 from .state import G_CIN, G_COUT, G_HIN, G_HOUT, G_K, G_NCONN, G_PAD, G_STRIDE, G_WIN, G_WOUT
 from .update import write_weight
@@ -172,9 +174,10 @@ def conv_error(l, net, lifs, lrn, wts, st, sc, cnt):
 
 
 @nb.njit(**NJIT)
-def write_sums(l, wo, nw, lrn, wts, st, sc, cnt):
+def write_sums(l, wo, nw, row, lrn, wts, st, sc, cnt):
     """Write the exact update sums sc.wacc[0:nw] into weights wo..wo+nw (see module docstring):
-    one rounding per weight with a non-zero sum; OTTT_A: into the accumulators instead."""
+    one rounding per weight with a non-zero sum (rows of ``row`` weights share one stochastic
+    draw); OTTT_A: into the accumulators instead."""
     wacc = sc.wacc
     sh = lrn.update_shift[l]
     n_try = 0
@@ -205,16 +208,24 @@ def write_sums(l, wo, nw, lrn, wts, st, sc, cnt):
     else:
         stochastic = lrn.upd_round == 2 and sh > 0
         r_learn = st.rng[0]
+        u = 0
         for m in range(nw):
             x = wacc[m]
+            co = m % row
+            if co == 0 and stochastic:
+                # row-shared stochastic rounding (chip-model.md §5), a row being one input offset's
+                # C_out weights: one draw per row with a non-zero sum, scrambled per output channel
+                u = -1
             if x == 0:
                 continue
             n_try += 1
             r = 0
             if stochastic:
-                r_learn = xorshift32(r_learn)
-                r = r_learn >> (32 - sh)
-                n_draw += 1
+                if u < 0:
+                    r_learn = xorshift32(r_learn)
+                    u = r_learn
+                    n_draw += 1
+                r = np.int64(((U(u) * U(scramble_multiplier(co))) & U(MASK32)) >> U(32 - sh))
             dd = shift_round(x, sh, lrn.upd_round, r)
             if dd == 0:
                 n_zero += 1
@@ -280,7 +291,7 @@ def conv_update(l, net, lrn, wts, st, sc, cnt):
                         npairs += nzg
     cnt.ops[l, O_WUPD] += npairs
     if npairs:
-        write_sums(l, net.woff[l], nw, lrn, wts, st, sc, cnt)
+        write_sums(l, net.woff[l], nw, cout, lrn, wts, st, sc, cnt)
 
 
 @nb.njit(**NJIT)

@@ -20,13 +20,17 @@ With ``rec = False`` the same forward serves a dense layer of CUBA neurons (``k_
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from ..counters import (O_ACC, O_DENSE, O_EFF, O_PRE_EV, O_PRE_VAL, O_PRNG, O_SYN, O_TRACE, O_WUPD,
                         O_WUPD_NZ, S_ACC, S_TRACE, S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
-from ..fixedpoint import NJIT, sat, shift_round, xorshift32
+from ..fixedpoint import MASK32, NJIT, sat, shift_round, xorshift32
 from .cuba import neurons_step
+from .dense import scramble_multiplier
 from .trace import trace_step
 from .update import write_weight
+
+U = np.uint64
 
 
 @nb.njit(**NJIT)
@@ -94,7 +98,8 @@ def rec_forward(l, net, lif, k_u, rec, learn, lifs, lrn, wts, st, sc, cnt):
 @nb.njit(**NJIT)
 def rec_update(l, net, lrn, wts, st, sc, cnt):
     """OTTT update of a recurrent layer's weights: input rows from layer l's traces, recurrent
-    rows from st.trr; the dense rule per (non-zero trace x non-zero error) pair."""
+    rows from st.trr; the dense rule per (non-zero trace x non-zero error) pair, with its row-shared
+    stochastic rounding (one draw per row with a non-zero trace, scrambled per synapse)."""
     g = st.g
     npre = net.sizes[l]
     npost = net.sizes[l + 1]
@@ -111,11 +116,22 @@ def rec_update(l, net, lrn, wts, st, sc, cnt):
     n_draw = 0
     n_wsat = 0
     n_asat = 0
+    nzg = 0
+    for i in range(npost):
+        nzg += g[post + i] != 0
+    if nzg == 0:
+        return
     for jr in range(npre + npost):
         a = st.tr[pre + jr] if jr < npre else st.trr[post + jr - npre]
         if a == 0:
             continue
         base = wo + jr * npost
+        u = 0
+        if stochastic:
+            # row-shared stochastic rounding, the dense rule (chip-model.md §5): one draw per row
+            r_learn = xorshift32(r_learn)
+            u = r_learn
+            n_draw += 1
         for i in range(npost):
             gi = g[post + i]
             if gi == 0:
@@ -136,9 +152,7 @@ def rec_update(l, net, lrn, wts, st, sc, cnt):
                 continue
             r = 0
             if stochastic:
-                r_learn = xorshift32(r_learn)
-                r = r_learn >> (32 - sh)
-                n_draw += 1
+                r = np.int64(((U(u) * U(scramble_multiplier(i))) & U(MASK32)) >> U(32 - sh))
             dd = shift_round(x, sh, lrn.upd_round, r)
             if dd == 0:
                 n_zero += 1
