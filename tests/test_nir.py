@@ -550,3 +550,88 @@ def test_conv_pool_round_trip_is_exact(tmp_path, arch):
     np.testing.assert_array_equal(eng.B, eng2.B)
     x, y = ds.x_test[:80], ds.y_test[:80]
     np.testing.assert_array_equal(evaluate(eng, x, y)["pred"], evaluate(eng2, x, y)["pred"])
+
+
+# ---------------------------------------------------------------- other nodes, the API of the report, Lava
+
+def test_threshold_hidden_and_if_nodes(tmp_path):
+    """Threshold (stateless, s = S > threshold) equals the ODE reading exactly; IF (no leak) takes
+    the slowest chip leak, k = 12, with dt r as its input gain."""
+    rng = np.random.default_rng(13)
+    w0, w1 = dyadic(rng, (12, 6), 1.0, 8), dyadic(rng, (4, 12), 1.0, 8)
+    thr = np.full(12, 0.5)
+    g = seq_graph([(nir.Linear(weight=w0), nir.Threshold(threshold=thr)),
+                   (nir.Affine(w1, np.zeros(4)), norse_libox(4, 500.0))], 6)
+    x = _inputs(rng, 20, 6)
+    _, rep, layers = import_nir(_write(g, tmp_path), LOIHI, dt=NORSE_DT, timesteps=5)
+    assert rep.layers[0].k == 0
+    _, spk = simulate_float(layers, x, 5)
+    np.testing.assert_array_equal(spk[0], np.broadcast_to((x @ w0.T > 0.5)[:, None, :], spk[0].shape))
+    g = seq_graph([(nir.Linear(weight=w0), nir.IF(r=np.full(12, 250.0), v_threshold=np.ones(12))),
+                   (nir.Affine(w1, np.zeros(4)), norse_libox(4, 500.0))], 6)
+    _, rep, layers = import_nir(_write(g, tmp_path, "if.nir"), LOIHI, dt=NORSE_DT, timesteps=5)
+    assert rep.layers[0].k == 12 and rep.layers[0].tau_eff == pytest.approx(4.096)
+    np.testing.assert_allclose(layers[0].W, w0.T * 0.25)       # dt r = 1e-3 * 250
+
+
+def test_scale_folds_into_the_connection(tmp_path):
+    rng = np.random.default_rng(14)
+    w0, b0, sc = dyadic(rng, (8, 4), 1.0), dyadic(rng, 8, 0.1), dyadic(rng, 8, 2.0)
+    base = seq_graph([(nir.Affine(w0 * sc[:, None], b0 * sc), snn_leaky(8, 0.5)),
+                      (nir.Affine(dyadic(rng, (3, 8), 1.0), np.zeros(3)), snn_leaky(3, 0.5))], 4)
+    nodes = dict(base.nodes)
+    nodes["fc0"] = nir.Affine(w0, b0)
+    nodes["scale"] = nir.Scale(scale=sc)
+    edges = [("input", "fc0"), ("fc0", "scale"), ("scale", "lif0")] + [e for e in base.edges if e[0] not in ("input", "fc0")]
+    scaled = nir.NIRGraph(nodes=nodes, edges=edges)
+    _, _, la = import_nir(_write(base, tmp_path, "a.nir"), LOIHI)
+    _, _, lb = import_nir(_write(scaled, tmp_path, "b.nir"), LOIHI)
+    np.testing.assert_array_equal(la[0].W, lb[0].W)
+    np.testing.assert_array_equal(la[0].bias, lb[0].bias)
+
+
+def test_cli_json_report_energy_and_export_errors(tmp_path):
+    import json
+
+    rng = np.random.default_rng(15)
+    g = seq_graph([(nir.Affine(dyadic(rng, (16, 64), 0.3), np.zeros(16)), snn_leaky(16, 0.5)),
+                   (nir.Affine(dyadic(rng, (10, 16), 0.5), np.zeros(10)), norse_libox(10, 5000.0))], 64)
+    p = _write(g, tmp_path)
+    r = CliRunner()
+    net, rep_path = tmp_path / "n.h5", tmp_path / "rep.json"
+    res = r.invoke(main, ["nir", "import", str(p), "--out", str(net), "--dataset", "digits", "--samples", "50", "--json",
+                          "--report", str(rep_path)])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["samples"] == 50 and len(d["layers"]) == 2 and d["readout"] == "integrator"
+    assert d["layers"][0]["k"] == 1 and d["layers"][1]["k"] == 1 and 0 <= d["int_acc"] <= 1
+    assert json.loads(rep_path.read_text())["layers"] == d["layers"]
+    res = r.invoke(main, ["nir", "import", str(p), "--out", str(net)])
+    assert res.exit_code == 2 and "exists; pass --overwrite" in res.output
+    res = r.invoke(main, ["energy", str(net)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "o.nir"
+    out.write_text("x")
+    res = r.invoke(main, ["nir", "export", str(net), str(out)])
+    assert res.exit_code == 2 and "exists; pass --overwrite" in res.output
+    feng = Engine(NetworkConfig(sizes=(64, 8, 10), precision="float", recurrent=True), LOIHI)
+    with pytest.raises(NeurochipError, match="--recurrent"):
+        export_nir(feng, tmp_path / "r.nir")
+
+
+def test_imported_network_runs_bit_exact_in_lava(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("lava") is None:
+        pytest.skip("lava-nc not installed")
+    from neurochip.lava.compat import require_lava
+    from neurochip.lava.export import compare
+
+    require_lava()
+    rng = np.random.default_rng(16)
+    g = seq_graph([(nir.Affine(dyadic(rng, (24, 64), 0.3), dyadic(rng, 24, 0.05, 64)), snn_leaky(24, 0.75)),
+                   (nir.Affine(dyadic(rng, (10, 24), 0.5), np.zeros(10)), snn_leaky(10, 0.5))], 64)
+    eng, _, _ = import_nir(_write(g, tmp_path), LOIHI)
+    ds = load_dataset("digits", None, 0)
+    c = compare(eng, ds.x_test[:6], ds.y_test[:6])
+    assert c.exact and sum(d.spikes_neurochip for d in c.layers) > 0
