@@ -900,8 +900,18 @@ def compare(engine, layers: list[FloatLayer], ds, rep: ImportReport, max_samples
     x, y = ds.x_test, ds.y_test
     if max_samples:
         x, y = x[:max_samples], y[:max_samples]
+    if len(y) == 0:
+        raise NeurochipError("the data has no test samples to compare float and chip on")
     prof = engine.profile.neuron
-    pf, spk = simulate_float(layers, x, engine.cfg.timesteps, prof.reset, prof.compare, engine.cfg.readout)
+    preds, totals, spk = [], np.zeros(len(layers)), None
+    for i in range(0, len(x), 256):       # in chunks: a conv layer's dense form is n_in x n_out
+        p, sp = simulate_float(layers, x[i:i + 256], engine.cfg.timesteps, prof.reset, prof.compare, engine.cfg.readout)
+        preds.append(p)
+        totals += [float(a.sum()) for a in sp]
+        if spk is None:
+            spk = [a[:200] for a in sp]   # spike trains kept for the per-sample overlap (first 200)
+    pf = np.concatenate(preds) if preds else np.zeros(0, np.int64)
+    spk_rate = [totals[li] / max(len(x) * engine.cfg.timesteps * fl.n_out, 1) for li, fl in enumerate(layers)]
     rep.float_acc = float(np.mean(pf == y)) if len(y) else math.nan
     rep.samples = int(len(y))
     engine.reset_counters()
@@ -913,8 +923,7 @@ def compare(engine, layers: list[FloatLayer], ds, rep: ImportReport, max_samples
         per_chip = engine.ops[:, OPS.index("spikes")].copy()
         ci = _spike_counts(engine, x)
         for li, fl in enumerate(layers):
-            rf = float(spk[li].mean()) if spk[li].size else 0.0
-            rep.rates.append((rf, float(per_chip[li]) / (n * T * fl.n_out)))
+            rep.rates.append((spk_rate[li], float(per_chip[li]) / (n * T * fl.n_out)))
             cf = spk[li][:len(ci)].sum(axis=(1, 2)).astype(np.int64)
             hi = np.maximum(cf, ci[:, li]).sum()
             rep.agreement.append(float(np.minimum(cf, ci[:, li]).sum() / hi) if hi else 1.0)
