@@ -635,3 +635,20 @@ def test_imported_network_runs_bit_exact_in_lava(tmp_path):
     ds = load_dataset("digits", None, 0)
     c = compare(eng, ds.x_test[:6], ds.y_test[:6])
     assert c.exact and sum(d.spikes_neurochip for d in c.layers) > 0
+
+
+def test_cuba_readout_and_cuba_bias_are_noted(tmp_path):
+    """A CubaLI readout loses its current (the chip's readout has none): weights x 2^k_u, noted; a
+    bias into a CUBA current moves to the membrane at steady state (x 2^k_u), noted."""
+    rng = np.random.default_rng(17)
+    w0, b0 = dyadic(rng, (8, 4), 1.0), dyadic(rng, 8, 0.25)
+    w1 = dyadic(rng, (3, 8), 1.0)
+    ts, tm = np.full(3, 4 * SNNTORCH_DT), np.full(3, 2 * SNNTORCH_DT)
+    ro = nir.CubaLI(tau_syn=ts, tau_mem=tm, r=tm / SNNTORCH_DT, v_leak=np.zeros(3), w_in=ts / SNNTORCH_DT)
+    g = seq_graph([(nir.Affine(w0, b0), snn_synaptic(8, 0.5, 0.5)), (nir.Affine(w1, np.zeros(3)), ro)], 4)
+    eng, rep, layers = import_nir(_write(g, tmp_path), LOIHI)
+    assert eng.cfg.arch == "d8u1-d3" and eng.cfg.readout == "integrator"
+    assert any("steady state" in n for n in rep.layers[0].notes)
+    np.testing.assert_array_equal(layers[0].bias, b0 * 2)          # k_u 1: x 2
+    assert any("readout current" in n for n in rep.layers[1].notes)
+    np.testing.assert_array_equal(layers[1].W, w1.T * 4)           # k_u 2 dropped: steady-state gain 4
