@@ -272,3 +272,12 @@ def test_float_layers_checkpoint_round_trip(tmp_path):
         np.testing.assert_array_equal(a, b)
     xin = eng.prepare(x)
     assert list(eng.run(xin, y, np.arange(3), False)) == list(eng2.run(xin, y, np.arange(3), False))
+
+
+def test_energy_untrained_arch(tmp_path):
+    r = _cli("energy", "--arch", "c4k3-p2-d16", "--json", "--learn-samples", "20", "--samples", "20", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["network"]["arch"] == "c4k3-p2-f-d16-d10"
+    r = _cli("energy", "--arch", "c4k3", "--hidden", "8", cwd=tmp_path)
+    assert r.returncode == 2 and "give --hidden or --arch, not both" in r.stderr
