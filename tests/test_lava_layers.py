@@ -19,10 +19,10 @@ from neurochip.profile import load_profile
 from tests.test_lava_export import _need_lava
 
 
-def trained(arch, encoder, T=4, n=120, seed=0, profile="loihi"):
+def trained(arch, encoder, T=4, n=120, seed=0, profile="loihi", **kw):
     from neurochip.data import load_dataset
     ds = load_dataset("digits", None, 0)
-    cfg = NetworkConfig(sizes=(64, 10), arch=arch, timesteps=T, encoder=encoder, seed=seed)
+    cfg = NetworkConfig(sizes=(64, 10), arch=arch, timesteps=T, encoder=encoder, seed=seed, **kw)
     eng = Engine(cfg, load_profile(profile))
     eng.run(eng.prepare(ds.x_train[:n]), ds.y_train[:n], np.arange(n), True)
     return eng, ds
@@ -42,6 +42,14 @@ def test_lava_layers_exact(arch, encoder):
     assert c.exact, [(d.layer, d.spike_mismatches, d.v_mismatches, d.weight_changes, d.first_mismatch) for d in c.layers]
     assert c.pred_mismatches == 0 and c.engine_reference_mismatches == 0
     assert all(d.spikes_neurochip > 0 for d in c.layers[:-1]), "a hidden layer stayed silent: nothing compared"
+
+
+def test_lava_layers_spiking_readout():
+    _need_lava()
+    from neurochip.lava.export import compare
+    eng, ds = trained("c4k3-p2-r16", "rate", readout="spiking", loss="count")
+    c = compare(eng, ds.x_test[:6], ds.y_test[:6])
+    assert c.exact and c.layers[-1].spikes_neurochip > 0
 
 
 def test_lava_layers_notice_a_wrong_du():

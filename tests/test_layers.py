@@ -272,3 +272,26 @@ def test_float_layers_checkpoint_round_trip(tmp_path):
         np.testing.assert_array_equal(a, b)
     xin = eng.prepare(x)
     assert list(eng.run(xin, y, np.arange(3), False)) == list(eng2.run(xin, y, np.arange(3), False))
+
+
+def test_energy_untrained_arch(tmp_path):
+    r = _cli("energy", "--arch", "c4k3-p2-d16", "--json", "--learn-samples", "20", "--samples", "20", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["network"]["arch"] == "c4k3-p2-f-d16-d10"
+    r = _cli("energy", "--arch", "c4k3", "--hidden", "8", cwd=tmp_path)
+    assert r.returncode == 2 and "give --hidden or --arch, not both" in r.stderr
+
+
+def test_cli_train_network_file(tmp_path):
+    net = tmp_path / "net.toml"
+    net.write_text('input_shape = [1, 8, 8]\n[[layer]]\ntype = "conv"\nout_channels = 3\nkernel = 3\n'
+                   '[[layer]]\ntype = "sumpool"\nkernel = 2\n[[layer]]\ntype = "recurrent"\nsize = 12\nk_u = 1\n')
+    r = _cli("train", "--network", str(net), "--epochs", "1", "-T", "3", "--train-eval", "0", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    assert d["config"]["arch"] == "c3k3-p2-f-r12u1-d10" and d["config"]["sizes"] == [64, 108, 27, 12, 10]
+    r = _cli("train", "--network", str(net), "--input-shape", "1x4x16", "--epochs", "1", cwd=tmp_path)
+    assert r.returncode == 2 and "contradicts the network file's input_shape" in r.stderr
+    r = _cli("train", "--network", str(tmp_path / "missing.toml"), "--epochs", "1", cwd=tmp_path)
+    assert r.returncode == 2 and "does not exist" in r.stderr

@@ -14,7 +14,7 @@ from ..errors import NeurochipError
 from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig
 from ..surrogate import SURROGATES
 
-_NET_OPTS = ("hidden", "timesteps", "encoder", "readout", "loss", "surrogate", "feedback", "rule", "seed",
+_NET_OPTS = ("hidden", "arch", "timesteps", "encoder", "readout", "loss", "surrogate", "feedback", "rule", "seed",
              "dataset", "sim_profile")
 
 
@@ -48,6 +48,7 @@ def _hidden(hidden: str) -> tuple[int, ...]:
 @click.option("--dataset", type=click.Choice(["digits"]), default=None, help="Untrained network: bundled dataset (default digits).")
 @click.option("--data", type=click.Path(), default=None, help="Count on this data (.npz, .h5, MNIST IDX directory).")
 @click.option("--hidden", default=None, help="Untrained network: hidden layer sizes, e.g. 128 (default 128).")
+@click.option("--arch", default=None, help="Untrained network: layer kinds instead of --hidden, e.g. c8k3-p2-d64 (docs/layers.md).")
 @click.option("--timesteps", "-T", type=int, default=None, help="Untrained network: time steps per sample (default 8).")
 @click.option("--encoder", type=click.Choice(ENCODERS), default=None)
 @click.option("--readout", type=click.Choice(READOUTS), default=None)
@@ -62,7 +63,7 @@ def _hidden(hidden: str) -> tuple[int, ...]:
 @click.option("--learn-samples", type=int, default=None,
               help="Count learning over N training samples, on a copy (default 1000 or the whole training set if smaller).")
 @click.option("--inference-only", is_flag=True, help="Skip the learning run (needed for profiles without on-chip learning).")
-def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, data, hidden, timesteps, encoder,
+def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, data, hidden, arch, timesteps, encoder,
            readout, loss, surrogate, feedback, rule, seed, sim_profile, samples, learn_samples, inference_only):
     """Op counts, energy per op kind, footprint and chip fit of a network on hardware profiles.
 
@@ -90,7 +91,7 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
     n_learn = 0 if inference_only else (DEFAULT_LEARN_SAMPLES if learn_samples is None else learn_samples)
     names = _names(compare) if compare else ([profile_name] if profile_name else [])
     notes = []
-    local = dict(hidden=hidden, timesteps=timesteps, encoder=encoder, readout=readout, loss=loss,
+    local = dict(hidden=hidden, arch=arch, timesteps=timesteps, encoder=encoder, readout=readout, loss=loss,
                  surrogate=surrogate, feedback=feedback, rule=rule, seed=seed, dataset=dataset, sim_profile=sim_profile)
 
     if checkpoint_path:
@@ -130,8 +131,13 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
                                       surrogate=surrogate, feedback=feedback, rule=rule, seed=seed).items() if v is not None}
         if readout == "spiking" and loss is None:
             opts["loss"] = "mse"
-        sizes = (ds.n_features,) + _hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
-        engine = Engine(NetworkConfig(sizes=sizes, **opts), sim)
+        if arch is not None:
+            if hidden is not None:
+                raise NeurochipError("give --hidden or --arch, not both")
+            engine = Engine(NetworkConfig(sizes=(ds.n_features, ds.n_classes), arch=arch, **opts), sim)
+        else:
+            sizes = (ds.n_features,) + _hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
+            engine = Engine(NetworkConfig(sizes=sizes, **opts), sim)
         notes.append("untrained network (initial weights)")
     if ds.n_features != engine.cfg.sizes[0]:
         raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import CONV, POOL, RECURRENT, n_connections  # noqa: F401  (n_connections: docs)
+from ..layers import CONV, POOL, RECURRENT
 from .lif_float import encode, surrogate_f
 from .losses import membrane_error, spike_error
 

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from ..errors import NeurochipError
-from ..layers import CONV, DENSE, POOL, RECURRENT
+from ..layers import CONV, POOL, RECURRENT
 from .export import (EXPORT_WEIGHT_SHIFT, HOP_DELAY, LAVA_DECAY_UNITY, READOUT_VTH, Comparison, LayerDiff,
                      RunRecord, _first_diff, bias_to_mant_exp, decode_predictions, input_raster,
                      lava_exact_reasons, lava_weight_exp, sign_mode_for)
