@@ -652,3 +652,19 @@ def test_cuba_readout_and_cuba_bias_are_noted(tmp_path):
     np.testing.assert_array_equal(layers[0].bias, b0 * 2)          # k_u 1: x 2
     assert any("readout current" in n for n in rep.layers[1].notes)
     np.testing.assert_array_equal(layers[1].W, w1.T * 4)           # k_u 2 dropped: steady-state gain 4
+
+
+def test_config_leak_shifts_and_weight_q():
+    from neurochip.network import int_layout
+
+    cfg = NetworkConfig(sizes=(64, 16, 10), leak_shifts=(3, 5), weight_q=(9, 4))
+    lay = int_layout(cfg, LOIHI)
+    assert lay.leak_shift == (3, 5) and lay.q == (9, 4)
+    assert lay.weight_exp == (12 - 9 - 8, 12 - 4)
+    assert NetworkConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(NeurochipError, match="leak_shifts has 1 entries, the network has 2 layers"):
+        NetworkConfig(sizes=(64, 16, 10), leak_shifts=(3,))
+    with pytest.raises(NeurochipError, match="leak_shifts must be in"):
+        NetworkConfig(sizes=(64, 16, 10), leak_shifts=(3, 13))
+    with pytest.raises(NeurochipError, match="weight exponent"):
+        int_layout(NetworkConfig(sizes=(64, 16, 10), weight_q=(30, 4)), LOIHI)
