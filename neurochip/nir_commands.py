@@ -19,6 +19,8 @@ def nir():
 @click.option("--profile", "profile_name", default="loihi", show_default=True, help="Hardware profile name or .toml path.")
 @click.option("--out", type=click.Path(), required=True, help="Checkpoint to write (HDF5): an ordinary neurochip network.")
 @click.option("--dt", type=float, default=None, help="Seconds per step the NIR time constants assume (default 1e-4, snnTorch's; Norse 1e-3; docs/nir.md).")
+@click.option("--convention", type=click.Choice(["euler", "norse", "sinabs"]), default="euler", show_default=True,
+              help="How the file's ODEs become steps: forward Euler (snnTorch, Norse LIFBox), Norse's LIFCell current, Sinabs (docs/nir.md).")
 @click.option("--timesteps", "-T", type=int, default=None, help="Time steps per sample (default 8, or the file's when neurochip wrote it).")
 @click.option("--precision", type=click.Choice(["int", "float"]), default="int", show_default=True,
               help="int: quantized to the profile; float: the float reference (plain dense networks).")
@@ -30,7 +32,7 @@ def nir():
 @click.option("--report", type=click.Path(), default=None, help="Also write the import report as JSON.")
 @click.option("--overwrite", is_flag=True, help="Allow --out and --report to replace existing files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
-def import_cmd(model, profile_name, out, dt, timesteps, precision, lr, dataset, data, samples, seed, report, overwrite, as_json):
+def import_cmd(model, profile_name, out, dt, convention, timesteps, precision, lr, dataset, data, samples, seed, report, overwrite, as_json):
     """Import a NIR graph onto a chip profile and write a checkpoint, with a report of what changed."""
     from . import checkpoint
     from .cli import _check_output, _dataset_info, _load_data
@@ -51,7 +53,7 @@ def import_cmd(model, profile_name, out, dt, timesteps, precision, lr, dataset, 
     info = _dataset_info(dataset, data, seed)
     info["train_eval"] = TRAIN_EVAL
     ds = _load_data(info) if (dataset or data) else None
-    engine, rep, _ = import_nir(model, prof, dt, precision, timesteps, lr, seed, ds, samples)
+    engine, rep, _ = import_nir(model, prof, dt, precision, timesteps, lr, seed, ds, samples, convention)
     info["nir_source"] = str(Path(model).resolve())
     checkpoint.save(out, engine, History(), info)
     d = rep.to_dict()

@@ -24,6 +24,9 @@ Discretization (per neuron; S the input of the step, I the current, v the membra
     fire:           s = v > v_threshold; v <- v_reset (0) after a spike
     Threshold:      s = S > threshold (no state)
 
+``--convention norse`` adds a CUBA input unscaled (``I <- ... + w_in S``, Norse's LIFCell);
+``--convention sinabs`` leaks by ``exp(-dt/tau)`` and adds inputs as ``r S`` (docs/nir.md).
+
 A recurrent connection delivers the neurons' spikes of step t - 1 (the chip's and snnTorch's
 RSynaptic convention). In threshold units ``v / v_threshold`` the network is the chip's
 ``v <- lambda v + W s + b``: ``W = W_nir^T * gain / v_threshold`` per postsynaptic neuron.
@@ -459,10 +462,19 @@ def _arr(node, name, n):
                            else np.asarray(getattr(node, name), np.float64).ravel()[:1], (n,)).astype(np.float64)
 
 
-def to_float(stages: list[Stage], dt: float, path="graph") -> list[FloatLayer]:
-    """Discretize every stage with step dt (module docstring) into threshold units."""
+CONVENTIONS = ("euler", "norse", "sinabs")
+
+
+def to_float(stages: list[Stage], dt: float, path="graph", convention: str = "euler") -> list[FloatLayer]:
+    """Discretize every stage with step dt into threshold units. ``convention``: ``euler`` (module
+    docstring); ``norse``: the same, but an input spike adds ``w_in S`` to a CUBA current unscaled
+    (Norse's LIFCell); ``sinabs``: leaks ``exp(-dt/tau)`` and inputs added unscaled, ``r S``
+    (Sinabs' LIF, ExpLeak, IAF with norm_input off). docs/nir.md."""
     if not (math.isfinite(dt) and dt > 0):
         raise NeurochipError(f"--dt must be a positive number of seconds, got {dt}")
+    if convention not in CONVENTIONS:
+        raise NeurochipError(f"--convention must be one of {', '.join(CONVENTIONS)}, got {convention!r}")
+    sinabs = convention == "sinabs"
     out = []
     for li, st in enumerate(stages):
         node, t, n = st.node, _t(st.node), st.n_out
@@ -475,21 +487,22 @@ def to_float(stages: list[Stage], dt: float, path="graph") -> list[FloatLayer]:
             ts = _arr(node, "tau_syn", n)
             if (ts <= 0).any():
                 raise NeurochipError(f"{path}: node {st.neuron} ({t}): tau_syn must be positive")
-            gain_u = dt / ts * _arr(node, "w_in", n)
-            lam_u = float(np.mean(np.clip(1.0 - dt / ts, 0.0, 1.0)))
+            gain_u = (1.0 if convention != "euler" else dt / ts) * _arr(node, "w_in", n)
+            lam_u = float(np.mean(np.exp(-dt / ts) if sinabs else np.clip(1.0 - dt / ts, 0.0, 1.0)))
             tau_syn = float(np.mean(ts))
         if t == "Threshold":
             vth, gain, lam, vleak_b, tau = _arr(node, "threshold", n), np.ones(n), 0.0, np.zeros(n), 0.0
             fires = True
         elif t == "IF":
-            vth, gain, lam, vleak_b, tau = _arr(node, "v_threshold", n), dt * _arr(node, "r", n), 1.0, np.zeros(n), math.inf
+            vth, gain, lam, vleak_b, tau = (_arr(node, "v_threshold", n), (1.0 if sinabs else dt) * _arr(node, "r", n), 1.0,
+                                            np.zeros(n), math.inf)
             fires = True
         else:
             tau_a = _arr(node, "tau_mem" if cuba else "tau", n)
             if (tau_a <= 0).any():
                 raise NeurochipError(f"{path}: node {st.neuron} ({t}): tau must be positive")
-            a = dt / tau_a
-            gain = a * _arr(node, "r", n)
+            a = 1.0 - np.exp(-dt / tau_a) if sinabs else dt / tau_a
+            gain = (1.0 if sinabs else a) * _arr(node, "r", n)
             vleak_b = a * _arr(node, "v_leak", n)
             lam = float(np.mean(np.clip(1.0 - a, 0.0, 1.0)))
             tau = float(np.mean(tau_a))
@@ -825,7 +838,7 @@ class ImportReport:
     def lines(self) -> list[str]:
         out = [f"NIR import of {self.source}: {len(self.layers)} layers, {self.readout} readout, T = {self.timesteps},"
                f" {self.precision} on profile {self.profile}",
-               f"dt = {self.dt:g} s ({self.dt_note}); Euler discretization (docs/nir.md)"]
+               f"dt = {self.dt:g} s ({self.dt_note}); discretization: docs/nir.md"]
         for li, m in enumerate(self.layers):
             tau = "inf" if not math.isfinite(m.tau) else f"{m.tau:.4g}"
             err = "" if not math.isfinite(m.tau_err) else f" ({m.tau_err + 0.0 if abs(m.tau_err) > 1e-12 else 0.0:+.1%})"
@@ -857,7 +870,7 @@ def dt_note(dt_given: float | None) -> tuple[float, str]:
 
 
 def import_nir(path, profile, dt: float | None = None, precision: str = "int", timesteps: int | None = None,
-               lr: float = 0.05, seed: int = 0, data=None, max_samples: int = 0):
+               lr: float = 0.05, seed: int = 0, data=None, max_samples: int = 0, convention: str = "euler"):
     """(engine, ImportReport) of NIR file ``path`` on ``profile``; with ``data`` (a Dataset) the
     report compares the float reference with the chip network on its test split."""
     nodes, edges, meta = read_graph(path)
@@ -867,7 +880,9 @@ def import_nir(path, profile, dt: float | None = None, precision: str = "int", t
         dtv, note = float(meta["neurochip_dt"]), "from the file (written by neurochip nir export)"
     if not (math.isfinite(dtv) and dtv > 0):
         raise NeurochipError(f"--dt must be a positive number of seconds, got {dtv}")
-    layers = to_float(stages, dtv, path)
+    layers = to_float(stages, dtv, path, convention)
+    if convention != "euler":
+        note += f"; {convention} convention"
     q_want = None
     if "neurochip_q" in meta:
         q_want = [int(q) for q in np.asarray(meta["neurochip_q"]).ravel()]

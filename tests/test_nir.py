@@ -668,3 +668,35 @@ def test_config_leak_shifts_and_weight_q():
         NetworkConfig(sizes=(64, 16, 10), leak_shifts=(3, 13))
     with pytest.raises(NeurochipError, match="weight exponent"):
         int_layout(NetworkConfig(sizes=(64, 16, 10), weight_q=(30, 4)), LOIHI)
+
+
+def test_conventions_norse_lifcell_and_sinabs():
+    """--convention norse: a CUBA input spike adds w_in S to the current (Norse's LIFCell); sinabs:
+    leak exp(-dt/tau) and the input unscaled (r S). The weights in threshold units show which."""
+    from neurochip.nir_import import chain, to_float
+
+    rng = np.random.default_rng(18)
+    w0, w1 = dyadic(rng, (6, 4), 1.0), dyadic(rng, (3, 6), 1.0)
+    # Norse LIFCell -> CubaLIF: tau = 1/tau_inv, r = w_in = 1 (norse/torch/utils/export_nir.py)
+    cuba = nir.CubaLIF(tau_syn=np.full(6, 1 / 200), tau_mem=np.full(6, 1 / 100), r=np.ones(6), v_leak=np.zeros(6),
+                       v_threshold=np.ones(6), v_reset=np.zeros(6), w_in=np.ones(6))
+    g = seq_graph([(nir.Linear(weight=w0), cuba), (nir.Affine(w1, np.zeros(3)), norse_libox(3, 100.0))], 4)
+    stages, _ = chain(dict(g.nodes), list(g.edges))
+    eu = to_float(stages, NORSE_DT)
+    no = to_float(stages, NORSE_DT, convention="norse")
+    np.testing.assert_allclose(eu[0].W, w0.T * 0.2 * 0.1)        # (dt/tau_syn) w_in (dt/tau_mem) r
+    np.testing.assert_allclose(no[0].W, w0.T * 0.1)              # w_in (dt/tau_mem) r
+    assert eu[0].k_u == no[0].k_u == 2                           # 1 - 0.2 = 0.8 -> 0.75
+    # Sinabs LIF/ExpLeak: tau in steps (dt 1), r = 1
+    g = seq_graph([(nir.Affine(w0, np.zeros(6)), nir.LIF(tau=np.full(6, 2.0), r=np.ones(6), v_leak=np.zeros(6),
+                                                         v_threshold=np.full(6, 0.5))),
+                   (nir.Affine(w1, np.zeros(3)), nir.LI(tau=np.full(3, 8.0), r=np.ones(3), v_leak=np.zeros(3)))], 4)
+    stages, _ = chain(dict(g.nodes), list(g.edges))
+    eu = to_float(stages, 1.0)
+    si = to_float(stages, 1.0, convention="sinabs")
+    np.testing.assert_allclose(si[0].W, w0.T / 0.5)
+    np.testing.assert_allclose(eu[0].W, w0.T * 0.5 / 0.5)
+    assert [f.k for f in si] == [1, 3] and [f.k for f in eu] == [1, 3]   # exp(-1/2) = 0.61 -> 0.5, exp(-1/8) = 0.88 -> 0.875
+    assert si[0].lam_exact == pytest.approx(math.exp(-0.5))
+    with pytest.raises(NeurochipError, match="--convention must be one of"):
+        to_float(stages, 1.0, convention="spyx")
