@@ -854,6 +854,8 @@ class ImportReport:
         if self.float_acc is not None:
             out.append(f"accuracy on {self.samples} test samples: float {self.float_acc:.4f}"
                        + (f", integer {self.int_acc:.4f} ({self.int_acc - self.float_acc:+.4f})" if self.int_acc is not None else ""))
+        if self.precision == "float" and self.engine_acc is not None:
+            out.append(f"neurochip's float reference kernel on the same samples: {self.engine_acc:.4f}")
         for li, (rf, ri) in enumerate(self.rates):
             agr = f", per-sample count overlap {self.agreement[li]:.1%}" if li < len(self.agreement) else ""
             out.append(f"spike rate layer {li}: float {rf:.4f}, chip {ri:.4f} per neuron and step{agr}")

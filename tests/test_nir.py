@@ -304,6 +304,11 @@ def test_cli_import_eval_train_init_export(tmp_path):
     assert "accuracy on 360 test samples: float" in res.output and "spike rate layer 1" in res.output
     res = r.invoke(main, ["eval", str(net), "--json"])
     assert res.exit_code == 0, res.output
+    fnet = tmp_path / "float.h5"
+    res = r.invoke(main, ["nir", "import", str(p), "--precision", "float", "--out", str(fnet), "--dataset", "digits"])
+    assert res.exit_code == 0 and "float reference kernel on the same samples" in res.output, res.output
+    res = r.invoke(main, ["eval", str(fnet)])
+    assert res.exit_code == 0 and "float" in res.output, res.output
     from neurochip import checkpoint
     imported, _, _ = checkpoint.load(net)
     from neurochip.cli import _init_engine
