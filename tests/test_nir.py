@@ -705,3 +705,15 @@ def test_conventions_norse_lifcell_and_sinabs():
     assert si[0].lam_exact == pytest.approx(math.exp(-0.5))
     with pytest.raises(NeurochipError, match="--convention must be one of"):
         to_float(stages, 1.0, convention="spyx")
+
+
+def test_graph_without_output_or_neurons(tmp_path):
+    g = _graph_with()
+    nodes = {k: v for k, v in g.nodes.items() if k != "output"}
+    bad = nir.NIRGraph(nodes=nodes, edges=[e for e in g.edges if e[1] != "output"], type_check=False)
+    assert "exactly one Input and one Output node, has 1 and 0" in _bad(tmp_path, lambda p: nir.write(str(p), bad))
+    rng = np.random.default_rng(19)
+    only = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([4])), "fc": nir.Affine(dyadic(rng, (3, 4), 1.0), np.zeros(3)),
+                               "output": nir.Output(output_type=np.array([3]))},
+                        edges=[("input", "fc"), ("fc", "output")])
+    assert "ends in fc without neurons" in _bad(tmp_path, lambda p: nir.write(str(p), only))
