@@ -89,7 +89,6 @@ def to_graph(engine, dt: float | None = None):
             edges.append((prev, f"flat{li}"))
             prev = f"flat{li}"
         oshape = tuple(spec.out_shape)
-        n = int(np.prod(oshape))
         tau = np.full(oshape, dt * 2.0 ** fl["k"])
         zeros, ones = np.zeros(oshape), np.ones(oshape)
         cur = 2.0 ** fl["k_u"] if fl["k_u"] else 1.0
@@ -125,7 +124,6 @@ def to_graph(engine, dt: float | None = None):
             neuron = nir.LIF(tau=tau, r=r, v_leak=v_leak, v_threshold=ones, v_reset=zeros.copy())
         else:
             neuron = nir.LI(tau=tau, r=r, v_leak=v_leak)
-        del n
         nodes[f"lif{li}"] = neuron
         edges += [(prev, f"fc{li}"), (f"fc{li}", f"lif{li}")]
         if fl["R"] is not None:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from neurochip.cli import main
-from neurochip.data import Dataset, load_dataset
+from neurochip.data import load_dataset
 from neurochip.engine import Engine
 from neurochip.errors import NeurochipError
 from neurochip.network import NetworkConfig
