@@ -91,6 +91,8 @@ def test_cli_lava_run_arch(tmp_path):
     assert res.exit_code == 0, res.output
     d = json.loads(res.output.strip().splitlines()[-1])
     assert d["exact"] and d["pred_mismatches"] == 0
+    res = CliRunner().invoke(main, ["lava", "run", str(p), "--samples", "2"])
+    assert res.exit_code == 0 and "simulation only where a note says so" in res.output and "EXACT" in res.output
 
 
 @pytest.mark.parametrize("arch,msg", [("c4k3-d10", "Error: layer 0 (c4k3) cannot learn in Lava: its weights are shared"),

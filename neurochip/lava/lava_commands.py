@@ -86,6 +86,8 @@ def run(checkpoint, samples, custom_neurons, as_json):
 def _print(c, requested: int) -> None:
     kind = ("stock Lava processes (Dense, LIFReset, RingBuffer): hardware-ready graph" if c.stock
             else "SIMULATION ONLY: neurochip's NcLIF ProcessModel (Lava has no such neuron)")
+    if c.stock and any("simulation only" in n.lower() for n in c.notes):
+        kind = "stock Lava processes (Conv, Dense, LIFReset, RingBuffer); simulation only where a note says so"
     click.echo(f"network: {kind}")
     more = f" (of {requested} requested)" if requested != c.samples else ""
     click.echo(f"samples: {c.samples}{more} x {c.timesteps} steps; Lava ran {c.lava_steps} steps "
