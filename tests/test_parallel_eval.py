@@ -1,0 +1,111 @@
+"""Inference on several threads (neurochip/parallel.py) is bit-identical to one thread: predictions,
+counters, PRNG states and the state left behind; the encoder stream's jump-ahead is exact."""
+import copy
+
+import numba
+import numpy as np
+import pytest
+
+from neurochip import parallel
+from neurochip.engine import Engine
+from neurochip.errors import NeurochipError
+from neurochip.fixedpoint import xorshift32
+from neurochip.network import NetworkConfig
+from neurochip.profile import load_profile
+from neurochip.train import evaluate, run_epoch
+
+pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs NUMBA_NUM_THREADS >= 2")
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    n = numba.get_num_threads()
+    yield
+    numba.set_num_threads(n)
+
+
+def test_jump_equals_stepping():
+    for x0 in (1, 0x6D2B79F5, 0xFFFFFFFF, 123456789):
+        x = x0
+        for k in range(0, 300):
+            assert parallel.jump(x0, k) == x, (x0, k)
+            x = xorshift32(x)
+    x = 987654321
+    for _ in range(100_003):
+        x = xorshift32(x)
+    assert parallel.jump(987654321, 100_003) == x
+
+
+def test_chunks_cover_in_order():
+    for n in (1, 2, 7, 128):
+        for k in (1, 2, 3, 16):
+            for align in (1, 4):
+                c = parallel.chunks(n, k, align)
+                assert c[0][0] == 0 and c[-1][1] == n and len(c) <= k
+                assert all(a < b and b == c2[0] for (a, b), c2 in zip(c, c[1:] + [(n, n)]))
+                assert all(a % align == 0 for a, _ in c)
+
+
+def test_set_threads_checks_range():
+    with pytest.raises(NeurochipError):
+        parallel.set_threads(0)
+    with pytest.raises(NeurochipError):
+        parallel.set_threads(numba.config.NUMBA_NUM_THREADS + 1)
+    assert parallel.set_threads(1) == 1 and parallel.threads() == 1
+
+
+def _trained(encoder, readout, rule="ottt-o"):
+    prof = load_profile("loihi")
+    cfg = NetworkConfig(sizes=(12, 16, 4), timesteps=5, encoder=encoder, readout=readout,
+                        loss="mse" if readout == "spiking" else "ce_mse", rule=rule, lr=1.0,
+                        lr_schedule="constant", init_gain=4.0, seed=3)
+    eng = Engine(cfg, prof)
+    rng = np.random.default_rng(7)
+    x = rng.random((41, 12))
+    y = rng.integers(0, 4, 41)
+    run_epoch(eng, eng.prepare(x[:20]), y[:20], np.arange(20), True)
+    return eng, x, y
+
+
+def _everything(eng):
+    b = eng.backend
+    out = {"W": b.W, "rng": b.rng, "ops": b.ops, "sat": b.sat, "v": b.v, "tr": b.tr}
+    for i, a in enumerate(b._scratch + b._out + list(b._row)):
+        out[f"scratch{i}"] = a
+    out["rownz"] = b._rownz
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("encoder,readout,rule", [("rate", "integrator", "ottt-o"), ("direct", "spiking", "ottt-a"),
+                                                   ("latency", "integrator", "ottt-o")])
+def test_threads_bit_identical(encoder, readout, rule):
+    eng, x, y = _trained(encoder, readout, rule)
+    res = {}
+    for n in (1, 2):
+        e = copy.deepcopy(eng)
+        parallel.set_threads(n)
+        xin = e.prepare(x)
+        order = np.r_[np.arange(41), np.arange(5)[::-1]]        # odd count, repeated samples
+        preds = e.run(xin, y, order, False)
+        # then a learning pass (sequential) must continue from the same PRNG states
+        lp = e.run(xin, y, np.arange(6), True)
+        res[n] = (preds, lp, _everything(e))
+    assert (res[1][0] == res[2][0]).all() and (res[1][1] == res[2][1]).all()
+    for k in res[1][2]:
+        assert np.array_equal(res[1][2][k], res[2][2][k]), k
+    assert res[1][2]["ops"].sum() > 0
+
+
+def test_evaluate_and_counts_identical():
+    from neurochip.energy.counts import gather_counts
+
+    eng, x, y = _trained("rate", "integrator")
+    out = {}
+    for n in (1, 2):
+        parallel.set_threads(n)
+        e = copy.deepcopy(eng)
+        r = evaluate(e, x, y)
+        inf, _ = gather_counts(e, x, y, learn_samples=0)
+        out[n] = (r["pred"], r["confusion"], inf.ops, inf.sat, e.ops.copy(), e.rng.copy())
+    for a, b in zip(out[1], out[2]):
+        assert np.array_equal(a, b)
