@@ -44,6 +44,24 @@ def set_threads(n: int | None) -> int:
     return int(n)
 
 
+def threads_option(f):
+    """Click decorator: a ``--threads N`` option (default: all cores, or NUMBA_NUM_THREADS) applied
+    with :func:`set_threads` before the command runs; the command itself never sees it."""
+    import functools
+
+    import click
+
+    @click.option("--threads", "threads_", type=int, default=None,
+                  help="Threads for inference passes (default: all cores, or NUMBA_NUM_THREADS). "
+                       "Results are identical for any number; learning stays sequential.")
+    @functools.wraps(f)
+    def wrapper(*args, threads_=None, **kw):
+        set_threads(threads_)
+        return f(*args, **kw)
+
+    return wrapper
+
+
 def pool(n: int) -> ThreadPoolExecutor:
     global _POOL, _POOL_N
     if _POOL is None or _POOL_N < n:
@@ -71,6 +89,8 @@ def chunks(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
 def run_parallel(fns) -> None:
     """Run the callables concurrently (the last one on the calling thread); re-raise any error."""
     fns = list(fns)
+    if not fns:
+        return
     if len(fns) == 1:
         fns[0]()
         return
@@ -126,4 +146,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "chunks", "run_parallel", "jump"]
+__all__ = ["threads", "set_threads", "threads_option", "chunks", "run_parallel", "jump"]

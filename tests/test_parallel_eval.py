@@ -109,3 +109,59 @@ def test_evaluate_and_counts_identical():
         out[n] = (r["pred"], r["confusion"], inf.ops, inf.sat, e.ops.copy(), e.rng.copy())
     for a, b in zip(out[1], out[2]):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("period", [None, 7, 1000])
+def test_lava_reference_run_identical(period):
+    from neurochip.lava import export as lx
+
+    eng, x, y = _trained("rate", "integrator")
+    # extreme weights: the readout's membranes clip, so the event counters are exercised too
+    h = 12 * 16
+    eng.W[:h] = np.where(np.arange(h) % 3 == 0, -128, 127)
+    eng.W[h:] = 127
+    R = lx.input_raster(eng, eng.prepare(x), np.arange(41))
+    out = {}
+    for n in (1, 2):
+        parallel.set_threads(n)
+        e = copy.deepcopy(eng)
+        rec = lx.reference_run(e, R, period=period)
+        out[n] = (rec.spikes, rec.v, rec.preds, rec.events, e.v.copy())
+    for a, b in zip(out[1], out[2]):
+        for u, w in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b]):
+            assert np.array_equal(u, w)
+    assert out[1][3].sum() > 0 and sum(int(s.sum()) for s in out[1][0]) > 0
+
+
+def _cli_json(args):
+    import json
+
+    from click.testing import CliRunner
+
+    from neurochip.cli import main
+
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output.strip().splitlines()[-1])
+    for k in ("seconds", "samples_per_s", "wall_seconds", "samples_per_second", "kernel_load_s"):
+        d.pop(k, None)
+    return d
+
+
+def test_cli_threads_option(tmp_path):
+    from click.testing import CliRunner
+
+    from neurochip.cli import main
+
+    base = ["train", "--dataset", "digits", "--hidden", "16", "--epochs", "1", "--timesteps", "4", "--json"]
+    tr = {n: _cli_json(base + ["--threads", str(n), "--out", str(tmp_path / f"r{n}.h5")]) for n in (1, 2)}
+    tr[1].pop("checkpoint", None), tr[2].pop("checkpoint", None)
+    assert tr[1] == tr[2]
+    ev = {n: _cli_json(["eval", str(tmp_path / "r1.h5"), "--json", "--threads", str(n)]) for n in (1, 2)}
+    assert ev[1] == ev[2] and ev[1]["ops_eval"]
+    en = {n: _cli_json(["energy", str(tmp_path / "r1.h5"), "--json", "--learn-samples", "50", "--threads", str(n)])
+          for n in (1, 2)}
+    assert en[1] == en[2]
+    for cmd in (["eval", str(tmp_path / "r1.h5")], ["energy", str(tmp_path / "r1.h5")]):
+        res = CliRunner().invoke(main, cmd + ["--threads", "0"])
+        assert res.exit_code == 2 and "Error: --threads must be between 1 and" in res.output, res.output
