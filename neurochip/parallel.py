@@ -10,9 +10,9 @@ chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=T
 are integer sums (order-free); predictions are per sample. The chunk that holds the last sample
 runs on the caller's own state arrays, so the state left behind is the serial run's too.
 
-Thread count: the numba convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the ceiling,
-:func:`set_threads` (the CLI's ``--threads``) calls ``numba.set_num_threads``; :func:`threads`
-reads ``numba.get_num_threads()``. Learning stays sequential (one chip learning online).
+Thread count: numba's convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the default and
+the ceiling; :func:`set_threads` (the CLI's ``--threads``) picks fewer. Learning stays sequential
+(one chip learning online).
 """
 from __future__ import annotations
 
@@ -28,20 +28,28 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_N = 0
 
 
+_THREADS: int | None = None   # None: numba.config.NUMBA_NUM_THREADS
+
+
 def threads() -> int:
-    """Threads inference passes use (``numba.get_num_threads()``)."""
-    return int(numba.get_num_threads())
+    """Threads inference passes use: the last :func:`set_threads`, else ``NUMBA_NUM_THREADS``."""
+    return int(numba.config.NUMBA_NUM_THREADS) if _THREADS is None else _THREADS
 
 
 def set_threads(n: int | None) -> int:
-    """Use ``n`` threads (None: keep the current setting, by default all cores); returns it."""
+    """Use ``n`` threads (None: keep the current setting, by default all cores); returns it.
+
+    The setting is this module's, not ``numba.set_num_threads``: that would start numba's own
+    thread pool, which fixes multiprocessing's start method and breaks Lava's import (it sets
+    ``fork`` itself); the samples run in Python threads over ``nogil`` kernels instead."""
+    global _THREADS
     if n is None:
         return threads()
     top = int(numba.config.NUMBA_NUM_THREADS)
     if not 1 <= int(n) <= top:
         raise NeurochipError(f"--threads must be between 1 and {top} (NUMBA_NUM_THREADS), got {n}")
-    numba.set_num_threads(int(n))
-    return int(n)
+    _THREADS = int(n)
+    return _THREADS
 
 
 def threads_option(f):

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="need
 
 @pytest.fixture(autouse=True)
 def _restore_threads():
-    n = numba.get_num_threads()
+    n = parallel.threads()
     yield
-    numba.set_num_threads(n)
+    parallel.set_threads(n)
 
 
 def test_jump_equals_stepping():
@@ -52,6 +52,17 @@ def test_set_threads_checks_range():
     with pytest.raises(NeurochipError):
         parallel.set_threads(numba.config.NUMBA_NUM_THREADS + 1)
     assert parallel.set_threads(1) == 1 and parallel.threads() == 1
+
+
+def test_thread_setting_leaves_multiprocessing_alone():
+    """Lava sets multiprocessing's start method at import: choosing threads must not fix it first."""
+    import subprocess
+    import sys
+
+    code = ("import multiprocessing as mp; from neurochip import parallel; parallel.set_threads(2); "
+            "parallel.threads(); mp.set_start_method('spawn'); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
 
 
 def _trained(encoder, readout, rule="ottt-o"):
