@@ -88,8 +88,11 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
 
     Speed, same results: hot loops index with uint64 (``U``) offsets, so numba emits no
     negative-index wraparound code and the loops vectorise (about 4x faster than signed offsets);
-    a layer whose weighted sums provably fit int32 (max |input| * max column sum of |W| < 2^31)
-    accumulates in int32, twice the SIMD width, and widens the sums to int64 before the shift.
+    a layer's non-zero values are compacted without branches, then their weight rows added (no
+    per-value branch: 0/1 layers add, a graded input layer multiplies); a layer whose weighted
+    sums provably fit int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32,
+    twice the SIMD width, and widens the sums to int64 before the shift. What LLVM emits:
+    docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
