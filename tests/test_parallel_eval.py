@@ -176,3 +176,21 @@ def test_cli_threads_option(tmp_path):
     for cmd in (["eval", str(tmp_path / "r1.h5")], ["energy", str(tmp_path / "r1.h5")]):
         res = CliRunner().invoke(main, cmd + ["--threads", "0"])
         assert res.exit_code == 2 and "Error: --threads must be between 1 and" in res.output, res.output
+
+
+def test_bench_eval_upscale():
+    """scripts/bench_eval.py's bilinear upscaling: shape, corners kept, constants and ramps exact."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from bench_eval import upscale
+
+    rng = np.random.default_rng(0)
+    im = rng.random((3, 8, 8))
+    up = upscale(im, 28)
+    assert up.shape == (3, 28, 28)
+    assert np.allclose(up[:, [0, 0, -1, -1], [0, -1, 0, -1]], im[:, [0, 0, -1, -1], [0, -1, 0, -1]])
+    assert np.allclose(upscale(np.full((1, 8, 8), 0.25), 28), 0.25)
+    ramp = np.tile(np.arange(8.0), (1, 8, 1))            # value = column index
+    assert np.allclose(upscale(ramp, 28)[0, 5], np.linspace(0, 7, 28))
