@@ -15,6 +15,7 @@ import click
 import numpy as np
 
 from .errors import NeurochipError
+from .parallel import threads_option
 from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
                       READOUTS, RULES, NetworkConfig)
 from .surrogate import SURROGATES
@@ -185,6 +186,7 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--report", type=click.Path(), default=None, help="Write op counts and energy of training to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
+@threads_option
 def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
           decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
           init_gain, shadow_bits, epochs, train_eval, seed, out, resume, init_path,
@@ -334,6 +336,7 @@ def _write_training_report(engine, ds, history, path) -> None:
 @click.option("--data", type=click.Path(), default=None, help="Evaluate on this data instead of the checkpoint's.")
 @click.option("--decoder", type=click.Choice(DECODERS), default=None, help="Decode the readout another way than the network was trained with.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
+@threads_option
 def eval_cmd(checkpoint_path, data, decoder, as_json):
     """Evaluate a checkpoint: accuracy, confusion summary, saturation counters."""
     from . import checkpoint

@@ -12,8 +12,9 @@ steps/s of each and the ratio.
 
 Timing:
 * Lava: compile + start-up + the first step are timed apart; steps/s is over the remaining steps.
-  A second, bare Lava run (no recording processes: Lava's best case) is timed the same way, and
-  the headline ratio uses the faster of the two Lava figures.
+  After the recording run (the spike comparison), --lava-repeats (at least 3) bare runs (no
+  recording processes: Lava's best case; with --no-bare, recording runs) are timed the same way,
+  and the headline ratio is neurochip's median over Lava's median (goal: 2,000x).
 * neurochip: the kernel is loaded (or compiled) once first (reported separately); steps/s is the
   median over --repeats runs of all steps, each including its array set-up.
 
@@ -114,8 +115,16 @@ def bench_inference(args) -> dict:
         times.append(dt)
     nc_s = statistics.median(times)
 
+    # Lava: one run recording spikes (the comparison), then ``lava_repeats`` runs (bare, without
+    # recording, unless --no-bare); the ratio is of the medians
     lava = lava_run(exp, R, record=True)
-    bare = lava_run(exp, R, record=False) if not args.no_bare else None
+    k = max(3, getattr(args, "lava_repeats", 3))
+    reps = [lava_run(exp, R, record=args.no_bare) for _ in range(k)]
+    for x in reps:
+        x.pop("spikes", None)
+    lava_med = statistics.median(x["steps_per_s"] for x in reps)
+    bare = None if args.no_bare else {**reps[k // 2], "steps_per_s": lava_med,
+                                      "runs_steps_per_s": [x["steps_per_s"] for x in reps]}
 
     # identical spikes, layer by layer (Lava aligned by one step per Dense hop)
     mism = []
@@ -125,7 +134,6 @@ def bench_inference(args) -> dict:
         mism.append(int(np.count_nonzero(ref != lava["spikes"][l])))
         off += n
     spikes = [int(rec[:, :SIZES[1]].sum()), int(rec[:, SIZES[1]:].sum())]
-    lava_best = max(lava["steps_per_s"], bare["steps_per_s"] if bare else 0.0)
     nc_sps = args.steps / nc_s
     return {
         "network": "-".join(map(str, SIZES)), "profile": args.profile, "steps": args.steps, "p_input": args.p,
@@ -136,9 +144,11 @@ def bench_inference(args) -> dict:
                       "kernel_load_s": load_s},
         "lava_recording": {k: v for k, v in lava.items() if k != "spikes"},
         "lava_bare": bare,
+        "lava_runs_steps_per_s": [x["steps_per_s"] for x in reps], "lava_median_steps_per_s": lava_med,
+        "lava_runs_recording": args.no_bare,
         "ratio_vs_lava_recording": nc_sps / lava["steps_per_s"],
-        "ratio": nc_sps / lava_best,
-        "goal_ratio": 1000.0, "goal_met": nc_sps / lava_best >= 1000.0,
+        "ratio": nc_sps / lava_med,
+        "goal_ratio": 2000.0, "goal_met": nc_sps / lava_med >= 2000.0,
     }
 
 
@@ -155,10 +165,10 @@ def print_inference(r: dict) -> None:
     print(f"  Lava        {lv['steps_per_s']:>14,.1f} steps/s   (with spike sinks: {lv['run_s']:.2f} s for "
           f"{lv['steps_timed']} steps; compile + start + 1 step {lv['startup_s']:.2f} s, stop {lv['stop_s']:.2f} s)")
     if bare:
-        print(f"  Lava bare   {bare['steps_per_s']:>14,.1f} steps/s   (no recording: {bare['run_s']:.2f} s; "
-              f"start {bare['startup_s']:.2f} s)")
-    print(f"  ratio       {r['ratio']:>14,.0f}x  vs the faster Lava figure  "
-          f"({r['ratio_vs_lava_recording']:,.0f}x vs Lava with recording); goal >= 1000x: "
+        print(f"  Lava bare   {bare['steps_per_s']:>14,.1f} steps/s   (no recording, median of "
+              f"{len(r['lava_runs_steps_per_s'])} runs: {', '.join(f'{x:,.0f}' for x in r['lava_runs_steps_per_s'])})")
+    print(f"  ratio       {r['ratio']:>14,.0f}x  median vs median of the Lava runs  "
+          f"({r['ratio_vs_lava_recording']:,.0f}x vs Lava with recording); goal >= 2000x: "
           f"{'met' if r['goal_met'] else 'NOT met'}")
 
 
@@ -171,11 +181,13 @@ def blocks(r: dict, load: tuple[float, float] | None = None) -> dict[str, str]:
            f"differing spikes per layer: {r['spike_mismatches_per_layer']}.")
     nc, lv, bare = r["neurochip"], r["lava_recording"], r["lava_bare"]
     spd = ["| Simulator | Steps/s | per step |", "|---|---|---|",
-           f"| neurochip | {nc['steps_per_s']:,.0f} | {1e6 / nc['steps_per_s']:.2f} µs |"]
+           f"| neurochip (median of {nc['repeats']} runs) | {nc['steps_per_s']:,.0f} | {1e6 / nc['steps_per_s']:.2f} µs |"]
     if bare:
-        spd.append(f"| Lava, bare | {bare['steps_per_s']:,.0f} | {1e3 / bare['steps_per_s']:.2f} ms |")
+        spd.append(f"| Lava, bare (median of {len(r['lava_runs_steps_per_s'])} runs) | {bare['steps_per_s']:,.0f} | "
+                   f"{1e3 / bare['steps_per_s']:.2f} ms |")
     spd += [f"| Lava, with spike sinks | {lv['steps_per_s']:,.0f} | {1e3 / lv['steps_per_s']:.2f} ms |", "",
-            f"The ratio is {r['ratio']:,.0f}x against Lava's faster figure, measured in one run"
+            f"The ratio of the medians is {r['ratio']:,.0f}x (Lava runs: "
+            f"{', '.join(f'{x:,.0f}' for x in r['lava_runs_steps_per_s'])} steps/s), measured in one invocation"
             + (f" on {os.cpu_count()} cores with a load average of {load[0]:.1f} before and {load[1]:.1f} after"
                if load else "") + "."]
     return {"bench_vs_lava:network": net, "bench_vs_lava:speed": "\n".join(spd)}
@@ -208,7 +220,8 @@ def main() -> int:
     ap.add_argument("--profile", default="loihi")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=50, help="neurochip timing repeats (median reported)")
-    ap.add_argument("--no-bare", action="store_true", help="skip the bare (no recording) Lava run")
+    ap.add_argument("--no-bare", action="store_true", help="time Lava with spike recording instead of bare")
+    ap.add_argument("--lava-repeats", type=int, default=3, help="timed Lava runs (at least 3; median reported)")
     ap.add_argument("--learning-samples", type=int, default=200,
                     help="then N on-chip learning samples in both (scripts/bench_lava_learning.py); 0 skips")
     ap.add_argument("--json", action="store_true", help="print one JSON object")

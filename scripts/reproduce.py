@@ -119,7 +119,8 @@ def _lava(progress):
         out[LAVA].update(V.example_block(d))
     progress("  bench_vs_lava: 1000 steps in both")
     l0 = _load()
-    args = argparse.Namespace(steps=1000, p=0.2, init_gain=8.0, profile="loihi", seed=0, repeats=50, no_bare=False)
+    args = argparse.Namespace(steps=1000, p=0.2, init_gain=8.0, profile="loihi", seed=0, repeats=200, no_bare=False,
+                              lava_repeats=3)
     inf = V.bench_inference(args)
     out[LAVA].update(V.blocks(inf, (l0, _load())))
     progress("  bench_lava_learning: 200 samples, 128-10 learns; then --feedback random")
@@ -137,6 +138,24 @@ def _lava(progress):
     return out
 
 
+def _eval(progress):
+    import json
+    import subprocess
+
+    import bench_eval
+    progress("  eval 784-512-10 on 2,000 upscaled digits, 1 and 2 threads; integer-add peak")
+    # a fresh process with numba's default thread ceiling (this one pins NUMBA_NUM_THREADS=1)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    out = subprocess.run([sys.executable, str(HERE / "bench_eval.py"), "--json"], env=env, capture_output=True,
+                         text=True)
+    if out.returncode not in (0, 1):
+        raise RuntimeError(f"bench_eval failed: {out.stderr.strip()[-300:]}")
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    if not all(v["identical_to_first"] for v in r["runs"].values()):
+        raise RuntimeError("bench_eval: 1 and 2 threads differ")
+    return {README: bench_eval.blocks(r)}
+
+
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
 JOBS = [
@@ -146,6 +165,8 @@ JOBS = [
         {CI_FAST: _TRAIN}),
     Job("memory", "README bench_memory:state (state KB at T = 8..512)", 20, _memory, True,
         {README: ("bench_memory:state",)}),
+    Job("eval", "README bench_eval:speed/speed_peak (eval 784-512-10 on 1 and 2 threads, integer-add peak)", 40,
+        _eval, False, {README: ("bench_eval:speed", "bench_eval:speed_peak")}),
     Job("energy", "docs/energy.md bench_energy:table/findings (direct and rate encoding)", 20, _energy, True,
         {ENERGY: ("bench_energy:table", "bench_energy:findings")}),
     Job("lava-digits", "docs/lava_learning.md bench_lava_learning:digits (emulation + native, no Lava)", 15,

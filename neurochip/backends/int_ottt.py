@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import fixedpoint as fx
+from .. import parallel
 from ..kernels.ottt_int import run_int
 from ..kernels.pack import int_input, int_kernel_params, narrow_layers
 from ..kernels.state import Counters, NeuronState, Scratch, Weights
@@ -78,7 +79,32 @@ class IntOttt(Backend):
         st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng, self.u, self.trr)
         sc = Scratch(idx, gneg, jdx, aval, mult, dbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg,
                      self._wacc)
-        run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, Counters(self.sat, self.ops), preds)
+        cnt = Counters(self.sat, self.ops)
+        nthr = parallel.threads()
+        if learn or nthr < 2 or order.shape[0] < 2:
+            run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds)
+            return
+        # inference: samples are independent (neurochip/parallel.py); chunk c starts the encoder
+        # stream where the serial run would be after the samples before it
+        per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
+        parts = parallel.chunks(order.shape[0], nthr)
+        r0 = int(self.rng[1])
+        runs, extra = [], []
+        for c, (a, b) in enumerate(parts):
+            if c == len(parts) - 1:      # the caller's arrays: the state left is the serial run's
+                st_c, sc_c, cnt_c = st, sc, cnt
+            else:
+                st_c = NeuronState(*(f.copy() for f in st))
+                sc_c = Scratch(*(f.copy() for f in sc))
+                cnt_c = Counters(np.zeros_like(self.sat), np.zeros_like(self.ops))
+                extra.append(cnt_c)
+            st_c.rng[1] = parallel.jump(r0, a * per_sample)
+            runs.append(lambda a=a, b=b, st_c=st_c, sc_c=sc_c, cnt_c=cnt_c: run_int(
+                X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnt_c, preds[a:b]))
+        parallel.run_parallel(runs)
+        for cnt_c in extra:
+            self.sat += cnt_c.sat
+            self.ops += cnt_c.ops
 
     def shadow_flat(self):
         return self.WS if self.WS.shape[0] else None

@@ -11,6 +11,7 @@ import json
 import click
 
 from ..errors import NeurochipError
+from ..parallel import threads_option
 from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig
 from ..surrogate import SURROGATES
 
@@ -63,6 +64,7 @@ def _hidden(hidden: str) -> tuple[int, ...]:
 @click.option("--learn-samples", type=int, default=None,
               help="Count learning over N training samples, on a copy (default 1000 or the whole training set if smaller).")
 @click.option("--inference-only", is_flag=True, help="Skip the learning run (needed for profiles without on-chip learning).")
+@threads_option
 def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, data, hidden, arch, timesteps, encoder,
            readout, loss, surrogate, feedback, rule, seed, sim_profile, samples, learn_samples, inference_only):
     """Op counts, energy per op kind, footprint and chip fit of a network on hardware profiles.

@@ -88,8 +88,11 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
 
     Speed, same results: hot loops index with uint64 (``U``) offsets, so numba emits no
     negative-index wraparound code and the loops vectorise (about 4x faster than signed offsets);
-    a layer whose weighted sums provably fit int32 (max |input| * max column sum of |W| < 2^31)
-    accumulates in int32, twice the SIMD width, and widens the sums to int64 before the shift.
+    a layer's non-zero values are compacted without branches, then their weight rows added (no
+    per-value branch: 0/1 layers add, a graded input layer multiplies); a layer whose weighted
+    sums provably fit int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32,
+    twice the SIMD width, and widens the sums to int64 before the shift. What LLVM emits:
+    docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
@@ -100,15 +103,20 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     rec_mem = rec_v.shape[0] > 0
     n_rec = U(noff[L] + n_out - n0)
     un0 = U(n0)
-    # per layer: can the weighted sum overflow int32? bound = max |input| * max_i sum_j |W[j, i]|
+    m = max_size(sizes)
+    c32 = np.zeros(m, np.int32)
+    idx = np.zeros(m, np.uint64)
+    # per layer: can the weighted sum overflow int32? bound = max |input| * max_i sum_j |W[j, i]|;
+    # are the layer's values 0/1 (spikes; the input layer unless direct-encoded)?
     narrow = np.zeros(L, np.bool_)
-    c32 = np.zeros(max_size(sizes), np.int32)
     in_max = 0
+    binary_in = True
     for st in range(steps):
         for j in range(n0):
-            a = R[st, j] if R[st, j] >= 0 else -R[st, j]
-            if a > in_max:
-                in_max = a
+            x = R[st, j]
+            a = x if x >= 0 else -x
+            in_max = max(in_max, a)
+            binary_in &= (x == 0) | (x == 1)
     for l in range(L):
         npost = sizes[l + 1]
         col = np.zeros(npost, np.int64)
@@ -117,11 +125,11 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             for i in range(npost):
                 w = W[base + i]
                 col[i] += w if w >= 0 else -w
-        m = 0
+        mc = 0
         for i in range(npost):
-            if col[i] > m:
-                m = col[i]
-        narrow[l] = m * (in_max if l == 0 else 1) < (1 << 31)
+            if col[i] > mc:
+                mc = col[i]
+        narrow[l] = mc * (in_max if l == 0 else 1) < (1 << 31)
     for st in range(steps):
         t = st % period
         if t == 0:
@@ -141,20 +149,40 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             pre = U(noff[l])
             post = U(noff[l + 1])
             wo = U(woff[l])
+            # the non-zero presynaptic values, compacted without branches (the zero pattern is
+            # data-dependent: a branch per input would mispredict)
+            nz = U(0)
+            for j in range(npre):
+                idx[nz] = j
+                nz += U(s[pre + j] != 0)
+            binary = l > 0 or binary_in
             if narrow[l]:
-                # int32 sums (twice the SIMD width), exact: |sum| <= bound < 2^31 (checked above)
+                # int32 sums (8 lanes per AVX2 add), exact: |sum| <= bound < 2^31 (checked above)
                 for i in range(npost):
                     c32[i] = 0
-                for j in range(npre):
-                    sj = s[pre + j]
-                    if sj == 0:
-                        continue
-                    base = wo + j * npost
-                    if sj == 1:
+                if binary:
+                    # four rows per pass: a quarter of the loads and stores of the sums, and a
+                    # shorter store-to-load chain through c32 (exact: every partial sum is within
+                    # the bound, and int32 addition is associative modulo 2^32 anyway)
+                    jj = U(0)
+                    while jj + U(4) <= nz:
+                        b1 = wo + idx[jj] * npost
+                        b2 = wo + idx[jj + U(1)] * npost
+                        b3 = wo + idx[jj + U(2)] * npost
+                        b4 = wo + idx[jj + U(3)] * npost
+                        for i in range(npost):
+                            c32[i] += (W[b1 + i] + W[b2 + i]) + (W[b3 + i] + W[b4 + i])
+                        jj += U(4)
+                    while jj < nz:
+                        base = wo + idx[jj] * npost
                         for i in range(npost):
                             c32[i] += W[base + i]
-                    else:
-                        s32 = np.int32(sj)
+                        jj += U(1)
+                else:
+                    for jj in range(nz):
+                        j = idx[jj]
+                        base = wo + j * npost
+                        s32 = np.int32(s[pre + j])
                         for i in range(npost):
                             c32[i] += W[base + i] * s32
                 for i in range(npost):
@@ -162,17 +190,12 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             else:
                 for i in range(npost):
                     cur[post + i] = 0
-                for j in range(npre):
-                    sj = s[pre + j]
-                    if sj == 0:
-                        continue
+                for jj in range(nz):
+                    j = idx[jj]
                     base = wo + j * npost
-                    if sj == 1:
-                        for i in range(npost):
-                            cur[post + i] += W[base + i]
-                    else:
-                        for i in range(npost):
-                            cur[post + i] += W[base + i] * sj
+                    sj = s[pre + j]
+                    for i in range(npost):
+                        cur[post + i] += W[base + i] * sj
             last = l == L - 1
             lif = lif_of(lifs, l, last)
             boff = post - un0
@@ -192,18 +215,17 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                     n_mem += clipped
                     outsum[i] += vp          # before the reset: run_int's vpre
                     counts[i] += sp
-                    if sp and first[i] == period:
-                        first[i] = t
+                    first[i] = min(first[i], t if sp else period)
                     v[post + i] = v2
                     s[post + i] = sp
             events[l, EV_CURRENT] += n_cur
             events[l, EV_MEMBRANE] += n_mem
         if rec_spk:
-            for m in range(n_rec):
-                rec_s[ust, m] = s[un0 + m]
+            for k in range(n_rec):
+                rec_s[ust, k] = s[un0 + k]
         if rec_mem:
-            for m in range(n_rec):
-                rec_v[ust, m] = v[un0 + m]
+            for k in range(n_rec):
+                rec_v[ust, k] = v[un0 + k]
         if t == period - 1 or st == steps - 1:
             preds[st // period] = predict(counts, outsum, first, dec)
 

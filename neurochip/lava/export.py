@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import NeurochipError
 from ..kernels.decode import predict
+from .. import parallel
 from ..kernels.lif_run import encode_raster, lif_forward
 
 #: Lava steps added by each Dense hop (lava-semantics.md §1)
@@ -311,10 +312,24 @@ def reference_run(engine, R: np.ndarray, period: int | None = None, record: bool
     v = np.zeros(n_all, np.int64)
     s = np.zeros(n_all, np.int64)
     cur = np.zeros(n_all, np.int64)
+    R = np.ascontiguousarray(R, np.int32)
     t0 = time.perf_counter()
-    lif_forward(np.ascontiguousarray(R, np.int32), period, net, lifs, rp.dec,
-                engine.W, engine.B, v, s, cur, rec_s, rec_v, np.zeros(n_out, np.int64),
-                np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), preds, events)
+    # periods are independent (state at rest at each start): period-aligned chunks run in threads
+    # (neurochip/parallel.py); the last chunk leaves v, s as a single run would
+    parts = parallel.chunks(steps, parallel.threads(), period)
+    evs = [events] + [np.zeros_like(events) for _ in parts[1:]]
+    runs = []
+    for c, (a, b) in enumerate(parts):
+        last = c == len(parts) - 1
+        vs_ = (v, s, cur) if last else tuple(np.zeros(n_all, np.int64) for _ in range(3))
+        runs.append(lambda a=a, b=b, vs_=vs_, ev=evs[c]: lif_forward(
+            R[a:b], period, net, lifs, rp.dec, engine.W, engine.B, *vs_,
+            rec_s[a:b] if record else rec_s, rec_v[a:b] if record else rec_v,
+            np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64),
+            preds[a // period:-(-b // period)], ev))
+    parallel.run_parallel(runs)
+    for ev in evs[1:]:
+        events += ev
     dt = time.perf_counter() - t0
     spikes, vs = [], []
     if record:

@@ -18,6 +18,7 @@ import json
 import click
 
 from ..errors import NeurochipError
+from ..parallel import threads_option
 
 
 def _errors(f):
@@ -58,6 +59,7 @@ def check():
               help="use the simulation-only NcLIF neuron model even when stock Lava LIF fits the profile")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of the table")
 @_errors
+@threads_option
 def run(checkpoint, samples, custom_neurons, as_json):
     """Run CHECKPOINT's network in neurochip and in Lava; count differing spikes and membranes."""
     from ..checkpoint import load

@@ -1,0 +1,157 @@
+"""Evaluation on every core: independent samples split over threads, bit-identical to one thread.
+
+Inference passes (``eval``, the test pass inside ``train``, ``energy``'s counting runs, the
+reference runs ``lava run`` compares against) treat each sample independently: every sample starts
+from rest and no weight changes. The one thing that links samples is the rate encoder's PRNG
+stream, which the serial run advances across samples (``T x n_in`` xorshift32 draws per sample).
+xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
+applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
+chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``). Counters
+are integer sums (order-free); predictions are per sample. The chunk that holds the last sample
+runs on the caller's own state arrays, so the state left behind is the serial run's too.
+
+Thread count: numba's convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the default and
+the ceiling; :func:`set_threads` (the CLI's ``--threads``) picks fewer. Learning stays sequential
+(one chip learning online).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from .errors import NeurochipError
+from .fixedpoint import MASK32
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_N = 0
+
+
+_THREADS: int | None = None   # None: numba.config.NUMBA_NUM_THREADS
+
+
+def threads() -> int:
+    """Threads inference passes use: the last :func:`set_threads`, else ``NUMBA_NUM_THREADS``."""
+    return int(numba.config.NUMBA_NUM_THREADS) if _THREADS is None else _THREADS
+
+
+def set_threads(n: int | None) -> int:
+    """Use ``n`` threads (None: keep the current setting, by default all cores); returns it.
+
+    The setting is this module's, not ``numba.set_num_threads``: that would start numba's own
+    thread pool, which fixes multiprocessing's start method and breaks Lava's import (it sets
+    ``fork`` itself); the samples run in Python threads over ``nogil`` kernels instead."""
+    global _THREADS
+    if n is None:
+        return threads()
+    top = int(numba.config.NUMBA_NUM_THREADS)
+    if not 1 <= int(n) <= top:
+        raise NeurochipError(f"--threads must be between 1 and {top} (NUMBA_NUM_THREADS), got {n}")
+    _THREADS = int(n)
+    return _THREADS
+
+
+def threads_option(f):
+    """Click decorator: a ``--threads N`` option (default: all cores, or NUMBA_NUM_THREADS) applied
+    with :func:`set_threads` before the command runs; the command itself never sees it."""
+    import functools
+
+    import click
+
+    @click.option("--threads", "threads_", type=int, default=None,
+                  help="Threads for inference passes (default: all cores, or NUMBA_NUM_THREADS). "
+                       "Results are identical for any number; learning stays sequential.")
+    @functools.wraps(f)
+    def wrapper(*args, threads_=None, **kw):
+        set_threads(threads_)
+        return f(*args, **kw)
+
+    return wrapper
+
+
+def pool(n: int) -> ThreadPoolExecutor:
+    global _POOL, _POOL_N
+    if _POOL is None or _POOL_N < n:
+        if _POOL is not None:
+            _POOL.shutdown(wait=True)
+        _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="neurochip-eval")
+        _POOL_N = n
+    return _POOL
+
+
+def chunks(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
+    """``[a, b)`` ranges splitting ``n`` items into at most ``k`` near-equal parts whose bounds are
+    multiples of ``align`` (except the end)."""
+    units = -(-n // align)
+    k = max(1, min(k, units))
+    out, a = [], 0
+    for c in range(k):
+        b = min(n, (units * (c + 1) // k) * align)
+        if b > a:
+            out.append((a, b))
+        a = b
+    return out
+
+
+def run_parallel(fns) -> None:
+    """Run the callables concurrently (the last one on the calling thread); re-raise any error."""
+    fns = list(fns)
+    if not fns:
+        return
+    if len(fns) == 1:
+        fns[0]()
+        return
+    futs = [pool(len(fns) - 1).submit(f) for f in fns[:-1]]
+    fns[-1]()
+    for f in futs:
+        f.result()
+
+
+# ---- xorshift32 jump-ahead over GF(2) --------------------------------------------------------------
+
+def _step(x: int) -> int:
+    x ^= (x << 13) & MASK32
+    x ^= x >> 17
+    x ^= (x << 5) & MASK32
+    return x
+
+
+def _apply(cols: list[int], x: int) -> int:
+    y = 0
+    b = 0
+    while x:
+        if x & 1:
+            y ^= cols[b]
+        x >>= 1
+        b += 1
+    return y
+
+
+def _compose(a: list[int], b: list[int]) -> list[int]:
+    """Columns of the map a(b(.))."""
+    return [_apply(a, c) for c in b]
+
+
+_POW2: list[list[int]] = []   # _POW2[i]: columns of xorshift32 applied 2^i times
+
+
+def jump(state: int, k: int) -> int:
+    """The xorshift32 state after ``k`` steps from ``state`` (as ``k`` calls of fixedpoint.xorshift32)."""
+    if k < 0:
+        raise ValueError("k must be >= 0")
+    if not _POW2:
+        _POW2.append([_step(1 << b) for b in range(32)])
+    x = int(state) & MASK32
+    i = 0
+    while k:
+        while len(_POW2) <= i:
+            _POW2.append(_compose(_POW2[-1], _POW2[-1]))
+        if k & 1:
+            x = _apply(_POW2[i], x)
+        k >>= 1
+        i += 1
+    return x
+
+
+__all__ = ["threads", "set_threads", "threads_option", "chunks", "run_parallel", "jump"]
