@@ -28,7 +28,8 @@ from .errors import NeurochipError
 from .profile import Profile
 from .surrogate import SURROGATES
 
-ENCODERS = ("direct", "rate", "latency")
+ENCODERS = ("direct", "rate", "latency", "raster", "raster-spikes")
+RASTER_ENCODERS = ("raster", "raster-spikes")   # per-step input (n, T, features): binned events, spike rasters
 READOUTS = ("integrator", "spiking")
 LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh")
 SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh")   # need a spiking readout
@@ -70,6 +71,7 @@ class NetworkConfig:
     readout_leak_shift: int = -1     # -1: the profile's leak_shift
     shadow_weight_bits: int = -1     # -1: the profile's value
     seed: int = 0
+    input_full_scale: int = 1        # raster encoder: the count that is full-scale graded input (1.0)
 
     def __post_init__(self):
         sizes = tuple(int(s) for s in self.sizes)
@@ -84,6 +86,8 @@ class NetworkConfig:
                               ("lr_schedule", LR_SCHEDULES), ("decoder", DECODERS)):
             if getattr(self, name) not in allowed:
                 raise NeurochipError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
+        if not (isinstance(self.input_full_scale, int) and 1 <= self.input_full_scale <= 65535):
+            raise NeurochipError(f"input full scale must be a count in [1, 65535], got {self.input_full_scale}")
         if not (isinstance(self.lr_horizon, int) and 0 <= self.lr_horizon <= 10 ** 6):
             raise NeurochipError(f"--lr-horizon must be a number of epochs (>= 1), got {self.lr_horizon}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -215,7 +219,7 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
         # (digits 64-128-10, 3 seeds: 2x 97.87 +- 0.58 %, 4x 96.94 +- 0.48 %, 8x 97.22 %)
         qi = (s.weight_bits - 1) - math.ceil(math.log2(2 * bound))
         e = log2_thr - qi
-        if li == 0 and cfg.encoder == "direct":
+        if li == 0 and cfg.encoder in ("direct", "raster"):   # graded input x_q of input_bits
             e -= s.input_bits
         if not s.weight_exp_min <= e - s.weight_lsb_shift <= s.weight_exp_max:
             raise NeurochipError(

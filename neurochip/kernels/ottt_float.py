@@ -32,7 +32,7 @@ import numba as nb
 
 from .decode import predict
 from ..fixedpoint import NJIT
-from .lif_float import encode, lif_fire, surrogate_f, threshold, trace
+from .lif_float import encode, encode_step, lif_fire, surrogate_f, threshold, trace
 from .losses import membrane_error, spike_error
 from .optim_float import TH_MIN, optimizer_step
 
@@ -53,6 +53,7 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
     L = sizes.shape[0] - 1
     T = net.T
     enc = net.enc
+    in_scale = net.in_scale
     reset_sub = net.reset_sub
     ge = net.ge
     spiking_out = net.spiking_out
@@ -81,7 +82,10 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
         label = Y[n]
         for t in range(T):
             for j in range(n0):
-                sj, r_enc = encode(X[n, j], t, enc, r_enc)
+                if enc >= 3:   # row t of a per-step raster
+                    sj = encode_step(X[n, t * n0 + j], enc, in_scale)
+                else:
+                    sj, r_enc = encode(X[n, j], t, enc, r_enc)
                 s[j] = sj
                 tr[j] = trace(tr[j], lam[0], sj)
             for l in range(L):
