@@ -31,9 +31,9 @@ from .surrogate import SURROGATES
 ENCODERS = ("direct", "rate", "latency", "raster", "raster-spikes")
 RASTER_ENCODERS = ("raster", "raster-spikes")   # per-step input (n, T, features): binned events, spike rasters
 READOUTS = ("integrator", "spiking")
-LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh")
-SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh")   # need a spiking readout
-FLOAT_LOSSES = ("rate_mse", "count_enh")                       # no integer form (see losses.py)
+LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")
+SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")   # need a spiking readout
+FLOAT_LOSSES = ("rate_mse",)                                   # no integer form (see losses.py)
 DECODERS = ("auto", "membrane", "rate", "latency")
 FEEDBACK = ("transpose", "random")
 RULES = ("ottt-o", "ottt-a", "bptt")
@@ -112,6 +112,8 @@ class NetworkConfig:
             raise NeurochipError("a spiking readout trains with --loss mse or count; CE needs the integrator readout")
         if self.rule == "bptt" and self.precision != "float":
             raise NeurochipError("--rule bptt is the float reference (it needs the whole T-step tape): use --precision float")
+        if self.rule == "bptt" and self.loss == "ttfs_ce":
+            raise NeurochipError("--loss ttfs_ce has an online (OTTT) form only; use --rule ottt-o or ottt-a")
         if self.rule == "bptt" and self.feedback != "transpose":
             raise NeurochipError("--rule bptt backpropagates through the transposed weights; --feedback random is for OTTT")
         if self.precision == "int" and self.optimizer != "sgd":

@@ -183,7 +183,7 @@ def test_spike_losses_need_a_spiking_readout_and_float_only_ones_are_refused_on_
     with pytest.raises(NeurochipError, match="spiking readout"):
         NetworkConfig(sizes=(4, 2), loss="rate_ce")
     with pytest.raises(NeurochipError, match="no integer form"):
-        NetworkConfig(sizes=(4, 2), readout="spiking", loss="count_enh")
+        NetworkConfig(sizes=(4, 2), readout="spiking", loss="rate_mse")
     NetworkConfig(sizes=(4, 2), readout="spiking", loss="rate_ce")            # int rate_ce is fine
 
 

@@ -33,7 +33,7 @@ import numba as nb
 from .decode import predict
 from ..fixedpoint import NJIT
 from .lif_float import encode, encode_step, lif_fire, surrogate_f, threshold, trace
-from .losses import membrane_error, spike_error
+from .losses import L_TTFS, membrane_error, spike_error, ttfs_error
 from .optim_float import TH_MIN, optimizer_step
 
 __all__ = ["run_float", "surrogate_f", "TH_MIN"]
@@ -142,8 +142,11 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
                 for i in range(n_out):
                     g[o_off + i] = eo[i] / T
             else:
-                spike_error(loss, s[o_off:o_off + n_out], counts, t + 1, T, label, lp.rate_hi,
-                            lp.rate_lo, eo)
+                if loss == L_TTFS:
+                    ttfs_error(first, t, T, label, eo)
+                else:
+                    spike_error(loss, s[o_off:o_off + n_out], counts, t + 1, T, label, lp.rate_hi,
+                                lp.rate_lo, eo)
                 for i in range(n_out):
                     th = threshold(W, thoff, o_off - n0 + i)
                     g[o_off + i] = eo[i] * surrogate_f(vpre[o_off + i] - th, s[o_off + i], surr, sgp)

@@ -131,7 +131,7 @@ def output_error(t, label, net, lifs, lrn, rp, st, sc, cnt):
                            rp.mix_ce, rp.mix_mse, sc.lut_exp, lrn.err_frac, eo)
     else:
         spike_error_int(rp.loss, st.s[o_off:o_off + n_out], sc.counts, t, label, rp.rate_hi,
-                        rp.rate_lo, rp.c_log2e_cnt, sc.lut_exp, lrn.err_frac, eo)
+                        rp.rate_lo, rp.c_log2e_cnt, sc.lut_exp, lrn.err_frac, eo, sc.first)
     one = 1 << lrn.sg_bits
     nz = 0
     for i in range(n_out):
