@@ -151,6 +151,11 @@ def _temporal_fast(progress):
     return {CI_FAST: b}
 
 
+def _events_speed(progress):
+    import bench_events
+    return {README: bench_events.blocks(bench_events.measure())}
+
+
 _TEMPORAL = ("bench_temporal:yinyang", "bench_temporal:events")
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
@@ -173,6 +178,8 @@ JOBS = [
         "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
+    Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
+        _events_speed, False, {README: ("bench_events:speed",)}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",
