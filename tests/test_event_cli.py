@@ -116,3 +116,11 @@ def test_digits_events_dataset(tmp_path):
     assert json.loads(r.output.strip().splitlines()[-1])["test_accuracy"] > 0.5
     with h5py.File(ck, "r") as f:
         assert json.loads(f.attrs["dataset"])["name"] == "digits-events"
+
+
+def test_energy_of_an_event_checkpoint_rebins(tmp_path):
+    data = _shd(tmp_path / "shd.h5")
+    ck = tmp_path / "ev.h5"
+    assert _run(["train", "--data", str(data), *FAST, "--out", str(ck)]).exit_code == 0
+    r = _run(["energy", str(ck), "--json"])
+    assert r.exit_code == 0, r.output
