@@ -295,7 +295,48 @@ class ReferenceChip:
         return self.sgt[b] if 0 <= b < LUT_SIZE else 0
 
     # -- output error e[t] (OTTT eq. 5; chip-model.md §3), E fractional bits --
-    def output_error(self, v_out, v_pre_out, s_out, counts, label, t):
+    def softmax(self, logits, c_log2e):
+        """Softmax with E fractional bits from the exp2 table (fixedpoint.softmax_int's docstring)."""
+        one = 2 ** self.c.E
+        m = max(logits)
+        ex = []
+        for vi in logits:
+            y = ((m - vi) * c_log2e) // 2 ** 16
+            ip, fr = y // 256, y % 256
+            ex.append(self.exp2[fr] // 2 ** ip if ip < 62 else 0)
+        tot = sum(ex)
+        return [(e * one) // tot for e in ex]
+
+    def enh_error(self, s_out, counts, label, t):
+        """count_enh, integer form of docs/losses.md: clip, delta, label weight (8 fractional bits),
+        spread over the spike by a division toward zero."""
+        one = 2 ** self.c.E
+        hi, lo = round(RATE_HI * one), round(RATE_LO * one)
+        N = [(hi if i == label else lo) * (t + 1) for i in range(len(counts))]
+        C = [min(counts[i] * one, N[i]) if i == label else max(counts[i] * one, N[i]) for i in range(len(counts))]
+        num = sum(C[i] for i in range(len(C)) if i != label)
+        w = max(((num + 1) * 256) // (10 * (C[label] + 1)), 256)
+        out = []
+        for i in range(len(C)):
+            d = C[i] - N[i]
+            if i == label:
+                d = (d * w) // 256
+            if C[i] != 0 and s_out[i]:
+                q = (abs(d) * one) // C[i]
+                out.append(q if d >= 0 else -q)
+            else:
+                out.append(0)
+        return out
+
+    def ttfs_error(self, first, label, t):
+        """ttfs_ce online (docs/losses.md): softmax of -t_hat (one step = one unit), p - y while
+        the output had not fired before t."""
+        one = 2 ** self.c.E
+        t_hat = [f if f <= t else t + 1 for f in first]
+        p = self.softmax([-x for x in t_hat], round(math.log2(math.e) * 2 ** 8 * 2 ** 16))
+        return [(p[i] - (one if i == label else 0)) if first[i] >= t else 0 for i in range(len(first))]
+
+    def output_error(self, v_out, v_pre_out, s_out, counts, label, t, first):
         c = self.c
         n = len(v_out)
         one = 2 ** c.E
@@ -325,9 +366,13 @@ class ReferenceChip:
                     raw.append(((256 - w_mse) * e_ce + w_mse * e_mse) // 256)
         else:
             hi, lo = round(RATE_HI * one), round(RATE_LO * one)
+            special = (self.enh_error(s_out, counts, label, t) if c.loss == "count_enh" else
+                       self.ttfs_error(first, label, t) if c.loss == "ttfs_ce" else None)
             for i in range(n):
                 r = hi if i == label else lo
-                if c.loss == "count":     # count so far vs target count so far
+                if special is not None:
+                    e = special[i]
+                elif c.loss == "count":     # count so far vs target count so far
                     e = counts[i] * one - r * (t + 1)
                 else:                     # spike vs target rate
                     e = s_out[i] * one - r
@@ -371,6 +416,7 @@ class ReferenceChip:
             A = [[0] * sizes[l] for l in range(L)]                     # traces, layers 0..L-1
             acc = [[[0] * sizes[l + 1] for _ in range(sizes[l])] for l in range(L)] if c.rule == "ottt-a" else None
             counts, outsum = [0] * n_out, [0] * n_out
+            first = [c.T] * n_out                                      # first-spike steps (T: silent)
             imps = [self.impulse(xj) for xj in x]
             for t in range(c.T):
                 # ---- forward ----
@@ -403,6 +449,8 @@ class ReferenceChip:
                 for i in range(n_out):
                     outsum[i] += V[L - 1][i] if c.readout == "integrator" else Vpre[L][i]
                     counts[i] += S[L][i]
+                    if S[L][i] and first[i] == c.T:
+                        first[i] = t
                 if not learn:
                     continue
                 # ---- traces a_hat^l[t] of the presynaptic layers 0..L-1 ----
@@ -412,7 +460,7 @@ class ReferenceChip:
                     self.ops["trace_updates"][l] += sizes[l]
                 # ---- errors: output, then hidden layers top-down (chip-model.md §4) ----
                 G = [None] * (L + 1)
-                G[L] = self.output_error(V[L - 1], Vpre[L], S[L], counts, label, t)
+                G[L] = self.output_error(V[L - 1], Vpre[L], S[L], counts, label, t, first)
                 for h in range(L - 1, 0, -1):                      # hidden neuron layer h
                     gh = []
                     for j in range(sizes[h]):
@@ -566,6 +614,11 @@ CASES += [
     # shadow 16: the widest OTTT_A allows on loihi (8 + 16 - 1 - 7; network.int_layout, docs/profiles.md)
     Case("loihi", "ottt-a", "latency", "spiking", "count", "random", (6, 5, 4, 3), surrogate="spike_operator", shadow=16,
          init_gain=4.0, lr=1.0, seed=301),
+    # the integer count_enh and ttfs_ce (docs/losses.md)
+    Case("loihi", "ottt-o", "direct", "spiking", "count_enh", "transpose", (6, 5, 4, 3), seed=110),
+    Case("generic", "ottt-a", "rate", "spiking", "count_enh", "random", (6, 5, 3), shadow=12, seed=111),
+    Case("loihi", "ottt-o", "latency", "spiking", "ttfs_ce", "transpose", (6, 5, 4, 3), T=6, seed=112),
+    Case("generic", "ottt-a", "direct", "spiking", "ttfs_ce", "random", (6, 5, 3), seed=113),
 ]
 
 
