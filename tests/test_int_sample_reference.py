@@ -27,7 +27,8 @@ and every saturation and op counter of ``neurochip.counters``. The matrix (192 c
 (integrator ce_mse / mse, spiking mse / count) x feedback (transpose, random) x depth (two or one
 hidden layer), with shadow weights, random biases and T = 4..6 rotating; extras cover no hidden
 layer, floor and nearest update rounding, readout leak 0 and 4, the spike-operator surrogate, wide
-shadows; saturation cases assert that each width really clipped; sensitivity cases show that the
+shadows, the per-step raster encoders (graded counts and spikes, docs/data.md) and the integer
+count_enh and ttfs_ce losses (docs/losses.md); saturation cases assert that each width really clipped; sensitivity cases show that the
 comparison notices a one-rule change in the reference.
 """
 from __future__ import annotations
@@ -148,6 +149,7 @@ class Chip:
     wexp: tuple
     kleak: tuple
     ushift: tuple
+    full_scale: int = 1      # raster encoder: the count that is full-scale graded input
 
     @classmethod
     def of(cls, cfg: NetworkConfig, prof) -> "Chip":
@@ -159,7 +161,7 @@ class Chip:
                    l.trace_bits, l.trace_frac_bits, l.trace_rounding, l.error_bits, l.error_frac_bits,
                    l.surrogate_bits, l.accumulator_bits, l.accumulator_frac_bits, l.update_rounding,
                    lay.lr_mant, lay.learn_bits, lay.shadow_extra, lay.q, lay.weight_exp, lay.leak_shift,
-                   lay.update_shift)
+                   lay.update_shift, cfg.input_full_scale)
 
     # softmax on the chip (fixedpoint.softmax_int docstring): e_i = 2^(-(max v - v_i) log2(e) / theta)
     @property
@@ -229,6 +231,17 @@ class ReferenceChip:
             return 1 if r < p else 0
         step = round((1.0 - x) * (c.T - 1)) if x > 0 else -1
         return 1 if step == t else 0
+
+    def raster_value(self, cnt: int) -> tuple[int, int]:
+        """Per-step input (docs/data.md, raster encoders): (layer-0 value, trace impulse) of one
+        count: graded x_q = round(min(c, N) 2^b / N) capped at 2^b - 1 with direct's impulse, or a
+        spike with impulse 2^F."""
+        c = self.c
+        if c.encoder == "raster":
+            N, b = c.full_scale, c.input_bits
+            xq = min((2 * min(cnt, N) * 2 ** b + N) // (2 * N), 2 ** b - 1)    # nearest, ties up
+            return xq, (xq * 2 ** c.F + 2 ** (b - 1)) // 2 ** b
+        return (1, 2 ** c.F) if cnt > 0 else (0, 0)
 
     def impulse(self, x: float) -> int:
         """Input trace increment: x_q 2^F / 2^b rounded to nearest (direct), else 2^F."""
@@ -410,17 +423,24 @@ class ReferenceChip:
         n_out = sizes[-1]
         preds = []
         for n in order:
-            x, label = [float(v) for v in X[n]], int(Y[n])
+            raster = c.encoder in ("raster", "raster-spikes")
+            x = None if raster else [float(v) for v in X[n]]
+            label = int(Y[n])
             # a sample starts from rest
             V = [[0] * sizes[l + 1] for l in range(L)]                 # membranes, layers 1..L
             A = [[0] * sizes[l] for l in range(L)]                     # traces, layers 0..L-1
             acc = [[[0] * sizes[l + 1] for _ in range(sizes[l])] for l in range(L)] if c.rule == "ottt-a" else None
             counts, outsum = [0] * n_out, [0] * n_out
             first = [c.T] * n_out                                      # first-spike steps (T: silent)
-            imps = [self.impulse(xj) for xj in x]
+            imps = None if raster else [self.impulse(xj) for xj in x]
             for t in range(c.T):
                 # ---- forward ----
-                S = [[self.encode(xj, t) for xj in x]]                 # values of layers 0..L
+                if raster:                                             # row t of the sample's raster
+                    vi = [self.raster_value(int(cnt)) for cnt in X[n][t]]
+                    S = [[v for v, _ in vi]]
+                    imps = [i for _, i in vi]
+                else:
+                    S = [[self.encode(xj, t) for xj in x]]             # values of layers 0..L
                 Vpre = [None]
                 for l in range(L):
                     pre, npost = S[l], sizes[l + 1]
@@ -571,6 +591,7 @@ class Case:
     rounding: str = ""        # override the profile's update rounding ("" keeps it)
     seed: int = 0
     x_lo: float = 0.0         # inputs uniform in [x_lo, 1)
+    full_scale: int = 1       # raster encoders: counts 0..full_scale + 1 (the top one saturates)
 
     @property
     def id(self):
@@ -614,6 +635,11 @@ CASES += [
     # shadow 16: the widest OTTT_A allows on loihi (8 + 16 - 1 - 7; network.int_layout, docs/profiles.md)
     Case("loihi", "ottt-a", "latency", "spiking", "count", "random", (6, 5, 4, 3), surrogate="spike_operator", shadow=16,
          init_gain=4.0, lr=1.0, seed=301),
+    # per-step input (docs/data.md): graded counts with a full scale of 3 (count 4 saturates), spikes
+    Case("loihi", "ottt-o", "raster", "integrator", "ce_mse", "transpose", (6, 5, 4, 3), full_scale=3, seed=114),
+    Case("generic", "ottt-a", "raster", "spiking", "count", "random", (6, 5, 3), full_scale=3, shadow=12, seed=115),
+    Case("loihi", "ottt-o", "raster-spikes", "spiking", "mse", "transpose", (6, 5, 4, 3), seed=116),
+    Case("generic", "ottt-a", "raster-spikes", "integrator", "ce_mse", "random", (6, 5, 3), seed=117),
     # the integer count_enh and ttfs_ce (docs/losses.md)
     Case("loihi", "ottt-o", "direct", "spiking", "count_enh", "transpose", (6, 5, 4, 3), seed=110),
     Case("generic", "ottt-a", "rate", "spiking", "count_enh", "random", (6, 5, 3), shadow=12, seed=111),
@@ -630,7 +656,8 @@ def build(case: Case):
     cfg = NetworkConfig(sizes=case.sizes, timesteps=case.T, encoder=case.encoder, readout=case.readout,
                         loss=case.loss, feedback=case.feedback, rule=case.rule, lr=case.lr,
                         lr_schedule="constant", init_gain=case.init_gain, shadow_weight_bits=case.shadow,
-                        readout_leak_shift=case.readout_leak, surrogate=case.surrogate, seed=case.seed)
+                        readout_leak_shift=case.readout_leak, surrogate=case.surrogate, seed=case.seed,
+                        input_full_scale=case.full_scale)
     state = init_state(cfg, prof)
     rng = np.random.default_rng(1000 + case.seed)
     thr = prof.neuron.threshold << prof.neuron.input_shift
@@ -677,8 +704,11 @@ def run_both(case: Case, n_samples: int = 3):
     # the reference computes its own constants: they must be the ones the engine packed
     assert ref.sgt is None or list(eng.lut_sg) == ref.sgt
     assert list(eng.lut_exp) == ref.exp2
-    x = rng.uniform(case.x_lo, 1.0, size=(n_samples, cfg.sizes[0]))
-    x[0, 0] = 0.0                     # a silent input (latency: never fires)
+    if case.encoder in ("raster", "raster-spikes"):
+        x = rng.integers(0, case.full_scale + 2, size=(n_samples, cfg.timesteps, cfg.sizes[0])).astype(np.uint8)
+    else:
+        x = rng.uniform(case.x_lo, 1.0, size=(n_samples, cfg.sizes[0]))
+        x[0, 0] = 0.0                     # a silent input (latency: never fires)
     y = rng.integers(0, cfg.sizes[-1], size=n_samples)
     xin = eng.prepare(x)
     w0 = [w.copy() for w in eng.weights()]
