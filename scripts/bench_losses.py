@@ -155,7 +155,7 @@ def blocks(res: dict) -> dict[str, str]:
             f"{seeds}; full tables in `docs/reference_systems.md`): on a spiking readout, integer on-chip OTTT_O vs "
             f"float OTTT_O reaches "
             + ", ".join(f"{m(bl[k]['int ottt-o'])} vs {m(bl[k]['float ottt-o'])} with `{k}`"
-                        for k in LOSSES if bl[k]["int ottt-o"]) + "."
+                        for k in LOSSES if isinstance(bl[k]["int ottt-o"], list)) + "."
             + f" On a which-came-first task with no leak memory, a recurrent hidden layer reaches "
             f"{m(res['order']['ottt-o'][True])} (OTTT_O) where a feed-forward network stays at "
             f"{m(res['order']['ottt-o'][False])}.")
