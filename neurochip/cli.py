@@ -87,14 +87,54 @@ def _arch_options(hidden, arch, network_file, input_shape) -> tuple[str, tuple[i
     return arch, shape
 
 
+EVENT_OPTIONS = ("bin_by", "bin_window", "events_per_step", "bin_mode", "max_count", "polarity", "pool")
+
+
+def _event_options(f):
+    """Binning options of event data (--data EVENTS, --dataset digits-events): an EventBinning."""
+    opts = [
+        click.option("--bin-by", type=click.Choice(["time", "count"]), default=None,
+                     help="Event data: bin by time window (default) or by event count."),
+        click.option("--bin-window", type=int, default=None,
+                     help="Event data, --bin-by time: step window in microseconds (default: each sample's span / T)."),
+        click.option("--events-per-step", type=int, default=None,
+                     help="Event data, --bin-by count: events per step (default: equal shares)."),
+        click.option("--bin-mode", type=click.Choice(["counts", "spikes"]), default=None,
+                     help="Event data: counts per step as graded input (--encoder raster, default) or 0/1 spikes (raster-spikes)."),
+        click.option("--max-count", type=int, default=None,
+                     help="Event data, counts: the count that is full-scale input; more saturate (default 8)."),
+        click.option("--polarity", type=click.Choice(["split", "merge"]), default=None,
+                     help="Event data: one input channel per polarity (default) or merged."),
+        click.option("--pool", type=int, default=None, help="Event data: sum-pool x and y by this factor (default 1)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _event_binning(timesteps: int, ev: dict):
+    from .binning import EventBinning
+
+    return EventBinning(timesteps, mode=ev.get("bin_by") or "time", window_us=ev.get("bin_window"),
+                        events_per_step=ev.get("events_per_step"),
+                        output="spike" if ev.get("bin_mode") == "spikes" else "count",
+                        max_count=ev.get("max_count") or 8, polarity=ev.get("polarity") or "split",
+                        spatial_factor=ev.get("pool") or 1, layout="flat")
+
+
 def _dataset_info(dataset: str | None, data: str | None, seed: int) -> dict:
     if data is not None:
         return {"path": str(Path(data).resolve()), "seed": seed}
     return {"name": dataset or "digits", "seed": seed}
 
 
-def _load_data(info: dict):
+def _load_data(info: dict, progress: bool = False):
     from .data import load_dataset
+
+    if "binning" in info:
+        from .event_data import load_event_dataset
+
+        return load_event_dataset(info, progress)
 
     return load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
 
@@ -149,8 +189,8 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 
 
 @main.command()
-@click.option("--dataset", type=click.Choice(["digits", "yinyang"]), default=None, help="Bundled dataset (default digits; yinyang: the Yin-Yang benchmark, 4 inputs, 3 classes).")
-@click.option("--data", type=click.Path(), default=None, help="Your data: .npz, .h5 or a directory of MNIST IDX files.")
+@click.option("--dataset", type=click.Choice(["digits", "yinyang", "digits-events"]), default=None, help="Bundled dataset (default digits; yinyang: the Yin-Yang benchmark, 4 inputs, 3 classes; digits-events: the digits as EMULATED saccade DVS events, binned per step).")
+@click.option("--data", type=click.Path(), default=None, help="Your data: .npz, .h5 or a directory of MNIST IDX files; or events (SHD/SSC .h5, event .npz, N-MNIST folder), binned onto the T steps.")
 @click.option("--hidden", default=None, help="Hidden layer sizes, e.g. 128 or 256,128.")
 @click.option("--arch", default=None, help="Layer kinds instead of --hidden, e.g. c8k3-p2-c16k3-p2-d64 (docs/layers.md; integer only).")
 @click.option("--network", "network_file", type=click.Path(), default=None, help="TOML network file (docs/layers.md) instead of --hidden/--arch.")
@@ -187,10 +227,11 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
 @threads_option
+@_event_options
 def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
           decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
           init_gain, shadow_bits, epochs, train_eval, seed, out, resume, init_path,
-          overwrite, report, as_json, progress):
+          overwrite, report, as_json, progress, **ev):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
     from . import checkpoint
     from .engine import Engine
@@ -233,15 +274,32 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
                  (("hidden", hidden), ("arch", arch), ("network", network_file), ("input_shape", input_shape),
                   ("profile", profile_name), ("dataset", dataset), ("data", data),
                   ("train_eval", train_eval is not None)) if v]
+        given += [k for k in EVENT_OPTIONS if ev.get(k) is not None]
         if given:
             raise NeurochipError(f"--resume takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
         engine, history, info = checkpoint.load(resume)
         out = out or resume
     else:
-        info = _dataset_info(dataset, data, seed if seed is not None else 0)
+        from .event_data import event_info, is_event_source
+
+        s0 = seed if seed is not None else 0
+        if dataset == "digits-events" or (data and is_event_source(data)):
+            binning = _event_binning(timesteps or 8, ev)
+            info = event_info(binning, s0, path=data, name="events" if data else "digits-events")
+            want = "raster-spikes" if binning.output == "spike" else "raster"
+            if encoder is not None and encoder != want:
+                raise NeurochipError(f"event data binned as {'spikes' if binning.output == 'spike' else 'counts'} "
+                                     f"takes --encoder {want} (per-step input), not {encoder}")
+            net_opts.update(encoder=want, input_full_scale=binning.cap)
+        else:
+            given_ev = [k for k in EVENT_OPTIONS if ev.get(k) is not None]
+            if given_ev:
+                raise NeurochipError(f"--{given_ev[0].replace('_', '-')} is a binning option of event data "
+                                     f"(--data EVENTS or --dataset digits-events)")
+            info = _dataset_info(dataset, data, s0)
         info["train_eval"] = TRAIN_EVAL if train_eval is None else train_eval
     train_eval = int(info.get("train_eval", TRAIN_EVAL))
-    ds = _load_data(info)
+    ds = _load_data(info, progress if progress is not None else sys.stderr.isatty())
     _warn_classes(ds)
     if init_path:
         engine = _init_engine(init_path, profile_name, ds, {k: v for k, v in net_opts.items() if v is not None}, epochs)
@@ -347,7 +405,15 @@ def eval_cmd(checkpoint_path, data, decoder, as_json):
     if decoder:
         engine.set_decoder(decoder)
     if data:
-        info = _dataset_info(None, data, info.get("seed", 0))
+        if "binning" in info:
+            from .event_data import event_info, is_event_source
+            from .binning import EventBinning
+
+            if not is_event_source(data):
+                raise NeurochipError(f"{data}: the network was trained on event data; give an event file or folder")
+            info = event_info(EventBinning.from_dict(info["binning"]), info.get("seed", 0), path=data)
+        else:
+            info = _dataset_info(None, data, info.get("seed", 0))
     ds = _load_data(info)
     if ds.n_features != engine.cfg.sizes[0]:
         raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")

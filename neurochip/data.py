@@ -68,10 +68,14 @@ class Dataset:
     n_classes: int
     name: str
     shape: tuple
+    # per-step (event) data: x_* are integer counts (n, T, features) for the raster encoders,
+    # ``full_scale`` the count that is full-scale input (0: static data), ``spikes`` 0/1 rasters
+    full_scale: int = 0
+    spikes: bool = False
 
     @property
     def n_features(self) -> int:
-        return int(self.x_train.shape[1])
+        return int(np.prod(self.x_train.shape[2:])) if self.x_train.ndim >= 3 else int(self.x_train.shape[1])
 
 
 def _one_line(e: BaseException) -> str:

@@ -58,10 +58,26 @@ class Engine:
 
     # ---- inputs ----------------------------------------------------------------------------
     def prepare(self, x: np.ndarray):
-        """Encode float inputs in [0, 1] for this engine (quantized for the chip)."""
+        """Encode inputs for this engine (quantized for the chip): float inputs in [0, 1] of shape
+        (n, n_in) for the static encoders; for the raster encoders, per-step non-negative integer
+        counts (n, T, n_in) or (n, T, C, H, W) with C H W = n_in (binned events, spike rasters;
+        uint8/uint16 are used as they are, not copied)."""
+        from .network import RASTER_ENCODERS
+
         x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.cfg.sizes[0]:
-            raise NeurochipError(f"input must have shape (n, {self.cfg.sizes[0]}), got {x.shape}")
+        n_in, T = self.cfg.sizes[0], self.cfg.timesteps
+        if self.cfg.encoder in RASTER_ENCODERS:
+            if x.ndim < 3 or x.shape[1] != T or int(np.prod(x.shape[2:])) != n_in:
+                raise NeurochipError(f"--encoder {self.cfg.encoder} takes per-step input of shape (n, {T}, {n_in})"
+                                     f" (or (n, {T}, C, H, W) with C H W = {n_in}), got {x.shape}")
+            if not np.issubdtype(x.dtype, np.integer):
+                raise NeurochipError(f"per-step input must be integer counts, got dtype {x.dtype}")
+            if x.size and (x.min() < 0 or x.max() > 65535):
+                raise NeurochipError("per-step input counts must lie in [0, 65535]")
+            return self.backend.prepare(x)
+        if x.ndim != 2 or x.shape[1] != n_in:
+            hint = " (per-step input needs --encoder raster or raster-spikes)" if x.ndim >= 3 else ""
+            raise NeurochipError(f"input must have shape (n, {n_in}), got {x.shape}{hint}")
         if not np.isfinite(x).all():
             raise NeurochipError("input contains NaN or inf")
         return self.backend.prepare(x)
@@ -163,9 +179,12 @@ def warm_up(cfg: NetworkConfig, profile: Profile) -> float:
     import time
 
     t0 = time.perf_counter()
+    from .network import RASTER_ENCODERS
+
     tiny = dataclasses.replace(cfg, sizes=(2, 2, 2), timesteps=1, arch="", input_shape=())   # one kernel serves every layer kind
     eng = Engine(tiny, profile)
-    eng.run(eng.prepare(np.full((1, 2), 0.5)), np.zeros(1, np.int64), np.zeros(1, np.int64), True)
+    x = np.ones((1, 1, 2), np.uint8) if cfg.encoder in RASTER_ENCODERS else np.full((1, 2), 0.5)
+    eng.run(eng.prepare(x), np.zeros(1, np.int64), np.zeros(1, np.int64), True)
     return time.perf_counter() - t0
 
 

@@ -29,11 +29,12 @@ from .errors import NeurochipError
 from .profile import Profile
 from .surrogate import SURROGATES
 
-ENCODERS = ("direct", "rate", "latency")
+ENCODERS = ("direct", "rate", "latency", "raster", "raster-spikes")
+RASTER_ENCODERS = ("raster", "raster-spikes")   # per-step input (n, T, features): binned events, spike rasters
 READOUTS = ("integrator", "spiking")
-LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh")
-SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh")   # need a spiking readout
-FLOAT_LOSSES = ("rate_mse", "count_enh")                       # no integer form (see losses.py)
+LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")
+SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")   # need a spiking readout
+FLOAT_LOSSES = ("rate_mse",)                                   # no integer form (see losses.py)
 DECODERS = ("auto", "membrane", "rate", "latency")
 FEEDBACK = ("transpose", "random")
 RULES = ("ottt-o", "ottt-a", "bptt")
@@ -76,6 +77,8 @@ class NetworkConfig:
     leak_shifts: tuple[int, ...] = ()   # per neuron layer 1..L: leak shift k (NIR import); (): the profile's
     weight_q: tuple[int, ...] = ()      # per weight layer: fractional bits q (NIR import); (): from init_gain
 
+    input_full_scale: int = 1        # raster encoder: the count that is full-scale graded input (1.0)
+
     def __post_init__(self):
         sizes = tuple(int(s) for s in self.sizes)
         object.__setattr__(self, "sizes", sizes)
@@ -114,6 +117,8 @@ class NetworkConfig:
                               ("lr_schedule", LR_SCHEDULES), ("decoder", DECODERS)):
             if getattr(self, name) not in allowed:
                 raise NeurochipError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
+        if not (isinstance(self.input_full_scale, int) and 1 <= self.input_full_scale <= 65535):
+            raise NeurochipError(f"input full scale must be a count in [1, 65535], got {self.input_full_scale}")
         if not (isinstance(self.lr_horizon, int) and 0 <= self.lr_horizon <= 10 ** 6):
             raise NeurochipError(f"--lr-horizon must be a number of epochs (>= 1), got {self.lr_horizon}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -138,6 +143,8 @@ class NetworkConfig:
             raise NeurochipError("a spiking readout trains with --loss mse or count; CE needs the integrator readout")
         if self.rule == "bptt" and self.precision != "float":
             raise NeurochipError("--rule bptt is the float reference (it needs the whole T-step tape): use --precision float")
+        if self.rule == "bptt" and self.loss == "ttfs_ce":
+            raise NeurochipError("--loss ttfs_ce has an online (OTTT) form only; use --rule ottt-o or ottt-a")
         if self.rule == "bptt" and self.feedback != "transpose":
             raise NeurochipError("--rule bptt backpropagates through the transposed weights; --feedback random is for OTTT")
         if self.precision == "int" and self.optimizer != "sgd":
@@ -286,7 +293,7 @@ def int_layout(cfg: NetworkConfig, profile: Profile, lr: float | None = None) ->
             e0 = log2_thr - qi - (s.input_bits if li == 0 and cfg.encoder == "direct" else 0)
             qi += min(max(0, e0 - s.weight_lsb_shift - s.weight_exp_max), s.weight_bits - 2)
         e = log2_thr - qi
-        if li == 0 and cfg.encoder == "direct":
+        if li == 0 and cfg.encoder in ("direct", "raster"):   # graded input x_q of input_bits
             e -= s.input_bits
         if not s.weight_exp_min <= e - s.weight_lsb_shift <= s.weight_exp_max:
             raise NeurochipError(

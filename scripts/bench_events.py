@@ -59,23 +59,15 @@ def write_file(path: str, n: int, mean_events: int, seed: int) -> int:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--samples", type=int, default=10000)
-    ap.add_argument("--events", type=int, default=2000, help="mean spikes per sample (Poisson)")
-    ap.add_argument("--timesteps", type=int, default=100)
-    ap.add_argument("--window-us", type=int, default=10000)
-    ap.add_argument("--spatial-factor", type=int, default=1)
-    ap.add_argument("--chunk", type=int, default=256)
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args()
-
-    binning = EventBinning(a.timesteps, window_us=a.window_us, origin="zero", spatial_factor=a.spatial_factor,
+def measure(samples=10000, events=2000, timesteps=100, window_us=10000, spatial_factor=1, chunk=256,
+            seed=0) -> dict:
+    """Write the file, read it, read and bin it, trace the memory; returns the figures."""
+    binning = EventBinning(timesteps, window_us=window_us, origin="zero", spatial_factor=spatial_factor,
                            layout="flat")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "shd_like.h5")
         t0 = time.perf_counter()
-        n_events = write_file(path, a.samples, a.events, a.seed)
+        n_events = write_file(path, samples, events, seed)
         t_write = time.perf_counter() - t0
         size_mb = os.path.getsize(path) / 1e6
         src = H5Spikes(path)
@@ -87,33 +79,65 @@ def main() -> None:
 
         t0 = time.perf_counter()
         seen = 0
-        for ch in src.chunks(a.chunk):
+        for ch in src.chunks(chunk):
             seen += int(ch.offsets[-1])
         t_read = time.perf_counter() - t0
         assert seen == n_events
 
         t0 = time.perf_counter()
-        res = bin_events(src, binning, chunk=a.chunk)
+        res = bin_events(src, binning, chunk=chunk)
         t_bin = time.perf_counter() - t0
         out_mb = res.x.nbytes / 1e6
         del res
 
         tracemalloc.start()
-        res = bin_events(src, binning, chunk=a.chunk)
+        res = bin_events(src, binning, chunk=chunk)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         del res
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return dict(samples=samples, events=events, timesteps=timesteps, window_us=window_us,
+                spatial_factor=spatial_factor, chunk=chunk, n_events=n_events, size_mb=size_mb, t_write=t_write,
+                t_read=t_read, t_bin=t_bin, out_mb=out_mb, peak=peak, rss_mb=rss_mb,
+                load=os.getloadavg()[0])
 
+
+def blocks(r: dict) -> dict[str, str]:
+    """``bench_events:speed`` (README.md): timings, never compared by scripts/reproduce.py."""
+    n = r["n_events"]
+    txt = (f"`python scripts/bench_events.py` (an SHD-layout HDF5 file of {r['samples']:,} samples, {r['events']:,} "
+           f"spikes each on average, {n / 1e6:.1f} M events, written by the benchmark; load average "
+           f"{r['load']:.1f} on 2 cores): streamed read and validation {n / r['t_read'] / 1e6:.0f} M events/s; read "
+           f"and binned onto T = {r['timesteps']} steps of {r['window_us'] / 1000:g} ms (counts, 700 units) "
+           f"{n / r['t_bin'] / 1e6:.0f} M events/s; peak traced memory {r['peak'] / 1e6:.0f} MB of which "
+           f"{r['out_mb']:.0f} MB is the binned output itself (the file is read {r['chunk']} samples at a time); peak "
+           f"RSS of the whole process {r['rss_mb']:.0f} MB.")
+    return {"bench_events:speed": txt}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=10000)
+    ap.add_argument("--events", type=int, default=2000, help="mean spikes per sample (Poisson)")
+    ap.add_argument("--timesteps", type=int, default=100)
+    ap.add_argument("--window-us", type=int, default=10000)
+    ap.add_argument("--spatial-factor", type=int, default=1)
+    ap.add_argument("--chunk", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    r = measure(a.samples, a.events, a.timesteps, a.window_us, a.spatial_factor, a.chunk, a.seed)
+    n_events = r["n_events"]
     print(f"SHD-layout file: {a.samples} samples, {n_events} events ({n_events / a.samples:.0f}/sample), "
-          f"{size_mb:.1f} MB, written in {t_write:.1f} s")
+          f"{r['size_mb']:.1f} MB, written in {r['t_write']:.1f} s")
     print(f"binning: T={a.timesteps}, window {a.window_us} us, spatial factor {a.spatial_factor}, counts, flat; "
           f"chunk {a.chunk} samples")
-    print(f"read only      : {t_read:.2f} s  {n_events / t_read / 1e6:.2f} M events/s")
-    print(f"read + bin     : {t_bin:.2f} s  {n_events / t_bin / 1e6:.2f} M events/s  "
-          f"(binned output {out_mb:.1f} MB uint8)")
-    print(f"peak traced    : {peak / 1e6:.1f} MB during read + bin (of which the output {out_mb:.1f} MB)")
-    print(f"peak RSS       : {rss_mb:.0f} MB (whole process)")
+    print(f"read only      : {r['t_read']:.2f} s  {n_events / r['t_read'] / 1e6:.2f} M events/s")
+    print(f"read + bin     : {r['t_bin']:.2f} s  {n_events / r['t_bin'] / 1e6:.2f} M events/s  "
+          f"(binned output {r['out_mb']:.1f} MB uint8)")
+    print(f"peak traced    : {r['peak'] / 1e6:.1f} MB during read + bin (of which the output {r['out_mb']:.1f} MB)")
+    print(f"peak RSS       : {r['rss_mb']:.0f} MB (whole process)")
+    for name, body in blocks(r).items():
+        print(f"\n<!-- {name} -->\n{body}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark: the seeds' training systems side by side on digits 64-128-10, T=8, loihi profile.
 
-1. every spiking-readout loss (mse, count, rate_ce, rate_mse, count_enh) trained by float BPTT,
+1. every spiking-readout loss (mse, count, rate_ce, rate_mse, count_enh, ttfs_ce) trained by float BPTT,
    float OTTT_O and, where an integer form exists, integer OTTT_O (on chip);
 2. the float-reference options (recurrent hidden layer, sWS, learnable thresholds) on the default
    integrator readout (ce_mse), float OTTT_O and BPTT;
@@ -67,7 +67,7 @@ def order_task(seed, rule, recurrent, epochs=8, T=8):
     return accuracy(eng.run(eng.prepare(xt), yt, np.arange(len(yt)), False), yt)
 
 
-LOSSES = ("mse", "count", "rate_ce", "rate_mse", "count_enh")
+LOSSES = ("mse", "count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")
 LOSS_LEARNERS = (("float", "bptt"), ("float", "ottt-o"), ("int", "ottt-o"))
 OPTIONS = (("none", {}), ("`--recurrent`", {"recurrent": True}), ("`--sws`", {"sws": True}),
            ("`--learn-threshold`", {"learn_threshold": True}),
@@ -84,12 +84,17 @@ def measure(epochs: int = 15, seeds=(0, 1, 2), progress=print) -> dict:
         row = {}
         for precision, rule in LOSS_LEARNERS:
             if precision == "int" and loss in FLOAT_LOSSES:
-                row[f"{precision} {rule}"] = None
+                row[f"{precision} {rule}"] = "float only"
                 continue
+            if rule == "bptt" and loss == "ttfs_ce":
+                row[f"{precision} {rule}"] = "OTTT only"      # online form (docs/losses.md)
+                continue
+            # ttfs_ce trains first-spike times: decode by the first spike
+            kw = {"decoder": "latency"} if loss == "ttfs_ce" else {}
             row[f"{precision} {rule}"] = [digits_acc(s, epochs, precision=precision, rule=rule, readout="spiking",
-                                                     loss=loss)[0] for s in seeds]
+                                                     loss=loss, **kw)[0] for s in seeds]
         res["by_loss"][loss] = row
-        progress(f"  loss {loss:10s} " + " ".join(f"{fmt(v) if v else '(float only)':>18s}" for v in row.values()))
+        progress(f"  loss {loss:10s} " + " ".join(f"{fmt(v) if isinstance(v, list) else '(' + v + ')':>18s}" for v in row.values()))
     res["count_bptt_low_lr"] = [digits_acc(s, epochs, precision="float", rule="bptt", readout="spiking", loss="count",
                                            lr=COUNT_BPTT_LR)[0] for s in seeds]
     progress(f"  count, BPTT, lr {COUNT_BPTT_LR}: {fmt(res['count_bptt_low_lr'])}")
@@ -129,7 +134,7 @@ def blocks(res: dict) -> dict[str, str]:
     by = [cap, "", "Spiking readout, by loss:", "", "| loss | float BPTT | float OTTT_O | int OTTT_O (chip) |",
           "| --- | --- | --- | --- |"]
     for loss, row in res["by_loss"].items():
-        by.append(f"| `{loss}` | " + " | ".join(_f(v) if v else "float only" for v in row.values()) + " |")
+        by.append(f"| `{loss}` | " + " | ".join(_f(v) if isinstance(v, list) else v for v in row.values()) + " |")
     low = res["count_bptt_low_lr"]
     per_seed = "" if len(low) == 1 else " (per seed " + " / ".join(f"{100 * x:.2f}" for x in low) + " %)"
     by += ["", f"`count` with float BPTT at lr {COUNT_BPTT_LR} (`neurochip train --precision float --rule bptt "
@@ -150,7 +155,7 @@ def blocks(res: dict) -> dict[str, str]:
             f"{seeds}; full tables in `docs/reference_systems.md`): on a spiking readout, integer on-chip OTTT_O vs "
             f"float OTTT_O reaches "
             + ", ".join(f"{m(bl[k]['int ottt-o'])} vs {m(bl[k]['float ottt-o'])} with `{k}`"
-                        for k in LOSSES if bl[k]["int ottt-o"]) + "."
+                        for k in LOSSES if isinstance(bl[k]["int ottt-o"], list)) + "."
             + f" On a which-came-first task with no leak memory, a recurrent hidden layer reaches "
             f"{m(res['order']['ottt-o'][True])} (OTTT_O) where a feed-forward network stays at "
             f"{m(res['order']['ottt-o'][False])}.")

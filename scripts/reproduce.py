@@ -44,6 +44,7 @@ REFSYS = Path("docs/reference_systems.md")
 LAVA = Path("docs/lava.md")
 LAVA_LEARNING = Path("docs/lava_learning.md")
 CI_FAST = Path("docs/results/ci_fast.md")
+DATA = Path("docs/data.md")
 
 FAST_EPOCHS = 2
 FAST_SEEDS = (0,)
@@ -156,6 +157,26 @@ def _eval(progress):
     return {README: bench_eval.blocks(r)}
 
 
+
+def _temporal(progress):
+    import bench_temporal as B
+    b = B.blocks(B.measure(progress=progress))
+    return {README: {"bench_temporal:summary": b.pop("bench_temporal:summary")}, DATA: b}
+
+
+def _temporal_fast(progress):
+    import bench_temporal as B
+    b = B.blocks(B.measure(B.FAST["seeds"], B.FAST["yy_epochs"], B.FAST["ev_epochs"], progress))
+    b.pop("bench_temporal:summary")
+    return {CI_FAST: b}
+
+
+def _events_speed(progress):
+    import bench_events
+    return {README: bench_events.blocks(bench_events.measure())}
+
+
+_TEMPORAL = ("bench_temporal:yinyang", "bench_temporal:events")
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
 JOBS = [
@@ -175,6 +196,12 @@ JOBS = [
         _losses, False, {README: ("bench_losses:summary",), REFSYS: _LOSSES}),
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
+    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, digits as "
+        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
+    Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
+        {CI_FAST: _TEMPORAL}),
+    Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
+        _events_speed, False, {README: ("bench_events:speed",)}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",

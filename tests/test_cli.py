@@ -192,7 +192,7 @@ def test_train_float_reference_options_and_eval_with_another_decoder(runner, tmp
 
 @pytest.mark.parametrize("args,msg", [
     (["--loss", "rate_ce"], "spiking readout"),
-    (["--readout", "spiking", "--loss", "count_enh"], "no integer form"),
+    (["--readout", "spiking", "--loss", "rate_mse"], "no integer form"),
     (["--recurrent"], "precision float"),
     (["--decoder", "latency"], "spiking readout"),
     # issue 9 §4.7: float-only options are refused on chip, not silently ignored (adam's lr 0.001 too)

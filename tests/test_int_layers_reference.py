@@ -141,6 +141,7 @@ class LayerChip(ReferenceChip):
             Sprev = [[0] * sizes[l + 1] for l in range(L)]
             acc = [[0] * len(self.W[l]) for l in range(L)] if c.rule == "ottt-a" else None
             counts, outsum = [0] * n_out, [0] * n_out
+            first = [c.T] * n_out                                      # first-spike steps (T: silent)
             imps = [self.impulse(xj) for xj in x]
             for t in range(c.T):
                 S = [[self.encode(xj, t) for xj in x]]
@@ -187,6 +188,8 @@ class LayerChip(ReferenceChip):
                 for i in range(n_out):
                     outsum[i] += V[L - 1][i] if c.readout == "integrator" else Vpre[L][i]
                     counts[i] += S[L][i]
+                    if S[L][i] and first[i] == c.T:
+                        first[i] = t
                 if learn:
                     # traces, in the chip's order: layer l's inputs, then layer l's own-spike traces
                     for l in range(L):
@@ -203,7 +206,7 @@ class LayerChip(ReferenceChip):
                 if not learn:
                     continue
                 G = [None] * (L + 1)
-                G[L] = self.output_error(V[L - 1], Vpre[L], S[L], counts, label, t)
+                G[L] = self.output_error(V[L - 1], Vpre[L], S[L], counts, label, t, first)
                 for h in range(L - 1, 0, -1):
                     d = [0] * sizes[h]
                     if c.feedback == "transpose":

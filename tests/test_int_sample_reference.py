@@ -27,7 +27,8 @@ and every saturation and op counter of ``neurochip.counters``. The matrix (192 c
 (integrator ce_mse / mse, spiking mse / count) x feedback (transpose, random) x depth (two or one
 hidden layer), with shadow weights, random biases and T = 4..6 rotating; extras cover no hidden
 layer, floor and nearest update rounding, readout leak 0 and 4, the spike-operator surrogate, wide
-shadows; saturation cases assert that each width really clipped; sensitivity cases show that the
+shadows, the per-step raster encoders (graded counts and spikes, docs/data.md) and the integer
+count_enh and ttfs_ce losses (docs/losses.md); saturation cases assert that each width really clipped; sensitivity cases show that the
 comparison notices a one-rule change in the reference.
 """
 from __future__ import annotations
@@ -148,6 +149,7 @@ class Chip:
     wexp: tuple
     kleak: tuple
     ushift: tuple
+    full_scale: int = 1      # raster encoder: the count that is full-scale graded input
 
     @classmethod
     def of(cls, cfg: NetworkConfig, prof) -> "Chip":
@@ -159,7 +161,7 @@ class Chip:
                    l.trace_bits, l.trace_frac_bits, l.trace_rounding, l.error_bits, l.error_frac_bits,
                    l.surrogate_bits, l.accumulator_bits, l.accumulator_frac_bits, l.update_rounding,
                    lay.lr_mant, lay.learn_bits, lay.shadow_extra, lay.q, lay.weight_exp, lay.leak_shift,
-                   lay.update_shift)
+                   lay.update_shift, cfg.input_full_scale)
 
     # softmax on the chip (fixedpoint.softmax_int docstring): e_i = 2^(-(max v - v_i) log2(e) / theta)
     @property
@@ -230,6 +232,17 @@ class ReferenceChip:
         step = round((1.0 - x) * (c.T - 1)) if x > 0 else -1
         return 1 if step == t else 0
 
+    def raster_value(self, cnt: int) -> tuple[int, int]:
+        """Per-step input (docs/data.md, raster encoders): (layer-0 value, trace impulse) of one
+        count: graded x_q = round(min(c, N) 2^b / N) capped at 2^b - 1 with direct's impulse, or a
+        spike with impulse 2^F."""
+        c = self.c
+        if c.encoder == "raster":
+            N, b = c.full_scale, c.input_bits
+            xq = min((2 * min(cnt, N) * 2 ** b + N) // (2 * N), 2 ** b - 1)    # nearest, ties up
+            return xq, (xq * 2 ** c.F + 2 ** (b - 1)) // 2 ** b
+        return (1, 2 ** c.F) if cnt > 0 else (0, 0)
+
     def impulse(self, x: float) -> int:
         """Input trace increment: x_q 2^F / 2^b rounded to nearest (direct), else 2^F."""
         c = self.c
@@ -295,7 +308,48 @@ class ReferenceChip:
         return self.sgt[b] if 0 <= b < LUT_SIZE else 0
 
     # -- output error e[t] (OTTT eq. 5; chip-model.md §3), E fractional bits --
-    def output_error(self, v_out, v_pre_out, s_out, counts, label, t):
+    def softmax(self, logits, c_log2e):
+        """Softmax with E fractional bits from the exp2 table (fixedpoint.softmax_int's docstring)."""
+        one = 2 ** self.c.E
+        m = max(logits)
+        ex = []
+        for vi in logits:
+            y = ((m - vi) * c_log2e) // 2 ** 16
+            ip, fr = y // 256, y % 256
+            ex.append(self.exp2[fr] // 2 ** ip if ip < 62 else 0)
+        tot = sum(ex)
+        return [(e * one) // tot for e in ex]
+
+    def enh_error(self, s_out, counts, label, t):
+        """count_enh, integer form of docs/losses.md: clip, delta, label weight (8 fractional bits),
+        spread over the spike by a division toward zero."""
+        one = 2 ** self.c.E
+        hi, lo = round(RATE_HI * one), round(RATE_LO * one)
+        N = [(hi if i == label else lo) * (t + 1) for i in range(len(counts))]
+        C = [min(counts[i] * one, N[i]) if i == label else max(counts[i] * one, N[i]) for i in range(len(counts))]
+        num = sum(C[i] for i in range(len(C)) if i != label)
+        w = max(((num + 1) * 256) // (10 * (C[label] + 1)), 256)
+        out = []
+        for i in range(len(C)):
+            d = C[i] - N[i]
+            if i == label:
+                d = (d * w) // 256
+            if C[i] != 0 and s_out[i]:
+                q = (abs(d) * one) // C[i]
+                out.append(q if d >= 0 else -q)
+            else:
+                out.append(0)
+        return out
+
+    def ttfs_error(self, first, label, t):
+        """ttfs_ce online (docs/losses.md): softmax of -t_hat (one step = one unit), p - y while
+        the output had not fired before t."""
+        one = 2 ** self.c.E
+        t_hat = [f if f <= t else t + 1 for f in first]
+        p = self.softmax([-x for x in t_hat], round(math.log2(math.e) * 2 ** 8 * 2 ** 16))
+        return [(p[i] - (one if i == label else 0)) if first[i] >= t else 0 for i in range(len(first))]
+
+    def output_error(self, v_out, v_pre_out, s_out, counts, label, t, first):
         c = self.c
         n = len(v_out)
         one = 2 ** c.E
@@ -325,9 +379,13 @@ class ReferenceChip:
                     raw.append(((256 - w_mse) * e_ce + w_mse * e_mse) // 256)
         else:
             hi, lo = round(RATE_HI * one), round(RATE_LO * one)
+            special = (self.enh_error(s_out, counts, label, t) if c.loss == "count_enh" else
+                       self.ttfs_error(first, label, t) if c.loss == "ttfs_ce" else None)
             for i in range(n):
                 r = hi if i == label else lo
-                if c.loss == "count":     # count so far vs target count so far
+                if special is not None:
+                    e = special[i]
+                elif c.loss == "count":     # count so far vs target count so far
                     e = counts[i] * one - r * (t + 1)
                 else:                     # spike vs target rate
                     e = s_out[i] * one - r
@@ -365,16 +423,24 @@ class ReferenceChip:
         n_out = sizes[-1]
         preds = []
         for n in order:
-            x, label = [float(v) for v in X[n]], int(Y[n])
+            raster = c.encoder in ("raster", "raster-spikes")
+            x = None if raster else [float(v) for v in X[n]]
+            label = int(Y[n])
             # a sample starts from rest
             V = [[0] * sizes[l + 1] for l in range(L)]                 # membranes, layers 1..L
             A = [[0] * sizes[l] for l in range(L)]                     # traces, layers 0..L-1
             acc = [[[0] * sizes[l + 1] for _ in range(sizes[l])] for l in range(L)] if c.rule == "ottt-a" else None
             counts, outsum = [0] * n_out, [0] * n_out
-            imps = [self.impulse(xj) for xj in x]
+            first = [c.T] * n_out                                      # first-spike steps (T: silent)
+            imps = None if raster else [self.impulse(xj) for xj in x]
             for t in range(c.T):
                 # ---- forward ----
-                S = [[self.encode(xj, t) for xj in x]]                 # values of layers 0..L
+                if raster:                                             # row t of the sample's raster
+                    vi = [self.raster_value(int(cnt)) for cnt in X[n][t]]
+                    S = [[v for v, _ in vi]]
+                    imps = [i for _, i in vi]
+                else:
+                    S = [[self.encode(xj, t) for xj in x]]             # values of layers 0..L
                 Vpre = [None]
                 for l in range(L):
                     pre, npost = S[l], sizes[l + 1]
@@ -403,6 +469,8 @@ class ReferenceChip:
                 for i in range(n_out):
                     outsum[i] += V[L - 1][i] if c.readout == "integrator" else Vpre[L][i]
                     counts[i] += S[L][i]
+                    if S[L][i] and first[i] == c.T:
+                        first[i] = t
                 if not learn:
                     continue
                 # ---- traces a_hat^l[t] of the presynaptic layers 0..L-1 ----
@@ -412,7 +480,7 @@ class ReferenceChip:
                     self.ops["trace_updates"][l] += sizes[l]
                 # ---- errors: output, then hidden layers top-down (chip-model.md §4) ----
                 G = [None] * (L + 1)
-                G[L] = self.output_error(V[L - 1], Vpre[L], S[L], counts, label, t)
+                G[L] = self.output_error(V[L - 1], Vpre[L], S[L], counts, label, t, first)
                 for h in range(L - 1, 0, -1):                      # hidden neuron layer h
                     gh = []
                     for j in range(sizes[h]):
@@ -523,6 +591,7 @@ class Case:
     rounding: str = ""        # override the profile's update rounding ("" keeps it)
     seed: int = 0
     x_lo: float = 0.0         # inputs uniform in [x_lo, 1)
+    full_scale: int = 1       # raster encoders: counts 0..full_scale + 1 (the top one saturates)
 
     @property
     def id(self):
@@ -566,6 +635,16 @@ CASES += [
     # shadow 16: the widest OTTT_A allows on loihi (8 + 16 - 1 - 7; network.int_layout, docs/profiles.md)
     Case("loihi", "ottt-a", "latency", "spiking", "count", "random", (6, 5, 4, 3), surrogate="spike_operator", shadow=16,
          init_gain=4.0, lr=1.0, seed=301),
+    # per-step input (docs/data.md): graded counts with a full scale of 3 (count 4 saturates), spikes
+    Case("loihi", "ottt-o", "raster", "integrator", "ce_mse", "transpose", (6, 5, 4, 3), full_scale=3, seed=114),
+    Case("generic", "ottt-a", "raster", "spiking", "count", "random", (6, 5, 3), full_scale=3, shadow=12, seed=115),
+    Case("loihi", "ottt-o", "raster-spikes", "spiking", "mse", "transpose", (6, 5, 4, 3), seed=116),
+    Case("generic", "ottt-a", "raster-spikes", "integrator", "ce_mse", "random", (6, 5, 3), seed=117),
+    # the integer count_enh and ttfs_ce (docs/losses.md)
+    Case("loihi", "ottt-o", "direct", "spiking", "count_enh", "transpose", (6, 5, 4, 3), seed=110),
+    Case("generic", "ottt-a", "rate", "spiking", "count_enh", "random", (6, 5, 3), shadow=12, seed=111),
+    Case("loihi", "ottt-o", "latency", "spiking", "ttfs_ce", "transpose", (6, 5, 4, 3), T=6, seed=112),
+    Case("generic", "ottt-a", "direct", "spiking", "ttfs_ce", "random", (6, 5, 3), seed=113),
 ]
 
 
@@ -577,7 +656,8 @@ def build(case: Case):
     cfg = NetworkConfig(sizes=case.sizes, timesteps=case.T, encoder=case.encoder, readout=case.readout,
                         loss=case.loss, feedback=case.feedback, rule=case.rule, lr=case.lr,
                         lr_schedule="constant", init_gain=case.init_gain, shadow_weight_bits=case.shadow,
-                        readout_leak_shift=case.readout_leak, surrogate=case.surrogate, seed=case.seed)
+                        readout_leak_shift=case.readout_leak, surrogate=case.surrogate, seed=case.seed,
+                        input_full_scale=case.full_scale)
     state = init_state(cfg, prof)
     rng = np.random.default_rng(1000 + case.seed)
     thr = prof.neuron.threshold << prof.neuron.input_shift
@@ -624,8 +704,11 @@ def run_both(case: Case, n_samples: int = 3):
     # the reference computes its own constants: they must be the ones the engine packed
     assert ref.sgt is None or list(eng.lut_sg) == ref.sgt
     assert list(eng.lut_exp) == ref.exp2
-    x = rng.uniform(case.x_lo, 1.0, size=(n_samples, cfg.sizes[0]))
-    x[0, 0] = 0.0                     # a silent input (latency: never fires)
+    if case.encoder in ("raster", "raster-spikes"):
+        x = rng.integers(0, case.full_scale + 2, size=(n_samples, cfg.timesteps, cfg.sizes[0])).astype(np.uint8)
+    else:
+        x = rng.uniform(case.x_lo, 1.0, size=(n_samples, cfg.sizes[0]))
+        x[0, 0] = 0.0                     # a silent input (latency: never fires)
     y = rng.integers(0, cfg.sizes[-1], size=n_samples)
     xin = eng.prepare(x)
     w0 = [w.copy() for w in eng.weights()]

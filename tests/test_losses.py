@@ -138,12 +138,13 @@ def test_integer_spike_losses_by_hand():
     out = np.zeros(3, np.int64)
     c = np.array([3, 1, 0], np.int64)
     s = np.array([1, 0, 1], np.int64)
+    first = np.array([0, 4, 3], np.int64)      # first-spike steps (used by ttfs_ce only)
     lut = fx.exp2_lut()
-    spike_error_int(L_COUNT, s, c, 3, 0, RI_HI, RI_LO, fx.log2e_scale(1), lut, E, out)
+    spike_error_int(L_COUNT, s, c, 3, 0, RI_HI, RI_LO, fx.log2e_scale(1), lut, E, out, first)
     assert out.tolist() == [3 * 256 - 4 * 205, 256 - 4 * 13, -4 * 13]          # (c << E) - r (t + 1)
-    spike_error_int(L_MSE, s, c, 3, 0, RI_HI, RI_LO, fx.log2e_scale(1), lut, E, out)
+    spike_error_int(L_MSE, s, c, 3, 0, RI_HI, RI_LO, fx.log2e_scale(1), lut, E, out, first)
     assert out.tolist() == [256 - 205, -13, 256 - 13]                            # (s << E) - r
-    spike_error_int(L_RATE_CE, s, c, 3, 0, RI_HI, RI_LO, fx.log2e_scale(1), lut, E, out)
+    spike_error_int(L_RATE_CE, s, c, 3, 0, RI_HI, RI_LO, fx.log2e_scale(1), lut, E, out, first)
     want = (np.array([0.843795, 0.114195, 0.042010]) - [1, 0, 0]) * 256          # (p - y) in E bits
     assert np.abs(out - want).max() <= 2
 
@@ -183,7 +184,7 @@ def test_spike_losses_need_a_spiking_readout_and_float_only_ones_are_refused_on_
     with pytest.raises(NeurochipError, match="spiking readout"):
         NetworkConfig(sizes=(4, 2), loss="rate_ce")
     with pytest.raises(NeurochipError, match="no integer form"):
-        NetworkConfig(sizes=(4, 2), readout="spiking", loss="count_enh")
+        NetworkConfig(sizes=(4, 2), readout="spiking", loss="rate_mse")
     NetworkConfig(sizes=(4, 2), readout="spiking", loss="rate_ce")            # int rate_ce is fine
 
 

@@ -105,8 +105,19 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
                                  f"--{given[0].replace('_', '-')}")
         engine, history, info = checkpoint.load(checkpoint_path)
         if data:
-            info = {"path": data, "seed": info.get("seed", 0)}
-        ds = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
+            if "binning" in info:      # event data: the checkpoint's binning, another source
+                from ..binning import EventBinning
+                from ..event_data import event_info
+
+                info = event_info(EventBinning.from_dict(info["binning"]), info.get("seed", 0), path=data)
+            else:
+                info = {"path": data, "seed": info.get("seed", 0)}
+        if "binning" in info:
+            from ..event_data import load_event_dataset
+
+            ds = load_event_dataset(info)      # re-binned as in training (docs/data.md)
+        else:
+            ds = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
         if not names:
             try:
                 names = [engine.profile.name]

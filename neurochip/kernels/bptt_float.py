@@ -33,7 +33,7 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT
-from .lif_float import encode, lif_fire, lif_fire_smooth, surrogate_f, threshold
+from .lif_float import encode, encode_step, lif_fire, lif_fire_smooth, surrogate_f, threshold
 from .losses import L_MSE, membrane_error, spike_error
 from .optim_float import optimizer_step
 
@@ -49,6 +49,7 @@ def run_bptt(X, Y, order, net, lp, prm, st, preds, learn, detach, smooth):
     L = sizes.shape[0] - 1
     T = net.T
     enc = net.enc
+    in_scale = net.in_scale
     subtract = net.reset_sub
     ge = net.ge
     spiking_out = net.spiking_out
@@ -82,7 +83,10 @@ def run_bptt(X, Y, order, net, lp, prm, st, preds, learn, detach, smooth):
         first[:] = T
         for t in range(T):
             for j in range(n0):
-                sj, r_enc = encode(X[n, j], t, enc, r_enc)
+                if enc >= 3:   # row t of a per-step raster
+                    sj = encode_step(X[n, t * n0 + j], enc, in_scale)
+                else:
+                    sj, r_enc = encode(X[n, j], t, enc, r_enc)
                 S[t, j] = sj
             for l in range(L):
                 npre = sizes[l]

@@ -21,7 +21,7 @@ import numpy as np
 
 class FloatNet(NamedTuple):
     T: int                  # time steps per sample
-    enc: int                # input encoder (network.ENCODERS): 0 direct, 1 rate, 2 latency
+    enc: int                # input encoder (network.ENCODERS): 0 direct, 1 rate, 2 latency, 3 raster, 4 raster-spikes
     decoder: int            # kernels/decode.py code
     spiking_out: bool       # the readout spikes (spiking) or integrates (integrator)
     reset_sub: bool         # reset by subtracting the threshold (else to zero)
@@ -34,6 +34,7 @@ class FloatNet(NamedTuple):
     roff: np.ndarray        # start of R_l (recurrent weights of neuron layer l) in params.W, -1: none
     thoff: int              # start of the thresholds (layers 1..L) in params.W, -1: fixed at 1
     n_ff: int               # the feed-forward weights are params.W[:n_ff]
+    in_scale: float         # raster encoder: graded input = count * in_scale (1 / input_full_scale)
 
 
 class FloatLearn(NamedTuple):

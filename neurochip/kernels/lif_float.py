@@ -28,6 +28,16 @@ def encode(x, t, enc, r):
 
 
 @nb.njit(**NJIT)
+def encode_step(c, enc, scale):
+    """Layer-0 value of one entry c of a per-step raster (encoders raster, 3, and raster-spikes,
+    4; kernels/pack.raster_view): the graded count ``min(c scale, 1)`` (scale = 1 / full scale) or
+    a spike for c > 0."""
+    if enc == 3:
+        return min(c * scale, 1.0)
+    return 1.0 if c > 0 else 0.0
+
+
+@nb.njit(**NJIT)
 def threshold(W, thoff, k):
     """Threshold of neuron k (counted from the first neuron of layer 1): learned (at W[thoff:])
     or 1 (threshold units)."""

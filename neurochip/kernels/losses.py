@@ -33,7 +33,15 @@ form needs no division, so it is the chip's form too.
   a neuron with no spikes (the boundary, eq. 14). The authors train on spike *times* and flip the
   sign for the dt/ds conversion; neurochip trains with surrogate gradients on the membrane, so the
   rate-form gradient is used as is at every step. It is not the derivative of a scalar function
-  (neither is the authors'), and it divides per output: float only.
+  (neither is the authors'). Integer form: :func:`count_enh_int` (below; docs/losses.md).
+* ``ttfs_ce``   first-spike-time cross-entropy (Mostafa 2017, eq. 5; Goeltz et al. 2021, the
+  Yin-Yang spike-time papers' loss without its regulariser): ``CE(softmax(-t / tau), y)`` over
+  the first-spike times ``t_i`` (steps; T if silent), tau = 1 step (``TTFS_TAU``). Online form at
+  step t: the running estimate ``t_i[t]`` = first spike step if the neuron fired by step t, else
+  ``t + 1`` (it can fire no sooner); a spike at step t of a neuron that had not fired before
+  moves its time earlier (``dt_i / ds_i[t] = -1``), a later spike changes nothing. So
+  ``dL/ds_i[t] = (p_i - y_i) / (tau T)`` while ``first_i >= t``, else 0, ``p = softmax(-t[t] /
+  tau)`` (the 1/T as for the other losses). Integer form :func:`ttfs_error_int`.
 """
 from __future__ import annotations
 
@@ -43,8 +51,10 @@ import numba as nb
 
 from ..fixedpoint import NJIT, softmax_int
 
-(L_CE, L_MSE, L_CE_MSE, L_COUNT, L_RATE_CE, L_RATE_MSE, L_COUNT_ENH) = range(7)
+(L_CE, L_MSE, L_CE_MSE, L_COUNT, L_RATE_CE, L_RATE_MSE, L_COUNT_ENH, L_TTFS) = range(8)
 ENH_EPS = 1e-5     # the authors' guard in the count ratio
+ENH_W_BITS = 8     # integer count_enh: fractional bits of the label weight max(ratio / 10, 1)
+TTFS_TAU = 1.0     # ttfs_ce: softmax temperature, in steps
 
 
 @nb.njit(**NJIT)
@@ -156,14 +166,21 @@ def membrane_error_int(loss, v, label, c_log2e, c_out, mix_ce, mix_mse, lut_exp,
 
 
 @nb.njit(**NJIT)
-def spike_error_int(loss, s, counts, t, label, r_hi, r_lo, c_log2e_cnt, lut_exp, err_frac, out):
+def spike_error_int(loss, s, counts, t, label, r_hi, r_lo, c_log2e_cnt, lut_exp, err_frac, out, first):
     """Integer spiking-readout error at step t (online forms; targets r in E fractional bits):
     mse ``(s << E) - r``, count ``(c << E) - r (t + 1)``, rate_ce ``softmax(c) - y`` with the
-    softmax of the counts from the exp2 table (``c_log2e_cnt`` = log2(e) scale of one spike)."""
+    softmax of the counts from the exp2 table (``c_log2e_cnt`` = log2(e) scale of one spike);
+    count_enh :func:`count_enh_int`; ttfs_ce :func:`ttfs_error_int` (``first``: first-spike steps)."""
     n = counts.shape[0]
     if loss == L_RATE_CE:
         softmax_int(counts, out, c_log2e_cnt, lut_exp, err_frac)
         out[label] -= 1 << err_frac
+        return
+    if loss == L_COUNT_ENH:
+        count_enh_int(s, counts, t, label, r_hi, r_lo, err_frac, out)
+        return
+    if loss == L_TTFS:
+        ttfs_error_int(first, t, label, c_log2e_cnt, lut_exp, err_frac, out)
         return
     for i in range(n):
         r = r_hi if i == label else r_lo
@@ -171,3 +188,90 @@ def spike_error_int(loss, s, counts, t, label, r_hi, r_lo, c_log2e_cnt, lut_exp,
             out[i] = (counts[i] << err_frac) - r * (t + 1)
         else:
             out[i] = (s[i] << err_frac) - r
+
+
+@nb.njit(**NJIT)
+def ttfs_error(first, t, T, label, out):
+    """ttfs_ce at step t (float; module docstring): ``out[i] = (p_i - y_i) / (tau T)`` for outputs
+    that had not fired before t (``first[i] >= t``; first = T when silent), else 0;
+    ``p = softmax(-t_hat / tau)``, ``t_hat_i = first[i]`` if ``first[i] <= t`` else ``t + 1``."""
+    n = first.shape[0]
+    m = -1e300
+    for i in range(n):
+        th = first[i] if first[i] <= t else t + 1
+        m = max(m, -th / TTFS_TAU)
+    z = 0.0
+    for i in range(n):
+        th = first[i] if first[i] <= t else t + 1
+        z += math.exp(-th / TTFS_TAU - m)
+    for i in range(n):
+        th = first[i] if first[i] <= t else t + 1
+        y = 1.0 if i == label else 0.0
+        if first[i] >= t:
+            out[i] = (math.exp(-th / TTFS_TAU - m) / z - y) / (TTFS_TAU * T)
+        else:
+            out[i] = 0.0
+
+
+@nb.njit(**NJIT)
+def ttfs_error_int(first, t, label, c_log2e_step, lut_exp, err_frac, out):
+    """Integer ttfs_ce at step t: logits ``-t_hat`` (one step = one unit, ``c_log2e_step`` =
+    log2e_scale(1): tau = 1 step), softmax from the exp2 table (fixedpoint.softmax_int, E bits),
+    ``(p_i - y_i)`` for outputs with ``first[i] >= t``, else 0 (the 1/(tau T) folded into the
+    learning rate as for every loss)."""
+    n = first.shape[0]
+    for i in range(n):
+        out[i] = -(first[i] if first[i] <= t else t + 1)
+    softmax_int(out, out, c_log2e_step, lut_exp, err_frac)
+    for i in range(n):
+        if first[i] >= t:
+            out[i] -= (1 << err_frac) if i == label else 0
+        else:
+            out[i] = 0
+
+
+@nb.njit(**NJIT)
+def _clip_int(c, target, is_label):
+    if is_label and c > target:
+        return target
+    if (not is_label) and c < target:
+        return target
+    return c
+
+
+@nb.njit(**NJIT)
+def count_enh_int(s, counts, t, label, r_hi, r_lo, err_frac, out):
+    """Integer enhanced counting loss at step t (E fractional bits; docs/losses.md):
+
+    ``N_i = r_i (t + 1)`` and ``C_i = clip(c_i << E, N_i)`` (the label's at most, the others' at
+    least their target), ``d_i = C_i - N_i``; the label's ``d`` times
+    ``w = max(((num + 1) << 8) // (10 (den + 1)), 256)`` (8 fractional bits, floor; num = the
+    others' sum of C, den = the label's C; the float eps is one E LSB here), ``d = (d w) >> 8``
+    (floor); then ``out_i = s_i trunc((d_i << E) / C_i)`` (toward zero) for C_i != 0, else 0.
+    Three integer divisions per output with a spike: a divider, as softmax_int needs."""
+    n = counts.shape[0]
+    one = 1 << err_frac
+    num = 0
+    den = 0
+    for i in range(n):
+        r = r_hi if i == label else r_lo
+        c = _clip_int(counts[i] << err_frac, r * (t + 1), i == label)
+        if i == label:
+            den += c
+        else:
+            num += c
+    w = ((num + 1) << ENH_W_BITS) // (10 * (den + 1))
+    if w < (1 << ENH_W_BITS):
+        w = 1 << ENH_W_BITS
+    for i in range(n):
+        r = r_hi if i == label else r_lo
+        N = r * (t + 1)
+        c = _clip_int(counts[i] << err_frac, N, i == label)
+        d = c - N
+        if i == label:
+            d = (d * w) >> ENH_W_BITS
+        if c != 0 and s[i] != 0:
+            q = (abs(d) << err_frac) // c
+            out[i] = q if d >= 0 else -q
+        else:
+            out[i] = 0 * one

@@ -32,8 +32,8 @@ import numba as nb
 
 from .decode import predict
 from ..fixedpoint import NJIT
-from .lif_float import encode, lif_fire, surrogate_f, threshold, trace
-from .losses import membrane_error, spike_error
+from .lif_float import encode, encode_step, lif_fire, surrogate_f, threshold, trace
+from .losses import L_TTFS, membrane_error, spike_error, ttfs_error
 from .optim_float import TH_MIN, optimizer_step
 
 __all__ = ["run_float", "surrogate_f", "TH_MIN"]
@@ -53,6 +53,7 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
     L = sizes.shape[0] - 1
     T = net.T
     enc = net.enc
+    in_scale = net.in_scale
     reset_sub = net.reset_sub
     ge = net.ge
     spiking_out = net.spiking_out
@@ -81,7 +82,10 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
         label = Y[n]
         for t in range(T):
             for j in range(n0):
-                sj, r_enc = encode(X[n, j], t, enc, r_enc)
+                if enc >= 3:   # row t of a per-step raster
+                    sj = encode_step(X[n, t * n0 + j], enc, in_scale)
+                else:
+                    sj, r_enc = encode(X[n, j], t, enc, r_enc)
                 s[j] = sj
                 tr[j] = trace(tr[j], lam[0], sj)
             for l in range(L):
@@ -138,8 +142,11 @@ def run_float(X, Y, order, net, lp, prm, st, preds, learn):
                 for i in range(n_out):
                     g[o_off + i] = eo[i] / T
             else:
-                spike_error(loss, s[o_off:o_off + n_out], counts, t + 1, T, label, lp.rate_hi,
-                            lp.rate_lo, eo)
+                if loss == L_TTFS:
+                    ttfs_error(first, t, T, label, eo)
+                else:
+                    spike_error(loss, s[o_off:o_off + n_out], counts, t + 1, T, label, lp.rate_hi,
+                                lp.rate_lo, eo)
                 for i in range(n_out):
                     th = threshold(W, thoff, o_off - n0 + i)
                     g[o_off + i] = eo[i] * surrogate_f(vpre[o_off + i] - th, s[o_off + i], surr, sgp)

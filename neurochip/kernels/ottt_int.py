@@ -9,8 +9,9 @@ and the per-neuron arithmetic is the shared helpers' (kernels/lif.py, trace.py, 
 
 Per time step t of a sample, for weight layers l = 0..L-1 (neuron layers 1..L):
 
-1. input layer 0: graded value (direct), Bernoulli spike from the encoder PRNG (rate), or a spike
-   at a precomputed step (latency); its trace ``a0 = decay(a0) + impulse`` (OTTT eq. 4).
+1. input layer 0: graded value (direct), Bernoulli spike from the encoder PRNG (rate), a spike
+   at a precomputed step (latency), or row t of a per-step raster (raster: counts as graded x_q
+   with direct encoding's impulse rule; raster-spikes: spikes, impulse 2^F); its trace ``a0 = decay(a0) + impulse`` (OTTT eq. 4).
 2. ``cur_i = sum_j W[j, i] * s_j`` event-driven over non-zero s_j (int64, no saturation: lava-semantics.md §2),
    ``a = cur << weight_exp`` (floor shift if negative), ``u = a << input_shift`` wrapped or clipped at
    the current width, ``v = leak(v) + u + bias`` clipped (symmetric) at the membrane width
@@ -50,7 +51,8 @@ from .trace import trace_step
 
 @nb.njit(**NJIT_INNER)
 def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
-    """Input layer 0 at step t of sample n: its values (graded, rate-encoded or latency spikes) and,
+    """Input layer 0 at step t of sample n: its values (graded, rate-encoded or latency spikes, or
+    row t of a per-step raster: graded counts or spikes) and,
     when learning, its traces (decaying with the first hidden layer's leak)."""
     s = st.s
     tr = st.tr
@@ -61,26 +63,35 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
     r_learn = st.rng[0]
     n_draw = 0
     n_sat = 0
-    for j in range(X.shape[1]):
-        x = X[n, j]
-        if enc == 0:
-            sj = x
-        elif enc == 1:
-            r_enc, r = rand_bits(r_enc, 8)
-            ops[0, O_ENC] += 1
-            sj = 1 if r < x else 0
+    # static input X[n, j]; per-step input (raster encoders, enc >= 3): row t of the sample's
+    # raster at X[n, t * n0 + j], mapped by the table imp (kernels/pack.raster_table)
+    n0 = X.shape[1] // rp.T if enc >= 3 else X.shape[1]
+    for j in range(n0):
+        if enc >= 3:
+            c = X[n, t * n0 + j]
+            sj = imp[0, c]
+            ij = imp[1, c]
         else:
-            sj = 1 if x == t else 0
+            x = X[n, j]
+            ij = imp[n, j]
+            if enc == 0:
+                sj = x
+            elif enc == 1:
+                r_enc, r = rand_bits(r_enc, 8)
+                ops[0, O_ENC] += 1
+                sj = 1 if r < x else 0
+            else:
+                sj = 1 if x == t else 0
         s[j] = sj
         if learn:
-            a, r_learn, dr, satd = trace_step(tr[j], imp[n, j] if sj != 0 else 0, k0, lrn.tr_sto,
+            a, r_learn, dr, satd = trace_step(tr[j], ij if sj != 0 else 0, k0, lrn.tr_sto,
                                               lrn.tr_bits, r_learn)
             n_draw += dr
             n_sat += satd
             tr[j] = a
     if learn:
         ops[0, O_PRNG] += n_draw
-        ops[0, O_TRACE] += X.shape[1]
+        ops[0, O_TRACE] += n0
         cnt.sat[0, S_TRACE] += n_sat
     st.rng[0] = r_learn
     st.rng[1] = r_enc
@@ -123,7 +134,7 @@ def output_error(t, label, net, lifs, lrn, rp, st, sc, cnt):
                            rp.mix_ce, rp.mix_mse, sc.lut_exp, lrn.err_frac, eo)
     else:
         spike_error_int(rp.loss, st.s[o_off:o_off + n_out], sc.counts, t, label, rp.rate_hi,
-                        rp.rate_lo, rp.c_log2e_cnt, sc.lut_exp, lrn.err_frac, eo)
+                        rp.rate_lo, rp.c_log2e_cnt, sc.lut_exp, lrn.err_frac, eo, sc.first)
     one = 1 << lrn.sg_bits
     nz = 0
     for i in range(n_out):
@@ -146,8 +157,11 @@ def output_error(t, label, net, lifs, lrn, rp, st, sc, cnt):
 def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds):
     """Run the samples ``order`` (indices into X) through the network; learn if ``learn``.
 
-    X[n, j]   graded input x_q (direct, rate) or spike step (latency, -1 never), int64
-    imp[n, j] input trace impulse (direct: x_q scaled to F bits; spikes: 2^F), int64
+    X[n, j]   graded input x_q (direct, rate) or spike step (latency, -1 never), int64; raster
+              encoders: X[n, t * n_in + j] the count of input j at step t (uint8/uint16, a view
+              of the (n, T, n_in) raster, kernels/pack.raster_input)
+    imp[n, j] input trace impulse (direct: x_q scaled to F bits; spikes: 2^F), int64; raster
+              encoders: the (2, values) table of layer-0 value and impulse per count
     net, lifs, lrn, rp   structure and parameters (kernels/state.py: IntNet, LifLayers,
               LearnParams, RunParams); wts (Weights), st (NeuronState), sc (Scratch) and cnt
               (Counters) are updated in place; preds[nn] predictions out

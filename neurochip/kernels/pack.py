@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import fixedpoint as fx
-from ..network import (CE_MSE_MIX, ENCODERS, FEEDBACK, LOSSES, RATE_TARGET, READOUTS, RULES,
+from ..network import (CE_MSE_MIX, ENCODERS, RASTER_ENCODERS, FEEDBACK, LOSSES, RATE_TARGET, READOUTS, RULES,
                        IntLayout, NetworkConfig, NetworkState, int_layout)
 from ..profile import COMPARE, LEAK_ROUNDING, OVERFLOW, RESET, ROUNDING, Profile
 from ..surrogate import SPIKE_OPERATOR, SURROGATE_CODES, lut_index_scale, surrogate_lut
@@ -98,7 +98,12 @@ def narrow_layers(cfg: NetworkConfig, profile: Profile, in_max: int, W: np.ndarr
         n_pre, n_post = cfg.sizes[l], cfg.sizes[l + 1]
         w = W[lay.woff[l]: lay.woff[l] + n_pre * n_post]
         wmax = max(int(w.max()) if w.size else 0, -int(w.min()) if w.size else 0, w_lim)
-        x_max = max(int(in_max), 1) if (l == 0 and cfg.encoder == "direct") else 1
+        if l == 0 and cfg.encoder == "direct":
+            x_max = max(int(in_max), 1)
+        elif l == 0 and cfg.encoder == "raster":
+            x_max = (1 << profile.synapse.input_bits) - 1      # graded x_q from the raster table
+        else:
+            x_max = 1
         out[l] = x_max * n_pre * wmax < (1 << 31)
     return out
 
@@ -158,12 +163,18 @@ def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay
 
 
 def int_input(cfg: NetworkConfig, profile: Profile, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Quantize float inputs in [0, 1] for the chip: (X, impulse) int64 arrays (see run_int).
+    """Quantize inputs for the chip: (X, impulse) int64 arrays (see run_int).
 
+    Static inputs, float in [0, 1], shape (n, features):
     direct: x_q = min(round(x 2^b), 2^b - 1), trace impulse x_q 2^F / 2^b (nearest);
     rate:   x_q as 8-bit firing probability, impulse 2^F;
     latency: spike step round((1 - x) (T - 1)) for x > 0, never (-1) for x = 0; impulse 2^F.
+
+    Per-step inputs (encoders raster, raster-spikes), non-negative integer counts of shape
+    (n, T, features): see :func:`raster_input`.
     """
+    if cfg.encoder in RASTER_ENCODERS:
+        return raster_input(cfg, profile, x)
     b = profile.synapse.input_bits
     F = profile.learning.trace_frac_bits
     x = np.asarray(x, np.float64)
@@ -178,9 +189,51 @@ def int_input(cfg: NetworkConfig, profile: Profile, x: np.ndarray) -> tuple[np.n
     return np.where(x > 0, steps, -1), imp
 
 
+def raster_table(cfg: NetworkConfig, profile: Profile, n_values: int) -> np.ndarray:
+    """int64 (2, n_values): the chip's layer-0 value (row 0) and trace impulse (row 1) of a raster
+    entry c = 0..n_values-1.
+
+    raster (graded, like direct encoding): ``x_q = min(round(min(c, N) 2^b / N), 2^b - 1)`` with
+    N = ``cfg.input_full_scale``, impulse ``(x_q 2^F + 2^(b-1)) >> b``;
+    raster-spikes: a spike (1) for c > 0, impulse 2^F."""
+    b = profile.synapse.input_bits
+    F = profile.learning.trace_frac_bits
+    c = np.arange(n_values, dtype=np.int64)
+    tab = np.zeros((2, n_values), np.int64)
+    if cfg.encoder == "raster":
+        N = cfg.input_full_scale
+        xq = np.minimum((np.minimum(c, N) * (1 << (b + 1)) + N) // (2 * N), (1 << b) - 1)
+        tab[0] = xq
+        tab[1] = (xq * (1 << F) + (1 << (b - 1))) >> b
+    else:
+        tab[0] = c > 0
+        tab[1] = np.where(c > 0, 1 << F, 0)
+    return tab
+
+
+def raster_view(cfg: NetworkConfig, x: np.ndarray) -> np.ndarray:
+    """The per-step input (n, T, features...) as the kernels read it: (n, T * features), row t of
+    sample n at columns ``t * features ..``; a view when x is C-contiguous (uint8/uint16 kept)."""
+    x = np.asarray(x)
+    n = x.shape[0]
+    if x.dtype not in (np.uint8, np.uint16):
+        x = x.astype(np.uint16 if x.size and x.max() > 255 else np.uint8)
+    return np.ascontiguousarray(x).reshape(n, -1)
+
+
+def raster_input(cfg: NetworkConfig, profile: Profile, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step integer input (n, T, features): (the (n, T * features) view, :func:`raster_table`)."""
+    X = raster_view(cfg, x)
+    return X, raster_table(cfg, profile, 256 if X.dtype == np.uint8 else 65536)
+
+
 def float_input(cfg: NetworkConfig, x: np.ndarray) -> np.ndarray:
     """Float-reference input: x itself (direct), 8-bit probability (rate, same PRNG stream as the
-    chip), or spike step (latency), as float64 values the float kernel interprets per encoder."""
+    chip), or spike step (latency), as float64 values the float kernel interprets per encoder;
+    per-step inputs (raster encoders): the (n, T * features) view of :func:`raster_view` (the
+    kernel scales counts by ``1 / input_full_scale``)."""
+    if cfg.encoder in RASTER_ENCODERS:
+        return raster_view(cfg, x)
     x = np.asarray(x, np.float64)
     if cfg.encoder == "direct":
         return x
@@ -190,5 +243,5 @@ def float_input(cfg: NetworkConfig, x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, steps, -1.0)
 
 
-__all__ = ["Layout", "int_kernel_params", "narrow_layers", "pack_common", "int_input", "float_input", "int_layout",
+__all__ = ["Layout", "int_kernel_params", "narrow_layers", "pack_common", "int_input", "float_input", "raster_input", "raster_table", "raster_view", "int_layout",
            "surrogate_lut", "NetworkState"]

@@ -35,7 +35,7 @@ def float_net(cfg: NetworkConfig, profile: Profile, lay: Layout) -> FloatNet:
                     spiking_out=cfg.readout == "spiking", reset_sub=RESET[profile.neuron.reset] == 1,
                     ge=COMPARE[profile.neuron.compare] == 1, lam=float_leaks(cfg, profile),
                     sizes=lay.sizes, woff=lay.woff, noff=lay.noff, boff=lay.boff, roff=lay.roff,
-                    thoff=int(lay.thoff), n_ff=int(lay.n_ff))
+                    thoff=int(lay.thoff), n_ff=int(lay.n_ff), in_scale=1.0 / cfg.input_full_scale)
 
 
 def float_learn(cfg: NetworkConfig) -> FloatLearn:
