@@ -347,8 +347,9 @@ def build(layers: Sequence[Dense] | Sequence[int], profile: ProfileLike = DEFAUL
         raise NeurochipError(f"unknown network option '{unknown[0]}' (options: {', '.join(known)})")
     opts = {k: v for k, v in options.items() if v is not None}
     opts.setdefault("lr", DEFAULT_LR.get(opts.get("optimizer", "sgd"), DEFAULT_LR["sgd"]))
+    prof = load_profile(profile)
     cfg = NetworkConfig(sizes=_sizes_of(layers), **opts)
-    return Network(Engine(cfg, load_profile(profile)))
+    return Network(Engine(cfg, prof))
 
 
 def load(path: str | os.PathLike[str]) -> "Network":
@@ -410,6 +411,14 @@ class Network:
         c = self.config
         return (f"Network({list(c.sizes)}, profile={self.profile.name!r}, precision={c.precision!r}, "
                 f"rule={c.rule!r}, timesteps={c.timesteps}, epochs={len(self.history)})")
+
+    @property
+    def int_layout(self) -> dict[str, Any] | None:
+        """The integer layout the profile gives this network (per layer: weight fractional bits
+        ``q``, weight exponent, leak shift, update shift; learning-rate mantissa and exponent), or
+        None for the float reference."""
+        ilay = self._engine.ilay
+        return ilay.to_dict() if ilay is not None else None
 
     def weights(self) -> list[np.ndarray]:
         """Per-layer weights ``W[l]`` (``n_l x n_{l+1}``, presynaptic-major): integer mantissas
@@ -478,7 +487,7 @@ class Network:
         info["train_eval"] = int(train_eval)
         self.dataset_info = info
         if self.config.lr_horizon == 0 and len(self.history) == 0:
-            self._engine.backend.cfg = dataclasses.replace(self.config, lr_horizon=int(epochs))
+            self._engine.cfg = dataclasses.replace(self.config, lr_horizon=int(epochs))
         from .train import fit
 
         def after_epoch(h: History) -> None:
@@ -536,12 +545,12 @@ class Network:
         from .counters import OPS, SAT, as_dict
         from .train import evaluate as _evaluate
 
-        ds = self._data(data)
         eng = self._engine
         old = self.config.decoder
         if decoder is not None:
             eng.set_decoder(decoder)
         try:
+            ds = self._data(data)
             self._check_data(ds)
             with self._frozen():
                 eng.reset_counters()

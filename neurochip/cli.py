@@ -66,12 +66,6 @@ def _dataset_info(dataset: str | None, data: str | None, seed: int) -> dict:
     return {"name": dataset or "digits", "seed": seed}
 
 
-def _load_data(info: dict):
-    from .data import load_dataset
-
-    return load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
-
-
 def _check_output(path: str, overwrite: bool, flag: str) -> None:
     """Before any work: ``path`` can be written (its folder, or the nearest existing ancestor, is a
     writable folder; missing folders are made at write time) and is not replaced without --overwrite."""
@@ -101,7 +95,7 @@ def _num(x: float):
     return None if x != x else x   # NaN -> null
 
 
-def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
+def _summary_line(net, history, seconds, train_eval, extra=None) -> str:
     d = {
         "test_accuracy": history.test_acc[-1] if len(history) else None,
         # frozen pass over a fixed train subset (null when --train-eval 0); the online figure is
@@ -112,11 +106,11 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
         "epochs": len(history),
         "seconds": round(seconds, 3),
         "samples_per_s": round(float(np.mean(history.samples_per_s)), 1) if len(history) else None,
-        "config": engine.cfg.to_dict(),
-        "profile": engine.profile.name,
+        "config": net.config.to_dict(),
+        "profile": net.profile.name,
     }
-    if engine.is_int:
-        d["int_layout"] = engine.ilay.to_dict()
+    if net.is_int:
+        d["int_layout"] = net.int_layout
     d.update(extra or {})
     return json.dumps(d)
 
@@ -160,10 +154,7 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
           init_gain, shadow_bits, epochs, train_eval, seed, out, resume,
           overwrite, report, as_json, progress):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
-    from . import checkpoint
-    from .engine import Engine
-    from .profile import load_profile
-    from .train import History, fit
+    from . import api
 
     if epochs < 1:
         raise NeurochipError(f"--epochs must be at least 1, got {epochs}")
@@ -194,68 +185,54 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
                   ("train_eval", train_eval is not None)) if v]
         if given:
             raise NeurochipError(f"--resume takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
-        engine, history, info = checkpoint.load(resume)
+        net = api.load(resume)
+        info = net.dataset_info
         out = out or resume
     else:
         info = _dataset_info(dataset, data, seed if seed is not None else 0)
         info["train_eval"] = TRAIN_EVAL if train_eval is None else train_eval
     train_eval = int(info.get("train_eval", TRAIN_EVAL))
-    ds = _load_data(info)
+    ds = api.load_data(info)
     _warn_classes(ds)
     if not resume:
-        prof = load_profile(profile_name or "loihi")
         sizes = (ds.n_features,) + _parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
         opts = {k: v for k, v in net_opts.items() if v is not None}
-        opts.setdefault("lr", DEFAULT_LR[opts.get("optimizer", "sgd")])
         opts.setdefault("lr_horizon", epochs)   # stored with the config: a resumed run keeps the schedule
-        cfg = NetworkConfig(sizes=sizes, **opts)
-        engine = Engine(cfg, prof)
-        history = History()
-    else:
-        if ds.n_features != engine.cfg.sizes[0] or ds.n_classes > engine.cfg.sizes[-1]:
-            raise NeurochipError("the checkpoint's dataset no longer matches its network")
+        net = api.build(sizes, profile_name or "loihi", **opts)
+    elif ds.n_features != net.config.sizes[0] or ds.n_classes > net.config.sizes[-1]:
+        raise NeurochipError("the checkpoint's dataset no longer matches its network")
     show = progress if progress is not None else sys.stderr.isatty()
 
     def on_epoch(h):
-        if out:
-            checkpoint.save(out, engine, h, info)
         if not as_json:
             tr = f"train acc {h.train_acc[-1]:.4f}  " if train_eval else ""
             click.echo(f"epoch {h.epoch[-1]:3d}  {tr}test acc {h.test_acc[-1]:.4f}  {h.samples_per_s[-1]:,.0f} samples/s")
 
-    if len(history) >= epochs:
-        raise NeurochipError(f"the checkpoint already has {len(history)} epochs; ask for more with --epochs")
-    from .engine import warm_up
-
-    kernel_s = warm_up(engine.cfg, engine.profile)
+    if len(net.history) >= epochs:
+        raise NeurochipError(f"the checkpoint already has {len(net.history)} epochs; ask for more with --epochs")
+    kernel_s = net.warm_up()
     if not as_json:
         click.echo(f"numba kernels ready in {kernel_s:.1f} s ({'compiled' if kernel_s > 3 else 'from cache'})", err=True)
         if train_eval:
             click.echo(f"train acc: a frozen pass (no learning) over {min(train_eval, len(ds.y_train))} fixed training "
                        "samples after each epoch", err=True)
     t0 = time.perf_counter()
-    fit(engine, ds, epochs, history, _progress(show), on_epoch, train_eval)
+    history = net.fit(ds, epochs, on_epoch=on_epoch, train_eval=train_eval, checkpoint=out,
+                      progress=_progress(show) or False)
     seconds = time.perf_counter() - t0
     extra = {"kernel_load_s": round(kernel_s, 3)}
     if report:
         extra["report"] = str(report)
-        _write_training_report(engine, ds, history, report)
+        rep = net.training_report(len(ds.y_train) * len(history))
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(rep, indent=2))
     if as_json:
-        click.echo(_summary_line(engine, history, seconds, min(train_eval, len(ds.y_train)), extra))
+        click.echo(_summary_line(net, history, seconds, min(train_eval, len(ds.y_train)), extra))
     else:
         tr = f" (train {history.train_acc[-1]:.4f})" if train_eval else ""
         click.echo(f"test accuracy {history.test_acc[-1]:.4f}{tr} after {len(history)} epochs "
-                   f"({engine.cfg.precision}, {engine.profile.name}, {engine.cfg.rule}); {seconds:.1f} s"
+                   f"({net.config.precision}, {net.profile.name}, {net.config.rule}); {seconds:.1f} s"
                    + (f"; checkpoint {out}" if out else ""))
-
-
-def _write_training_report(engine, ds, history, path) -> None:
-    """Counts gathered by the learning passes of training, priced (neurochip.energy)."""
-    from .energy.report import training_report
-
-    rep = training_report(engine, len(ds.y_train) * len(history))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(rep, indent=2))
 
 
 @main.command(name="eval")
@@ -265,68 +242,55 @@ def _write_training_report(engine, ds, history, path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 def eval_cmd(checkpoint_path, data, decoder, as_json):
     """Evaluate a checkpoint: accuracy, confusion summary, saturation counters."""
-    from . import checkpoint
-    from .counters import OPS, SAT, as_dict
-    from .train import evaluate
+    from . import api
+    from .counters import SAT
 
-    engine, history, info = checkpoint.load(checkpoint_path)
-    if decoder:
-        engine.set_decoder(decoder)
+    net = api.load(checkpoint_path)
+    info = net.dataset_info
     if data:
         info = _dataset_info(None, data, info.get("seed", 0))
-    ds = _load_data(info)
-    if ds.n_features != engine.cfg.sizes[0]:
-        raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")
-    if ds.n_classes > engine.cfg.sizes[-1]:
-        raise NeurochipError(f"data has {ds.n_classes} classes, the network has {engine.cfg.sizes[-1]} outputs")
-    train_sat = engine.sat.copy()
-    counted = bool(engine.is_int)   # only the integer kernels count operations and saturations
-    engine.reset_counters()
-    t0 = time.perf_counter()
-    res = evaluate(engine, ds.x_test, ds.y_test)
-    seconds = time.perf_counter() - t0
-    conf = res["confusion"]
-    per_class = (np.diag(conf) / np.maximum(conf.sum(1), 1)).tolist()
-    off = conf.copy()
-    np.fill_diagonal(off, 0)
-    pairs = sorted(((int(off[i, j]), i, j) for i in range(len(off)) for j in range(len(off)) if off[i, j]), reverse=True)[:5]
+    counted = net.is_int   # only the integer kernels count operations and saturations
+    train_sat = net.counters()["saturation"]
+    ev = net.evaluate(info, decoder=decoder)
+    per_class = ev.per_class_accuracy
+    pairs = ev.most_confused(5)
     summary = {
-        "accuracy": res["accuracy"], "samples": int(len(ds.y_test)), "seconds": round(seconds, 3),
-        "samples_per_s": round(len(ds.y_test) / seconds, 1), "per_class_accuracy": per_class,
-        "most_confused": [{"true": i, "pred": j, "count": c} for c, i, j in pairs],
+        "accuracy": ev.accuracy, "samples": ev.samples, "seconds": round(ev.seconds, 3),
+        "samples_per_s": round(ev.samples / ev.seconds, 1), "per_class_accuracy": per_class,
+        "most_confused": [{"true": i, "pred": j, "count": c} for i, j, c in pairs],
         # the float kernels keep no counters: null, not zeros that read as "no operations"
         "counters_kept": counted,
-        "saturation_eval": as_dict(SAT, engine.sat) if counted else None,
-        "saturation_training": as_dict(SAT, train_sat) if counted else None,
-        "ops_eval": as_dict(OPS, engine.ops) if counted else None, "epochs": len(history),
-        "config": engine.cfg.to_dict(), "profile": engine.profile.name,
+        "saturation_eval": ev.saturation if counted else None,
+        "saturation_training": train_sat if counted else None,
+        "ops_eval": ev.ops if counted else None, "epochs": len(net.history),
+        "config": net.config.to_dict(), "profile": net.profile.name,
     }
     if as_json:
         click.echo(json.dumps(summary))
         return
-    click.echo(f"{checkpoint_path}: {engine.cfg.precision} {engine.profile.name} {list(engine.cfg.sizes)}, "
-               f"T={engine.cfg.timesteps}, {len(history)} epochs")
-    click.echo(f"test accuracy {res['accuracy']:.4f} on {len(ds.y_test)} samples ({summary['samples_per_s']:,.0f} samples/s)")
+    cfg = net.config
+    click.echo(f"{checkpoint_path}: {cfg.precision} {net.profile.name} {list(cfg.sizes)}, "
+               f"T={cfg.timesteps}, {len(net.history)} epochs")
+    click.echo(f"test accuracy {ev.accuracy:.4f} on {ev.samples} samples ({summary['samples_per_s']:,.0f} samples/s)")
     click.echo("per-class accuracy: " + " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))
     if pairs:
-        click.echo("most confused (true->pred x count): " + ", ".join(f"{i}->{j} x{c}" for c, i, j in pairs))
+        click.echo("most confused (true->pred x count): " + ", ".join(f"{i}->{j} x{c}" for i, j, c in pairs))
     if not counted:
         click.echo("operation and saturation counts: none kept: the float reference's kernels do not count "
                    "(train with --precision int for counts and energy)")
         return
-    n = max(len(ds.y_test), 1)
+    n = max(ev.samples, 1)
     click.echo("operation counts per inference sample (per weight layer; NeuroBench names in docs):")
     for k in ("syn_ops", "eff_syn_ops", "dense_ops", "neuron_active", "neuron_idle", "spikes", "spike_msgs"):
-        vals = engine.ops[:, OPS.index(k)] / n
+        vals = np.asarray(ev.ops[k]) / n
         click.echo(f"  {k:14s} " + " ".join(f"{x:12,.1f}" for x in vals) + f"   total {vals.sum():12,.1f}")
-    if engine.is_int:
-        click.echo("saturation / rounding counters (per weight layer): training | this evaluation")
-        for k, name in enumerate(SAT):
-            click.echo(f"  {name:17s} {train_sat[:, k].tolist()} | {engine.sat[:, k].tolist()}")
-        tried = train_sat[:, SAT.index("update_attempted")]
-        zero = train_sat[:, SAT.index("update_zero")]
-        frac = [f"{z / t:.3f}" if t else "-" for z, t in zip(zero, tried)]
-        click.echo(f"  updates rounded to zero during training (fraction per layer): {frac}")
+    click.echo("saturation / rounding counters (per weight layer): training | this evaluation")
+    for name in SAT:
+        click.echo(f"  {name:17s} {train_sat[name]} | {ev.saturation[name]}")
+    tried = train_sat["update_attempted"]
+    zero = train_sat["update_zero"]
+    frac = [f"{z / t:.3f}" if t else "-" for z, t in zip(zero, tried)]
+    click.echo(f"  updates rounded to zero during training (fraction per layer): {frac}")
 
 
 @main.command()

@@ -11,7 +11,7 @@ import json
 import click
 
 from ..errors import NeurochipError
-from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig
+from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS
 from ..surrogate import SURROGATES
 
 _NET_OPTS = ("hidden", "timesteps", "encoder", "readout", "loss", "surrogate", "feedback", "rule", "seed",
@@ -71,11 +71,8 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
     neurochip energy run.h5 --compare loihi,loihi2,cmos45 --json
     neurochip energy --hidden 128 --dataset digits          (untrained network)
     """
-    from ..data import load_dataset
-    from .counts import DEFAULT_LEARN_SAMPLES, gather_counts
-    from .report import build_report, format_compare, format_report
-    from .tables import energy_model
-    from ..profile import load_profile
+    from .. import api
+    from .counts import DEFAULT_LEARN_SAMPLES
 
     if profile_name and compare:
         raise NeurochipError("give either --profile or --compare, not both")
@@ -94,67 +91,35 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
                  surrogate=surrogate, feedback=feedback, rule=rule, seed=seed, dataset=dataset, sim_profile=sim_profile)
 
     if checkpoint_path:
-        from .. import checkpoint
-
         given = [k for k in _NET_OPTS if local[k] is not None]
         if given:
             raise NeurochipError(f"the checkpoint defines the network and its data; do not also give "
                                  f"--{given[0].replace('_', '-')}")
-        engine, history, info = checkpoint.load(checkpoint_path)
+        net = api.load(checkpoint_path)
+        info = net.dataset_info
         if data:
             info = {"path": data, "seed": info.get("seed", 0)}
-        ds = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
-        if not names:
-            try:
-                names = [engine.profile.name]
-                pricing = [load_profile(engine.profile.name)]
-            except NeurochipError:
-                pricing = [engine.profile]
-        else:
-            pricing = [load_profile(n) for n in names]
-        notes.append(f"checkpoint {checkpoint_path}: {len(history)} epochs trained; counts re-run on its weights")
+        ds = api.load_data(info)
+        pricing = [api.load_profile(n) for n in names] if names else None   # None: the network's own
+        notes.append(f"checkpoint {checkpoint_path}: {len(net.history)} epochs trained; counts re-run on its weights")
     else:
-        pricing = [load_profile(n) for n in (names or ["loihi"])]
-        ds = load_dataset(None if data else (dataset or "digits"), data, seed or 0)
+        pricing = [api.load_profile(n) for n in (names or ["loihi"])]
+        ds = api.load_data({"path": data, "seed": seed or 0} if data else {"name": dataset or "digits", "seed": seed or 0})
         if sim_profile:
-            sim = load_profile(sim_profile).require_simulation()
+            sim = api.load_profile(sim_profile).require_simulation()
         else:
             sim = next((p for p in pricing if p.can_simulate), None)
             if sim is None:
-                sim = load_profile("loihi")
+                sim = api.load_profile("loihi")
                 notes.append(f"{', '.join(p.name for p in pricing)} {'is' if len(pricing) == 1 else 'are'} pricing-only: "
                              "the network is simulated on 'loihi' (Lava fixed_pt arithmetic); --sim-profile picks another")
-        from ..engine import Engine
-
         opts = {k: v for k, v in dict(timesteps=timesteps, encoder=encoder, readout=readout, loss=loss,
                                       surrogate=surrogate, feedback=feedback, rule=rule, seed=seed).items() if v is not None}
         if readout == "spiking" and loss is None:
             opts["loss"] = "mse"
         sizes = (ds.n_features,) + _hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
-        engine = Engine(NetworkConfig(sizes=sizes, **opts), sim)
+        net = api.build(sizes, sim, **opts)
         notes.append("untrained network (initial weights)")
-    if ds.n_features != engine.cfg.sizes[0]:
-        raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")
-    if ds.n_classes > engine.cfg.sizes[-1]:
-        raise NeurochipError(f"data has {ds.n_classes} classes, the network has {engine.cfg.sizes[-1]} outputs")
-    models = [energy_model(p) for p in pricing]          # validate before simulating
-    single = len(pricing) == 1
-    if single and n_learn and not models[0].learning:
-        raise NeurochipError(f"profile '{pricing[0].name}' has no on-chip learning (energy.learning = false in "
-                             f"{models[0].path}): its learning energy is not defined; pass --inference-only")
-    base = None
-    if baseline and baseline.lower() != "none":
-        base = load_profile(baseline)
-        energy_model(base)
-    inf, train = gather_counts(engine, ds.x_test, ds.y_test, ds.x_train if n_learn else None, ds.y_train,
-                               samples=samples, learn_samples=n_learn)
-    if train is not None:
-        notes.append(f"learning counts: the first {train.samples} samples of epoch 0's order, learning with "
-                     f"{engine.cfg.rule} on a copy of the network; nothing is saved")
-    rep = build_report(engine, inf, train, pricing, base, strict=single, notes=notes)
-    if as_json:
-        click.echo(json.dumps(rep))
-    elif single:
-        click.echo(format_report(rep))
-    else:
-        click.echo(format_compare(rep))
+    rep = net.energy(ds, pricing, baseline=baseline if baseline and baseline.lower() != "none" else None,
+                     samples=samples, learn_samples=n_learn, notes=notes)
+    click.echo(json.dumps(rep.to_dict()) if as_json else rep.text())

@@ -42,7 +42,7 @@ def lava():
 @lava.command()
 def check():
     """Say whether stock lava-nc is usable here, and why not."""
-    from .compat import lava_status
+    from ..api import lava_status
 
     ok, why = lava_status()
     click.echo(why)
@@ -60,21 +60,12 @@ def check():
 @_errors
 def run(checkpoint, samples, custom_neurons, as_json):
     """Run CHECKPOINT's network in neurochip and in Lava; count differing spikes and membranes."""
-    from ..checkpoint import load
-    from ..data import load_dataset
+    from .. import api
     from .compat import require_lava
-    from .export import compare
 
     require_lava()
-    engine, _history, info = load(checkpoint)
-    if not engine.is_int:
-        raise NeurochipError("this checkpoint holds a float network; only integer networks (--precision int) "
-                             "can run in Lava's fixed-point simulator")
-    data = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
-    n = min(samples, len(data.y_test))
-    if n < 1:
-        raise NeurochipError("the checkpoint's dataset has no test samples")
-    c = compare(engine, data.x_test[:n], data.y_test[:n], force_custom=custom_neurons)
+    net = api.load(checkpoint)
+    c = net.compare_lava(None, samples, custom_neurons=custom_neurons)
     if as_json:
         click.echo(json.dumps(c.to_dict()))
     else:
