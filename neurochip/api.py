@@ -23,6 +23,7 @@ raises :class:`~neurochip.errors.NeurochipError` with the one-line message the C
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import sys
@@ -617,7 +618,7 @@ class Network:
 
         Inference over the test split (its first ``samples``), learning over ``learn_samples``
         training samples (default 1000; 0: inference only, needed for a profile without on-chip
-        learning). ``profile``: one profile or a list to compare (default: the network's own,
+        learning) at the configured learning rate ``config.lr``. ``profile``: one profile or a list to compare (default: the network's own,
         priced with the bundled profile of that name when there is one); ``baseline``: the
         equivalent ANN's profile (None: skip).
 
@@ -658,7 +659,13 @@ class Network:
         if baseline is not None and not (isinstance(baseline, str) and baseline.lower() == "none"):
             base = load_profile(baseline)
             base_model = energy_model(base)
-        inf, train = gather_counts(self._engine, ds.x_test, ds.y_test, ds.x_train if n_learn else None, ds.y_train,
+        eng = self._engine
+        if n_learn and eng.is_int:
+            # learn at the configured rate, as a loaded checkpoint does (fit leaves the engine at the
+            # last epoch's annealed rate): a network and its checkpoint count the same
+            eng = copy.deepcopy(eng)
+            eng.set_lr(self.config.lr)
+        inf, train = gather_counts(eng, ds.x_test, ds.y_test, ds.x_train if n_learn else None, ds.y_train,
                                    samples=samples, learn_samples=n_learn)
         notes = list(notes)
         if train is not None:
