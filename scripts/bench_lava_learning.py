@@ -25,6 +25,9 @@ Usage::
 
     python scripts/bench_lava_learning.py                     # 200 samples x 8 steps
     python scripts/bench_lava_learning.py --samples 1000 --json
+
+The published blocks of docs/lava_learning.md (this benchmark, and the full digits runs of §8)
+come from ``python scripts/reproduce.py --write --only lava``.
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ import numpy as np  # noqa: E402
 from neurochip.lava.learning_spec import truncated_initial  # noqa: E402
 from neurochip.lava.learning_emulator import Emulator, emulate  # noqa: E402
 from neurochip.lava.learning_graph import run_lava_learning  # noqa: E402
-from neurochip.lava.learning_task import digits_task  # noqa: E402
+from neurochip.lava.learning_task import digits_task, learn_compare  # noqa: E402
 from neurochip.data import Dataset, load_dataset  # noqa: E402
 from neurochip.lava.compat import require_lava  # noqa: E402
 
@@ -128,6 +131,90 @@ def print_learning(r: dict) -> None:
     print(f"  Lava        {lv['steps_per_s']:>12,.1f} steps/s {lv['samples_per_s']:>11,.2f} samples/s   "
           f"({lv['run_s']:.2f} s for {lv['steps_timed']} steps; compile + start + 1 step {lv['startup_s']:.2f} s)")
     print(f"  ratio       {r['ratio']:>12,.0f}x   (end to end {r['ratio_end_to_end']:,.0f}x)")
+
+
+def native_accuracy(hidden: int, feedback: str, n_train: int = 1437, seed: int = 0) -> float:
+    """neurochip's native on-chip OTTT_O (integer kernel, loihi profile) on the task of
+    ``learn_compare``: rate input, T = 8, spiking readout, MSE, lr 0.0625 (the rate the Lava rule
+    realises), one pass over the first ``n_train`` digits training samples in order; test accuracy
+    on the 360 test samples."""
+    from neurochip.engine import Engine, accuracy
+    from neurochip.network import NetworkConfig
+    from neurochip.profile import load_profile
+
+    ds = load_dataset("digits", None, seed)
+    sizes = (SIZES[0], hidden, SIZES[-1]) if hidden else (SIZES[0], SIZES[-1])
+    cfg = NetworkConfig(sizes=sizes, timesteps=8, encoder="rate", readout="spiking", loss="mse", lr=0.0625,
+                        lr_schedule="constant", feedback=feedback, seed=seed)
+    eng = Engine(cfg, load_profile("loihi"))
+    eng.run(eng.prepare(ds.x_train[:n_train]), ds.y_train[:n_train], np.arange(n_train), True)
+    pred = eng.run(eng.prepare(ds.x_test), ds.y_test, np.arange(len(ds.y_test)), False)
+    return accuracy(pred, ds.y_test)
+
+
+DIGITS_RUNS = (("64-10", {}, (0, "transpose")),
+               ("64-128-10, hidden fixed", {"hidden": 128}, None),
+               ("64-128-10, hidden learns, random feedback", {"hidden": 128, "feedback": "random"}, (128, "random")),
+               ("64-128-10, hidden learns, transposed feedback", None, (128, "transpose")))
+
+
+def measure_digits(lava: bool = True, progress=print) -> dict:
+    """docs/lava_learning.md §8 and §10: full digits (1437 training, 360 test samples) learned in Lava
+    (``lava``) and in the emulation, and by native OTTT. Raises if Lava and the emulation differ."""
+    out = {}
+    for name, task, native in DIGITS_RUNS:
+        row = {"native": native_accuracy(*native) if native else None, "lava": None}
+        if task is not None:
+            r = learn_compare(1437, 0, n_test=360, lava=lava, **task).to_dict()
+            if lava and not r["exact"]:
+                raise RuntimeError(f"{name}: Lava and neurochip differ ({r['weights_differing']} weights)")
+            row["lava"] = r
+        out[name] = row
+        progress(f"  {name}: native {row['native']}, Lava learning "
+                 f"{row['lava']['acc_test_neurochip'] if row['lava'] else None}")
+    return out
+
+
+def digits_blocks(d: dict) -> dict[str, str]:
+    """``bench_lava_learning:digits`` (§8, deterministic) and, when Lava ran, ``bench_lava_learning:speed_digits``."""
+    pc = lambda x: "—" if x is None else f"{100 * x:.1f} %"
+    t = ["| network | native OTTT (neurochip) test | Lava learning (Lava = neurochip emulation) test |",
+         "|---|---|---|"]
+    for name, row in d.items():
+        lv = row["lava"]
+        t.append(f"| {name} | {pc(row['native'])} | {pc(lv['acc_test_neurochip']) if lv else 'not mappable (§6)'} |")
+    out = {"bench_lava_learning:digits": "\n".join(t)}
+    spd = []
+    for name, row in d.items():
+        lv = row["lava"]
+        if not lv or lv["seconds_lava"] is None:
+            continue
+        spd.append(f"{name}: Lava {lv['seconds_lava']:.0f} s ({lv['steps_per_s_lava']:,.0f} steps/s), neurochip "
+                   f"{lv['seconds_neurochip']:.3f} s ({lv['steps_per_s_neurochip']:,.0f} steps/s), "
+                   f"{lv['speedup']:,.0f}x; test accuracy {pc(lv['acc_test_lava'])} in Lava, "
+                   f"{pc(lv['acc_test_neurochip'])} in neurochip; {lv['weights_differing']} differing weights, "
+                   f"{lv['spike_mismatches']} spikes, {lv['v_mismatches']} membranes, "
+                   f"{lv['pred_mismatches']} predictions.")
+    if spd:
+        first = next(r["lava"] for r in d.values() if r["lava"])
+        out["bench_lava_learning:speed_digits"] = (
+            f"Full digits, `learn_compare(1437, n_test=360)` ({first['lava_steps']:,} Lava steps per network, one "
+            f"continuous run):\n\n" + "\n".join(f"* {x}" for x in spd))
+    return out
+
+
+def speed_block(rows: list[tuple[str, dict]], load: tuple[float, float] | None = None) -> dict[str, str]:
+    """``bench_lava_learning:speed``: the benchmark's runs (label, bench_learning result) in one table."""
+    t = ["| bench | neurochip | Lava (after start-up) | ratio | identical |", "|---|---|---|---|---|"]
+    for label, r in rows:
+        nc, lv = r["neurochip"], r["lava"]
+        t.append(f"| {label} | {nc['steps_per_s']:,.0f} steps/s ({nc['samples_per_s']:,.0f} samples/s) | "
+                 f"{lv['steps_per_s']:,.0f} steps/s ({lv['samples_per_s']:,.1f} samples/s) | {r['ratio']:,.0f}x "
+                 f"({r['ratio_end_to_end']:,.0f}x end to end) | {'yes' if r['identical'] else 'NO'} |")
+    if load:
+        t += ["", f"Measured in one run on {os.cpu_count()} cores with a load average of {load[0]:.1f} before and "
+                  f"{load[1]:.1f} after; absolute figures vary with the load, the ratios less."]
+    return {"bench_lava_learning:speed": "\n".join(t)}
 
 
 def main() -> int:

@@ -1,0 +1,251 @@
+#!/usr/bin/env python
+"""Re-run every published figure and compare it with README.md and docs/ (or write it there).
+
+Every figure of README.md, docs/*.md and docs/results/*.md is a generated block between markers
+(scripts/_results.py): this script re-runs the benchmark scripts that produce them and reports each
+figure that differs from what is published, naming the file, the block and the figure. Speeds
+(blocks named ``...:speed...``) are re-measured and written, never compared.
+
+    python scripts/reproduce.py                  # everything: report the differences (exit 0)
+    python scripts/reproduce.py --check          # ... and exit 1 when a deterministic figure differs
+    python scripts/reproduce.py --write          # regenerate every block in place (the one command)
+    python scripts/reproduce.py --fast --check   # the CI subset (a few minutes; see FAST below)
+    python scripts/reproduce.py --list           # the jobs, what they publish, time estimates
+    python scripts/reproduce.py --only energy memory --write
+
+The fast subset (``--fast``): one seed of each accuracy table at FAST_EPOCHS epochs (published in
+docs/results/ci_fast.md, its own figures), and the full energy, memory and Lava-learning accuracy
+figures (they are cheap: the same blocks as the full run). ``--write`` without ``--fast`` also
+regenerates docs/results/ci_fast.md, so one command leaves CI green.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _results import BlockError, check_blocks, is_speed, write_blocks  # noqa: E402
+
+# the documents, relative to the repository root (--root selects another tree: tests)
+README = Path("README.md")
+ENERGY = Path("docs/energy.md")
+REFSYS = Path("docs/reference_systems.md")
+LAVA = Path("docs/lava.md")
+LAVA_LEARNING = Path("docs/lava_learning.md")
+CI_FAST = Path("docs/results/ci_fast.md")
+
+FAST_EPOCHS = 2
+FAST_SEEDS = (0,)
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+@dataclass
+class Job:
+    name: str
+    what: str
+    estimate_s: float              # measured on the 2-core development machine, alone
+    run: Callable[[Callable[[str], None]], dict[Path, dict[str, str]]]
+    fast: bool                     # part of --fast
+    publishes: dict[Path, tuple[str, ...]]   # the blocks it writes (checked against what run returns)
+    full: bool = True              # part of the full run
+
+
+def _train(progress):
+    import bench_train
+    res = bench_train.measure(30, (0, 1, 2), "loihi", progress)
+    return {README: bench_train.blocks(res)}
+
+
+def _train_fast(progress):
+    import bench_train
+    b = bench_train.blocks(bench_train.measure(FAST_EPOCHS, FAST_SEEDS, "loihi", progress))
+    return {CI_FAST: {k: v for k, v in b.items() if not is_speed(k)}}
+
+
+def _memory(progress):
+    import bench_memory
+    rows = bench_memory.measure_state()
+    return {README: bench_memory.blocks(rows)}
+
+
+def _losses(progress):
+    import bench_losses
+    b = bench_losses.blocks(bench_losses.measure(15, (0, 1, 2), progress))
+    return {README: {"bench_losses:summary": b.pop("bench_losses:summary")}, REFSYS: b}
+
+
+def _losses_fast(progress):
+    import bench_losses
+    b = bench_losses.blocks(bench_losses.measure(FAST_EPOCHS, FAST_SEEDS, progress))
+    b.pop("bench_losses:summary")
+    return {CI_FAST: b}
+
+
+def _energy(progress):
+    import bench_energy
+    rep = bench_energy.measure(3, 8, "direct")
+    progress("  direct encoding done; rate encoding")
+    rate = bench_energy.measure(3, 8, "rate")
+    return {ENERGY: bench_energy.blocks(rep, rate)}
+
+
+def _lava_learning_digits(progress):
+    """docs/lava_learning.md §8 without Lava (the emulation is Lava bit for bit; the full run checks it)."""
+    import bench_lava_learning as B
+    return {LAVA_LEARNING: {k: v for k, v in B.digits_blocks(B.measure_digits(False, progress)).items()
+                            if not is_speed(k)}}
+
+
+def _lava(progress):
+    import bench_lava_learning as B
+    import bench_vs_lava as V
+    out: dict[Path, dict[str, str]] = {LAVA: {}, LAVA_LEARNING: {}}
+    with tempfile.TemporaryDirectory() as d:
+        progress("  docs/lava.md example: train 64-32-10 for 2 epochs, neurochip lava run --samples 100")
+        out[LAVA].update(V.example_block(d))
+    progress("  bench_vs_lava: 1000 steps in both")
+    l0 = _load()
+    args = argparse.Namespace(steps=1000, p=0.2, init_gain=8.0, profile="loihi", seed=0, repeats=50, no_bare=False)
+    inf = V.bench_inference(args)
+    out[LAVA].update(V.blocks(inf, (l0, _load())))
+    progress("  bench_lava_learning: 200 samples, 128-10 learns; then --feedback random")
+    l0 = _load()
+    rows = [("128-10 learns", B.bench_learning()), ("`--feedback random` (both layers learn)",
+                                                    B.bench_learning(feedback="random"))]
+    out[LAVA_LEARNING].update(B.speed_block(rows, (l0, _load())))
+    progress("  full digits in Lava and neurochip (64-10, hidden fixed, random feedback)")
+    out[LAVA_LEARNING].update(B.digits_blocks(B.measure_digits(True, progress)))
+    for label, r in rows:
+        if not r["identical"]:
+            raise RuntimeError(f"bench_lava_learning {label}: Lava and neurochip differ")
+    if not inf["identical"]:
+        raise RuntimeError("bench_vs_lava: Lava and neurochip spikes differ")
+    return out
+
+
+_TRAIN = ("bench_train:accuracy",)
+_LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
+JOBS = [
+    Job("train", "README bench_train:accuracy/speed (4 learners x 3 seeds x 30 epochs)", 180, _train, False,
+        {README: _TRAIN + ("bench_train:speed",)}),
+    Job("train-fast", "docs/results/ci_fast.md bench_train:accuracy (1 seed, 2 epochs)", 15, _train_fast, True,
+        {CI_FAST: _TRAIN}),
+    Job("memory", "README bench_memory:state (state KB at T = 8..512)", 20, _memory, True,
+        {README: ("bench_memory:state",)}),
+    Job("energy", "docs/energy.md bench_energy:table/findings (direct and rate encoding)", 20, _energy, True,
+        {ENERGY: ("bench_energy:table", "bench_energy:findings")}),
+    Job("lava-digits", "docs/lava_learning.md bench_lava_learning:digits (emulation + native, no Lava)", 15,
+        _lava_learning_digits, True, {LAVA_LEARNING: ("bench_lava_learning:digits",)}, full=False),
+    Job("losses", "docs/reference_systems.md bench_losses:* and README summary (3 seeds x 15 epochs)", 450,
+        _losses, False, {README: ("bench_losses:summary",), REFSYS: _LOSSES}),
+    Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
+        {CI_FAST: _LOSSES}),
+    Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
+        _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
+                       LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",
+                                       "bench_lava_learning:speed_digits")}),
+]
+
+
+def published_by_jobs() -> set[tuple[Path, str]]:
+    """Every (document, block) some job writes."""
+    return {(p, n) for j in JOBS for p, names in j.publishes.items() for n in names}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 epilog="Jobs: " + ", ".join(j.name for j in JOBS))
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="regenerate the published blocks in place")
+    mode.add_argument("--check", action="store_true", help="exit 1 when a deterministic figure differs")
+    ap.add_argument("--fast", action="store_true", help="the CI subset (one seed, reduced epochs; energy, memory)")
+    ap.add_argument("--only", nargs="+", metavar="JOB", help="run only these jobs (prefix match: 'train' = train*)")
+    ap.add_argument("--skip", nargs="+", metavar="JOB", default=[], help="leave these jobs out (e.g. lava)")
+    ap.add_argument("--list", action="store_true", help="list the jobs and exit")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the tree whose documents are checked or written "
+                    "(default: this repository)")
+    a = ap.parse_args(argv)
+    names = {j.name for j in JOBS}
+    for n in (a.only or []) + a.skip:
+        if not any(j.startswith(n) for j in names):
+            ap.error(f"unknown job '{n}' (jobs: {', '.join(sorted(names))})")
+    jobs = [j for j in JOBS if (j.fast if a.fast else j.full)]
+    if a.only:
+        jobs = [j for j in JOBS if any(j.name.startswith(n) for n in a.only)]
+    jobs = [j for j in jobs if not any(j.name.startswith(n) for n in a.skip)]
+    if a.list:
+        for j in JOBS:
+            tag = ("fast+full" if j.full else "fast") if j.fast else "full"
+            print(f"{j.name:12s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
+        return 0
+    est = sum(j.estimate_s for j in jobs)
+    print(f"reproduce: {len(jobs)} jobs ({', '.join(j.name for j in jobs)}); estimated {est / 60:.0f} min on a quiet "
+          f"2-core machine (load average now {_load():.1f}, {os.cpu_count()} cores)", flush=True)
+    t_all = time.perf_counter()
+    differences, errors, written = [], [], []
+    for k, j in enumerate(jobs, 1):
+        print(f"[{k}/{len(jobs)}] {j.name}: {j.what} (~{j.estimate_s:.0f} s)", flush=True)
+        t0 = time.perf_counter()
+        try:
+            out = j.run(lambda s: print(s, flush=True))
+        except Exception as e:  # report and go on: one broken job must not hide the others' figures
+            errors.append(f"{j.name}: {type(e).__name__}: {e}")
+            print(f"  ERROR {errors[-1]}", flush=True)
+            continue
+        got = {(p, n) for p, b in out.items() for n in b}
+        want = {(p, n) for p, names in j.publishes.items() for n in names}
+        if got != want:
+            errors.append(f"{j.name}: wrote {sorted(map(str, got - want))}, missed {sorted(map(str, want - got))} "
+                          f"(Job.publishes is out of date)")
+            print(f"  ERROR {errors[-1]}", flush=True)
+        for rel, blocks in out.items():
+            path = a.root / rel
+            try:
+                diffs = check_blocks(path, blocks)
+                for d in diffs:
+                    d = type(d)(str(rel), d.block, d.figure, d.published, d.now)
+                    differences.append(d)
+                    print(f"  DIFFERS {d}", flush=True)
+                if a.write:
+                    changed = write_blocks(path, blocks)
+                    written += [f"{rel} [{n}]" for n in changed]
+            except BlockError as e:
+                errors.append(str(e))
+                print(f"  ERROR {e}", flush=True)
+        n_speed = sum(is_speed(n) for b in out.values() for n in b)
+        print(f"  {j.name} done in {time.perf_counter() - t0:.0f} s ({sum(len(b) for b in out.values())} blocks, "
+              f"{n_speed} of them speeds: reported, not compared)", flush=True)
+    print(f"\nreproduce: {time.perf_counter() - t_all:.0f} s; {len(differences)} deterministic figure(s) differ from "
+          f"what is published; {len(errors)} error(s)")
+    per_block: dict[str, int] = {}
+    for d in differences:
+        per_block[f"{d.path} [{d.block}]"] = per_block.get(f"{d.path} [{d.block}]", 0) + 1
+    for blk, n in per_block.items():
+        print(f"  {blk}: {n} figure(s) differ (listed above)")
+    for e in errors:
+        print(f"  ERROR {e}")
+    if a.write:
+        print(f"written: {len(written)} block(s) changed" + "".join(f"\n  {w}" for w in written))
+    elif differences:
+        print("regenerate with: python scripts/reproduce.py --write" + (" --fast" if a.fast else ""))
+    if errors:
+        return 2
+    return 1 if (a.check and differences) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
