@@ -310,16 +310,17 @@ def test_run_sample_traces_follow_the_trace_rule(digits):
 
 def test_run_sample_stochastic_traces_match_the_learning_kernel(digits):
     """One weight layer: the kernel's input traces after a learning pass over the sample (no update
-    draws: floor update rounding) equal the recording's last step, stochastic draws included."""
+    draws: floor update rounding) equal the recording at that step, stochastic draws included.
+    The kernel shows its traces only at the end of a sample, so the pass runs for T = 1..6 steps."""
     prof = nc.load_profile("loihi").replace("learning.update_rounding", "floor")
     assert prof.learning.trace_rounding == "stochastic"
-    net = nc.build([64, 10], prof, timesteps=16)
     x = digits.x_test[7:8]
-    rec = net.run_sample(x[0])
-    eng = net._engine
-    eng.run(eng.prepare(x), digits.y_test[7:8], np.zeros(1, np.int64), True)
-    assert np.array_equal(eng.tr[:64], rec.traces[0][-1])
-    floor = nc.build([64, 10], prof.replace("learning.trace_rounding", "floor"), timesteps=16).run_sample(x[0])
+    rec = nc.build([64, 10], prof, timesteps=6).run_sample(x[0])
+    for T in range(1, 7):
+        eng = nc.build([64, 10], prof, timesteps=T)._engine
+        eng.run(eng.prepare(x), digits.y_test[7:8], np.zeros(1, np.int64), True)
+        assert np.array_equal(eng.tr[:64], rec.traces[0][T - 1]), T
+    floor = nc.build([64, 10], prof.replace("learning.trace_rounding", "floor"), timesteps=6).run_sample(x[0])
     assert (floor.traces[0] != rec.traces[0]).any()      # the draws matter
 
 

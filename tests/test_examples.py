@@ -45,6 +45,14 @@ def test_example_runs_fast(script):
         assert want in res.stdout, (want, res.stdout)
 
 
+def test_bit_width_sweep_trains_at_each_width():
+    res = _run("bit_width_sweep.py", "--fast")
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = [ln.split() for ln in res.stdout.splitlines()[1:] if ln.strip()]
+    assert [(int(r[0]), int(r[1])) for r in rows] == [(3, 128), (8, 4096)]
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
+
+
 def test_lava_example_checks_bit_exactness_when_lava_is_usable():
     from neurochip import lava_status
 
