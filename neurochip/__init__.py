@@ -34,6 +34,7 @@ _EXPORTS = {
     "Recording": "api",
     "EnergyReport": "api",
     "lava_status": "api",
+    "compare_lava_learning": "api",
 }
 
 __all__ = list(_EXPORTS)

@@ -386,3 +386,26 @@ def test_compare_lava_is_exact(trained):
         pytest.skip(why)
     c = trained[0].compare_lava(samples=3)
     assert c.exact and c.samples == 3, c.to_dict()
+
+
+def test_compare_lava_learning(monkeypatch):
+    res = nc.compare_lava_learning(20, test_samples=10, lava=False)
+    assert res.samples_train == 20 and res.samples_test == 10 and res.exact is None
+    assert res.acc_test_neurochip is not None and json.dumps(res.to_dict())
+    with pytest.raises(nc.NeurochipError, match="--samples must be at least 1, got 0"):
+        nc.compare_lava_learning(0, lava=False)
+    ok, why = nc.lava_status()
+    if ok:
+        res = nc.compare_lava_learning(10, test_samples=5)
+        assert res.exact and res.weights_differing == 0, res.to_dict()
+    import neurochip.lava.compat as compat
+
+    import neurochip.lava.learning_task as task
+
+    monkeypatch.setattr(compat, "lava_status", lambda: (False, "lava-nc is not installed; install it"))
+    run = task.learn_compare
+    monkeypatch.setattr(task, "learn_compare", lambda *a, **k: pytest.fail("ran before checking Lava"))
+    with pytest.raises(nc.NeurochipError, match="lava-nc is not installed"):
+        nc.compare_lava_learning(10)
+    monkeypatch.setattr(task, "learn_compare", run)
+    assert nc.compare_lava_learning(10, test_samples=5, lava=False).exact is None   # no Lava needed

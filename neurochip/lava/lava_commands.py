@@ -116,16 +116,10 @@ def _print(c, requested: int) -> None:
 def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timesteps, as_json):
     """Learn on chip in Lava (LearningDense + Loihi3F rule) and in neurochip's exact emulation;
     report differing weights (expected 0) and both accuracies."""
-    from .compat import require_lava
-    from .learning_task import learn_compare
+    from ..api import compare_lava_learning
 
-    if samples < 1:
-        raise NeurochipError(f"--samples must be at least 1, got {samples}")
-    require_lava()
-    kw = {"timesteps": timesteps, "feedback": feedback}
-    if hidden:
-        kw["hidden"] = hidden
-    res = learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, **kw).to_dict()
+    res = compare_lava_learning(samples, dataset=dataset, data=data, test_samples=test_samples, seed=seed,
+                                hidden=hidden, feedback=feedback, timesteps=timesteps).to_dict()
     if as_json:
         click.echo(json.dumps(res))
     else:
