@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .energy.neurobench import Footprint, NeuroBench
     from .engine import Engine
     from .lava.export import Comparison, LavaExport
+    from .lava.learning_task import LearnComparison
 
 #: default learning rate per optimizer (the chip learns by plain SGD; momentum and adam are float)
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
@@ -744,6 +745,38 @@ def lava_status() -> tuple[bool, str]:
     return _status()
 
 
+def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: str | os.PathLike[str] | None = None,
+                          test_samples: int | None = None, seed: int = 0, hidden: int = 0, feedback: str = "none",
+                          timesteps: int = 8, lava: bool = True) -> "LearnComparison":
+    """On-chip OTTT learning in Lava (LearningDense with the Loihi3F rule) and in neurochip's exact
+    emulation of Lava's learning engine, on ``samples`` training samples, then ``test_samples``
+    test samples (default ``min(samples, 360)``); what ``neurochip lava learn`` prints
+    (``.exact``, ``.weights_differing``, ``.to_dict()``; ``docs/lava_learning.md``).
+
+    ``hidden``: a hidden layer of that size (0: the input feeds the learning output layer);
+    ``feedback``: ``"none"`` (only the output layer learns) or ``"random"`` (the hidden layer learns
+    too, by fixed random feedback). ``lava=False`` runs the emulation only (Lava not needed).
+    Raises NeurochipError when Lava is asked for and not usable (before any work).
+
+    Example::
+
+        res = nc.compare_lava_learning(100, hidden=32, feedback="random")
+        print(res.exact, res.acc_test_lava, res.acc_test_neurochip)
+    """
+    from .lava import learning_task
+
+    if samples < 1:
+        raise NeurochipError(f"--samples must be at least 1, got {samples}")
+    if lava:
+        from .lava.compat import require_lava
+
+        require_lava()
+    kw: dict[str, Any] = {"timesteps": timesteps, "feedback": feedback}
+    if hidden:
+        kw["hidden"] = hidden
+    return learning_task.learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, lava=lava, **kw)
+
+
 # ---- helpers ------------------------------------------------------------------------------------
 
 def _progress_factory(progress: bool | ProgressFactory) -> ProgressFactory | None:
@@ -787,5 +820,5 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
 
 
 __all__ = ["DEFAULT_LR", "DEFAULT_PROFILE", "EnergyReport", "Evaluation", "Network", "Recording", "build",
-           "list_profiles", "lava_status", "load", "load_data", "load_profile"]
+           "compare_lava_learning", "list_profiles", "lava_status", "load", "load_data", "load_profile"]
 
