@@ -28,7 +28,7 @@ def main() -> None:
         net.fit(data, epochs=epochs, train_eval=0)
         sat = net.counters()["saturation"]
         tried, zero = sum(sat["update_attempted"]), sum(sat["update_zero"])
-        print(f"{bits:11d}  {thr:9d}  {net.history.test_acc[-1]:8.4f}  {zero / max(tried, 1):24.3f}")
+        print(f"{net.profile.synapse.weight_bits:11d}  {net.profile.neuron.threshold:9d}  {net.history.test_acc[-1]:8.4f}  {zero / max(tried, 1):24.3f}")
 
 
 if __name__ == "__main__":
