@@ -1,4 +1,7 @@
-"""The ``neurochip`` command line (click). Orchestration only: parse, load, call, print.
+"""The ``neurochip`` command line (click): a thin layer over the Python API (:mod:`neurochip.api`).
+
+Parse the flags, check what only a command line has (conflicting flags, files it would overwrite),
+call the API, print. Everything a command computes is reachable from the API.
 
 Every bad input surfaces as ``Error: <one line>`` with exit code 2 (``NeurochipError`` is caught
 here and nowhere else); files the user had are never overwritten without ``--overwrite``.
@@ -16,11 +19,10 @@ import numpy as np
 
 from .errors import NeurochipError
 from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
-                      READOUTS, RULES, NetworkConfig)
+                      READOUTS, RULES)
 from .surrogate import SURROGATES
 from .train import TRAIN_EVAL
 
-DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
 
 
 class _Group(click.Group):

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 import neurochip as nc
-from neurochip import api
 
 ROOT = Path(__file__).resolve().parent.parent
 
