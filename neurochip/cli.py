@@ -24,7 +24,6 @@ from .surrogate import SURROGATES
 from .train import TRAIN_EVAL
 
 
-
 class _Group(click.Group):
     """Turns NeurochipError into a one-line error and exit code 2."""
 
