@@ -28,6 +28,7 @@ import dataclasses
 import os
 import sys
 import time
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -466,7 +467,8 @@ class Network:
 
         ``data``: anything :func:`load_data` takes; default: the network's recorded dataset.
         ``on_epoch(history)`` is called after every epoch; ``train_eval`` training samples run
-        frozen after each epoch for ``history.train_acc`` (default 512, 0 = off); ``checkpoint``:
+        frozen after each epoch for ``history.train_acc`` (default 512, 0 = off); a class that only
+        one split has is a ``UserWarning``; ``checkpoint``:
         a file saved after every epoch; ``progress``: a progress bar on stderr. The learning rate
         follows the config's schedule over ``lr_horizon`` epochs (fixed at ``epochs`` by the first
         call when the config leaves it 0, so a resumed run keeps it). Returns the history.
@@ -483,6 +485,11 @@ class Network:
             raise NeurochipError(f"the checkpoint already has {len(self.history)} epochs; ask for more with --epochs")
         ds = self._data(data)
         self._check_data(ds)
+        from .data import class_coverage
+
+        gap = class_coverage(ds)
+        if gap:
+            warnings.warn(f"{ds.name}: {gap}", UserWarning, stacklevel=2)
         info = dict(self.dataset_info) if data is None else _source_of(ds, self.config.seed)
         if train_eval is None:
             train_eval = int(info.get("train_eval", self.dataset_info.get("train_eval", TRAIN_EVAL)))

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import click
@@ -218,8 +219,10 @@ def train(dataset, data, hidden, timesteps, profile_name, precision, rule, detac
             click.echo(f"train acc: a frozen pass (no learning) over {min(train_eval, len(ds.y_train))} fixed training "
                        "samples after each epoch", err=True)
     t0 = time.perf_counter()
-    history = net.fit(ds, epochs, on_epoch=on_epoch, train_eval=train_eval, checkpoint=out,
-                      progress=_progress(show) or False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # the class warning is printed above, in the CLI's form
+        history = net.fit(ds, epochs, on_epoch=on_epoch, train_eval=train_eval, checkpoint=out,
+                          progress=_progress(show) or False)
     seconds = time.perf_counter() - t0
     extra = {"kernel_load_s": round(kernel_s, 3)}
     if report:

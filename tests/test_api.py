@@ -191,6 +191,15 @@ def test_fit_history_callback_and_checkpoint(tmp_path, digits):
         net.fit(nc.load_data((np.ones((4, 5)), [0, 1, 0, 1], np.ones((2, 5)), [0, 1])), epochs=3)
 
 
+def test_fit_warns_about_a_class_only_one_split_has():
+    rng = np.random.default_rng(1)
+    arrays = (rng.random((30, 4)), np.arange(30) % 3, rng.random((9, 4)), np.arange(9) % 2)
+    net = nc.build([4, 3], timesteps=2)
+    with pytest.warns(UserWarning, match="class 2 occurs in the training set but never in the test set"):
+        net.fit(arrays, epochs=1, train_eval=0)
+    assert net.dataset_info == {"name": "arrays", "seed": 0, "train_eval": 0}
+
+
 def test_resume_is_bit_identical(tmp_path, digits):
     full = nc.build([64, 16, 10], timesteps=4, encoder="rate")
     full.fit(digits, epochs=3, train_eval=0)
