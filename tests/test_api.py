@@ -417,3 +417,16 @@ def test_compare_lava_learning(monkeypatch):
         nc.compare_lava_learning(10)
     monkeypatch.setattr(task, "learn_compare", run)
     assert nc.compare_lava_learning(10, test_samples=5, lava=False).exact is None   # no Lava needed
+
+
+def test_cli_prints_the_class_warning_once(tmp_path):
+    """The CLI prints its own 'Warning: ...' line; the API's UserWarning is not printed twice."""
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "d.npz", x_train=rng.random((30, 4)), y_train=np.arange(30) % 3,
+             x_test=rng.random((9, 4)), y_test=np.arange(9) % 2)
+    res = subprocess.run([sys.executable, "-m", "neurochip.cli", "train", "--data", str(tmp_path / "d.npz"),
+                          "--hidden", "4", "--epochs", "1", "-T", "2", "--json"],
+                         capture_output=True, text=True, cwd=tmp_path, env={**__import__("os").environ,
+                                                                            "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("never in the test set") == 1 and "UserWarning" not in res.stderr, res.stderr
