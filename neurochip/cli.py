@@ -118,7 +118,7 @@ def _summary_line(net, history, seconds, train_eval, extra=None) -> str:
 
 
 @main.command()
-@click.option("--dataset", type=click.Choice(["digits"]), default=None, help="Bundled dataset (default digits).")
+@click.option("--dataset", type=click.Choice(["digits", "yinyang"]), default=None, help="Bundled dataset (default digits; yinyang: the Yin-Yang benchmark, 4 inputs, 3 classes).")
 @click.option("--data", type=click.Path(), default=None, help="Your data: .npz, .h5 or a directory of MNIST IDX files.")
 @click.option("--hidden", default=None, help="Hidden layer sizes, e.g. 128 or 256,128.")
 @click.option("--timesteps", "-T", type=int, default=None, help="Time steps per sample (default 8).")

@@ -4,7 +4,12 @@
   ``train_test_split(test_size=0.2, random_state=seed, stratify=y)`` (1437 / 360 samples).
 * :func:`load_file`: NPZ in the keras MNIST layout (``x_train, y_train, x_test, y_test``), HDF5 with
   the same four datasets at its root, or a directory of MNIST IDX files (plain or ``.gz``).
-* :func:`load_dataset`: exactly one of a bundled name (``'digits'``) or a path.
+* :func:`load_dataset`: exactly one of a bundled name (``'digits'``, ``'yinyang'``) or a path.
+  ``'yinyang'`` is the Yin-Yang benchmark generated in :mod:`neurochip.yinyang` (standard splits,
+  5000 train / 1000 test, 4 inputs, 3 classes; the same split whatever the seed).
+
+Event data (SHD/SSC HDF5, N-MNIST/N-Caltech101 binaries, event NPZ) are read by
+:mod:`neurochip.events` and binned onto chip steps by :mod:`neurochip.binning` (docs/data.md).
 
 Images of any size are flattened to ``(n, features)`` float32 in [0, 1]; the original per-sample
 shape is kept in :attr:`Dataset.shape`. Labels become 1-D int64 ``0..n_classes-1``.
@@ -38,7 +43,7 @@ IDX_NAMES = {
 # IDX type codes (third magic byte); multi-byte types are big-endian.
 IDX_DTYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-BUNDLED = ("digits",)
+BUNDLED = ("digits", "yinyang")
 _NPZ_SUFFIXES = (".npz",)
 _H5_SUFFIXES = (".h5", ".hdf5")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -164,6 +169,9 @@ def _read_npz(path: Path) -> dict:
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise NeurochipError(f"{path}: holds a single array, not an NPZ archive with keys {', '.join(KEYS)}")
     with z:
+        if "events" in z.files and "x_train" not in z.files:
+            raise NeurochipError(f"{path}: holds event data ('events'), not x_train/y_train/x_test/y_test; event "
+                                 f"files are read with neurochip.events and binned onto steps (docs/data.md)")
         _missing_keys(path, "keys", list(z.files))
         try:
             return {k: z[k] for k in KEYS}
@@ -181,6 +189,10 @@ def _read_h5(path: Path) -> dict:
     except (OSError, ValueError) as e:
         raise NeurochipError(f"{path}: cannot read HDF5 file ({_one_line(e)})") from None
     with f:
+        if "spikes" in f and "x_train" not in f:
+            raise NeurochipError(f"{path}: holds event data in the SHD/SSC layout (spikes/times, spikes/units), not "
+                                 f"x_train/y_train/x_test/y_test; event files are read with neurochip.events and "
+                                 f"binned onto steps (docs/data.md)")
         _missing_keys(path, "datasets", list(f.keys()))
         out = {}
         for k in KEYS:
@@ -350,13 +362,18 @@ def load_file(path: str | os.PathLike) -> Dataset:
 
 
 def load_dataset(name: str | None, path: str | os.PathLike | None, seed: int = 0) -> Dataset:
-    """``name='digits'`` (split with ``seed``) or a ``path`` for :func:`load_file`; exactly one of them."""
+    """``name='digits'`` (split with ``seed``), ``name='yinyang'`` (fixed standard splits, ``seed``
+    unused) or a ``path`` for :func:`load_file`; exactly one of them."""
     if name is not None and path is not None:
         raise NeurochipError(f"give a dataset name or a data path, not both (got name {name!r} and path '{path}')")
     if name is None and path is None:
-        raise NeurochipError("give a dataset name (digits) or a data path; got neither")
+        raise NeurochipError(f"give a dataset name ({', '.join(BUNDLED)}) or a data path; got neither")
     if path is not None:
         return load_file(path)
     if name not in BUNDLED:
         raise NeurochipError(f"unknown dataset {name!r} (bundled: {', '.join(BUNDLED)})")
+    if name == "yinyang":
+        from .yinyang import load_yinyang
+
+        return load_yinyang()
     return load_digits(seed=seed)

@@ -6,6 +6,7 @@ import pytest
 
 from neurochip.engine import Engine
 from neurochip.kernels.bptt_float import run_bptt
+from neurochip.kernels.float_types import FloatParams
 from neurochip.network import NetworkConfig
 from neurochip.profile import load_profile
 
@@ -22,7 +23,7 @@ def smooth_loss(params, eng, x, y):
     cfg, lay = eng.cfg, eng.lay
     sz, L = cfg.sizes, cfg.n_layers
     lam = np.asarray(eng.lam, np.float64)
-    alpha = float(eng.FP[9])
+    alpha = eng.fk.learn.sg_param
     subtract = eng.profile.neuron.reset == "subtract"
     spiking = cfg.readout == "spiking"
     W = [params[lay.woff[l]: lay.woff[l] + sz[l] * sz[l + 1]].reshape(sz[l], sz[l + 1]) for l in range(L)]
@@ -106,9 +107,12 @@ def test_bptt_gradient_matches_finite_differences(profile, sizes, readout, loss,
     Wk = W.copy()
     lay = eng.lay
     z = np.zeros_like(W)
-    run_bptt(f64(x), np.array([1]), np.zeros(1, np.int64), eng.P, eng.FP, lay.sizes, lay.woff, lay.noff,
-             lay.roff, lay.thoff, lay.n_ff, f64(eng.lam), Wk, np.zeros(1), f64(eng.B), z, z.copy(), z.copy(),
-             eng.rng.copy(), np.zeros(1, np.int64), np.zeros(1, np.int64), True, False, True)
+    # the engine's network in float64 (kernels/float_types.py tuples)
+    net = eng.fk.net._replace(lam=f64(eng.lam))
+    prm = FloatParams(Wk, np.zeros(1), f64(eng.B), np.zeros(1), z, z.copy(), z.copy(), np.zeros(1, np.int64))
+    st = eng.fk.state._replace(rng=eng.rng.copy())
+    run_bptt(f64(x), np.array([1]), np.zeros(1, np.int64), net, eng.fk.learn, prm, st,
+             np.zeros(1, np.int64), True, False, True)
     grad = (W - Wk) / lr       # one SGD step
     h = 1e-6
     num = np.zeros_like(W)

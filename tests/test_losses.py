@@ -61,6 +61,61 @@ def test_spike_losses_by_hand(loss, want):
     np.testing.assert_allclose(out, want, atol=1e-6)
 
 
+def _complex_step_grad(f, x):
+    """df/dx_i by the complex step, Im f(x + i h e_i) / h: exact to float64 rounding (no
+    subtraction), and independent of the kernels' formulas."""
+    h = 1e-30
+    g = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        xc = x.astype(np.complex128)
+        xc[i] += 1j * h
+        g[i] = f(xc).imag / h
+    return g
+
+
+def _logsumexp(x):
+    m = x.real.max()
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+@pytest.mark.parametrize("loss", [L_RATE_CE, L_CE, L_CE_MSE])
+def test_ce_gradients_are_rounded_once_into_a_float32_error_buffer(loss):
+    """The float OTTT kernel stores the output error in float32. The CE gradients (rate_ce on the
+    float64 counts, ce and the ce_mse mix on float64 logits) must be the exact gradient of the
+    loss (complex step in float64) rounded once: exactly equal in float32, not within a
+    tolerance. Commit 7e0ed73 used the float32 buffer as scratch for the exponentials and for the
+    CE term before the mix, a second rounding that silently changed the rate_ce and --recurrent
+    results (issue 14)."""
+    rng = np.random.default_rng(7)
+    T, n, mix = 8, 10, 0.05
+    for _ in range(300):
+        label = int(rng.integers(n))
+        y = np.zeros(n)
+        y[label] = 1.0
+        if loss == L_RATE_CE:
+            x = rng.integers(0, T + 1, n).astype(np.float64)       # spike counts
+
+            def f(c):
+                return (_logsumexp(c) - c[label]) / T
+        else:
+            x = rng.normal(size=n) * rng.choice([0.3, 1.0, 3.0])
+            w_ce = 1.0 if loss == L_CE else 1.0 - mix
+
+            def f(u):
+                return w_ce * (_logsumexp(u) - u[label]) + (1.0 - w_ce) * np.mean((u - y) ** 2)
+        want = _complex_step_grad(f, x)
+        for dt in (np.float32, np.float64):
+            out = np.zeros(n, dt)
+            if loss == L_RATE_CE:
+                spike_error(loss, np.zeros(n), x, T, T, label, R_HI, R_LO, out)
+            else:
+                membrane_error(loss, x, label, mix, out)
+            if dt is np.float32:
+                np.testing.assert_array_equal(out, want.astype(np.float32))
+            else:
+                np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-15)
+
+
 def test_enhanced_count_ratio_weight_and_zero_boundary():
     out = np.zeros(4)
     # T = 8, label 0 with 1 spike, three others with 8: N = [6.4, 0.4, 0.4, 0.4];
@@ -150,7 +205,6 @@ def test_enhanced_count_loss_keeps_training_an_active_network():
     counting loss, then the enhanced loss must keep improving it (a sign or scale error would
     collapse it)."""
     from neurochip.data import load_dataset
-    from neurochip.kernels.pack import P_LOSS
     from neurochip.train import fit
 
     ds = load_dataset("digits", None, 0)
@@ -158,6 +212,6 @@ def test_enhanced_count_loss_keeps_training_an_active_network():
                         lr_schedule="constant")
     eng = Engine(cfg, load_profile("loihi"))
     h = fit(eng, ds, 1)
-    eng.P[P_LOSS] = L_COUNT_ENH
+    eng.fk.learn = eng.fk.learn._replace(loss=L_COUNT_ENH)
     h = fit(eng, ds, 3, h)
     assert h.test_acc[-1] > max(h.test_acc[0], 0.9), h.test_acc

@@ -72,7 +72,7 @@ def test_ottt_recurrent_gradient_equals_unrolled_sum():
     v1, v2, s1 = np.zeros(5), np.zeros(3), np.zeros(5)
     tr1 = np.zeros(5)
     gR = np.zeros((5, 5))
-    alpha = float(eng.FP[9])
+    alpha = eng.fk.learn.sg_param
     for _ in range(cfg.timesteps):
         u1 = lam * v1 + x[0] @ W0 + s1 @ R
         a_rec = tr1.copy()                       # trace of s1[t-1]

@@ -21,42 +21,46 @@ Recurrent hidden layers add ``R_l^T s_l[t-1]`` to the input, so dL/ds_l[t] also 
 ``-dL/dv s`` through a subtractive reset when it is not detached).
 ``smooth`` replaces H by the surrogate's primitive (sigmoid only), making the network exactly
 differentiable: the tests check that mode's gradient against finite differences in float64.
+
+Parameters arrive as the float family's typed tuples (kernels/float_types.py); the spike and
+reset, surrogate, encoder and optimizer step are the float OTTT kernel's (kernels/lif_float.py,
+kernels/optim_float.py).
 """
 from __future__ import annotations
-
-import math
 
 import numba as nb
 import numpy as np
 
 from .decode import predict
-from ..fixedpoint import NJIT, rand_bits
+from ..fixedpoint import NJIT
+from .lif_float import encode, lif_fire, lif_fire_smooth, surrogate_f, threshold
 from .losses import L_MSE, membrane_error, spike_error
-from .ottt_float import F_MIX, F_RATE_HI, F_RATE_LO, F_SG_PARAM, apply_update, surrogate_f
-from .pack import P_COMPARE, P_DEC, P_ENC, P_LOSS, P_READOUT, P_RESET, P_SURR, P_T
+from .optim_float import optimizer_step
 
 
 @nb.njit(**NJIT)
-def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V, B, G, M1, M2, rng,
-             ops_step, preds, learn, detach, smooth):
+def run_bptt(X, Y, order, net, lp, prm, st, preds, learn, detach, smooth):
     """Run samples ``order``; when learning, one optimizer step per sample on the BPTT gradient.
-    Parameters as run_float. Returns the bytes of the tape of one sample (the memory that grows
-    with T)."""
+    Arguments as run_float (of ``st`` only the encoder PRNG state rng[1] is used: the tape is the
+    kernel's own). Returns the bytes of the tape of one sample (the memory that grows with T)."""
+    sizes, woff, noff, roff, lam = net.sizes, net.woff, net.noff, net.roff, net.lam
+    thoff = net.thoff
+    W, B, G = prm.W, prm.B, prm.G
     L = sizes.shape[0] - 1
-    T = P[P_T]
-    enc = P[P_ENC]
-    subtract = P[P_RESET] == 1
-    ge = P[P_COMPARE] == 1
-    spiking_out = P[P_READOUT] == 1
-    loss = P[P_LOSS]
-    surr = P[P_SURR]
-    sgp = FP[F_SG_PARAM]
-    mix = FP[F_MIX]
+    T = net.T
+    enc = net.enc
+    subtract = net.reset_sub
+    ge = net.ge
+    spiking_out = net.spiking_out
+    loss = lp.loss
+    surr = lp.surr
+    sgp = lp.sg_param
+    mix = lp.mix
     n0 = sizes[0]
     n_all = noff[L] + sizes[L]
     n_out = sizes[L]
     o_off = noff[L]
-    r_enc = rng[1]
+    r_enc = st.rng[1]
     dt = W.dtype
     # the tape: pre-reset membranes, spikes (layer 0: input values), loss terms
     U = np.zeros((T, n_all), dt)
@@ -78,14 +82,7 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
         first[:] = T
         for t in range(T):
             for j in range(n0):
-                x = X[n, j]
-                if enc == 0:
-                    sj = x
-                elif enc == 1:
-                    r_enc, r = rand_bits(r_enc, 8)
-                    sj = 1.0 if r < x else 0.0
-                else:
-                    sj = 1.0 if x == t else 0.0
+                sj, r_enc = encode(X[n, j], t, enc, r_enc)
                 S[t, j] = sj
             for l in range(L):
                 npre = sizes[l]
@@ -109,12 +106,12 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
                     U[t, post + i] = u
                     sp = 0.0
                     if fires:
-                        th = W[thoff + post - n0 + i] if thoff >= 0 else 1.0
+                        th = threshold(W, thoff, post - n0 + i)
                         if smooth:
-                            sp = 1.0 / (1.0 + math.exp(-sgp * (u - th)))
-                        elif (ge and u >= th) or ((not ge) and u > th):
-                            sp = 1.0
-                        v[post + i] = u - sp * th if subtract else u * (1.0 - sp)
+                            sp, vn = lif_fire_smooth(u, th, subtract, sgp)
+                        else:
+                            sp, vn = lif_fire(u, th, ge, subtract)
+                        v[post + i] = vn
                     else:
                         v[post + i] = u
                     S[t, post + i] = sp
@@ -131,7 +128,7 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
                         GL[t, i] = eo[i] / T
                 elif loss == L_MSE:
                     spike_error(loss, S[t, o_off:o_off + n_out], counts, t + 1, T, label,
-                                FP[F_RATE_HI], FP[F_RATE_LO], eo)
+                                lp.rate_hi, lp.rate_lo, eo)
                     for i in range(n_out):
                         GL[t, i] = eo[i]
         if learn:
@@ -139,7 +136,7 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
                 # window loss on the final counts (count_enh also needs each step's spikes)
                 for t in range(T):
                     spike_error(loss, S[t, o_off:o_off + n_out], counts, T, T, label,
-                                FP[F_RATE_HI], FP[F_RATE_LO], eo)
+                                lp.rate_hi, lp.rate_lo, eo)
                     for i in range(n_out):
                         GL[t, i] = eo[i]
             gnext[:] = 0.0
@@ -166,7 +163,7 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
                                 base = roff[l] + i * n_l
                                 for k in range(n_l):
                                     gs += W[base + k] * gnext[off + k]
-                        th = W[thoff + off - n0 + i] if thoff >= 0 else 1.0
+                        th = threshold(W, thoff, off - n0 + i)
                         if not detach:
                             gs += -th * gv if subtract else -u * gv
                         sg = surrogate_f(u - th, s, surr, sgp)
@@ -196,8 +193,7 @@ def run_bptt(X, Y, order, P, FP, sizes, woff, noff, roff, thoff, n_ff, lam, W, V
                                 G[base + i] += sj * gcur[off + i]
                 for k in range(n_all):
                     gnext[k] = gcur[k]
-            ops_step[0] += 1
-            apply_update(W, V, G, M1, M2, FP, ops_step[0], sizes, woff, n_ff, thoff)
-        preds[nn] = predict(counts, outsum, first, P[P_DEC])
-    rng[1] = r_enc
+            optimizer_step(net, lp, prm)
+        preds[nn] = predict(counts, outsum, first, net.decoder)
+    st.rng[1] = r_enc
     return U.nbytes + S.nbytes + GL.nbytes

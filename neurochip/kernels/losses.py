@@ -48,28 +48,29 @@ ENH_EPS = 1e-5     # the authors' guard in the count ratio
 
 
 @nb.njit(**NJIT)
-def _ce_grad(logits, label, out):
-    """out = softmax(logits) - onehot(label): the gradient of CE w.r.t. the logits."""
+def _softmax_norm(logits):
+    """(max, sum_i exp(logits_i - max)) of a softmax, accumulated in float64. The callers form
+    ``exp(logits_i - max) / z - y`` and the loss mix in float64 and round once, when they store
+    into ``out`` (float32 in the OTTT kernel): never use ``out`` as scratch for the exponentials,
+    that rounds them to the buffer's precision first (it changed float OTTT results once)."""
     n = logits.shape[0]
     m = logits[0]
     for i in range(1, n):
         m = max(m, logits[i])
     z = 0.0
     for i in range(n):
-        out[i] = math.exp(logits[i] - m)
-        z += out[i]
-    for i in range(n):
-        out[i] = out[i] / z - (1.0 if i == label else 0.0)
+        z += math.exp(logits[i] - m)
+    return m, z
 
 
 @nb.njit(**NJIT)
 def membrane_error(loss, u, label, mix, out):
     """Integrator readout: ``out[i] = dl/du_i`` of the per-step loss on membrane logits ``u``."""
     n = u.shape[0]
-    _ce_grad(u, label, out)
+    m, z = _softmax_norm(u)
     for i in range(n):
         y = 1.0 if i == label else 0.0
-        e_ce = out[i]
+        e_ce = math.exp(u[i] - m) / z - y
         e_mse = 2.0 * (u[i] - y) / n
         if loss == L_CE:
             out[i] = e_ce
@@ -94,9 +95,10 @@ def spike_error(loss, s, counts, steps, T, label, r_hi, r_lo, out):
     ``steps`` steps (see the module docstring for each loss)."""
     n = counts.shape[0]
     if loss == L_RATE_CE:
-        _ce_grad(counts, label, out)
+        m, z = _softmax_norm(counts)
         for i in range(n):
-            out[i] /= T
+            y = 1.0 if i == label else 0.0
+            out[i] = (math.exp(counts[i] - m) / z - y) / T
         return
     if loss == L_COUNT_ENH:
         num = 0.0
