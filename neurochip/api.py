@@ -234,7 +234,7 @@ class Recording:
     membranes: list[np.ndarray]
     traces: list[np.ndarray]
     prediction: int
-    threshold: int
+    threshold: int | float
     trace_frac_bits: int
 
     @property
@@ -584,18 +584,17 @@ class Network:
             rec = net.run_sample(ds.x_test[0])
             print(rec.prediction, [s.sum() for s in rec.spikes])
         """
-        from .lava.export import input_raster, reference_run
-
         eng = self._engine
-        if not eng.is_int:
-            raise NeurochipError("run_sample records the chip's integer kernel; this network is the float reference "
-                                 "(precision float): build it with precision='int'")
         x = np.asarray(x)
         if x.ndim == 2 and x.shape[0] == 1:
             x = x[0]
         if x.ndim != 1:
             raise NeurochipError(f"run_sample takes one sample of shape ({self.config.sizes[0]},), got {x.shape}")
         xin = eng.prepare(x[None])
+        if not eng.is_int:
+            return _record_float(eng, xin)
+        from .lava.export import input_raster, reference_run
+
         R = input_raster(eng, xin, np.zeros(1, np.int64))
         rec = reference_run(eng, R)
         traces = _traces(eng, R, xin[1][0], rec.spikes)
@@ -797,6 +796,45 @@ def _progress_factory(progress: bool | ProgressFactory) -> ProgressFactory | Non
         return click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True)
 
     return factory
+
+
+def _record_float(engine: "Engine", xin: Any) -> Recording:
+    """One sample through the float reference, step by step, by the float OTTT kernel itself: the
+    kernel keeps only the last step's state, so it runs the sample truncated to t = 1..T steps
+    (from the same start, the same encoder PRNG state) and each run's final state is step t - 1.
+    Traces by the kernels' own helper (kernels/lif_float.trace) at the kernel's float32."""
+    from .kernels.lif_float import trace
+    from .kernels.ottt_float import run_float
+
+    fk = engine.backend.fk
+    net, learn, params, state0 = fk.args
+    X = np.ascontiguousarray(xin[0], np.float64)
+    sizes = [int(n) for n in engine.cfg.sizes]
+    n0, L, T = sizes[0], len(sizes) - 1, engine.cfg.timesteps
+    noff = [int(o) for o in net.noff]
+    lam = net.lam
+    y, order, preds = np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
+    inp = np.zeros((T, n0))
+    spikes = [np.zeros((T, n), np.uint8) for n in sizes[1:]]
+    mem = [np.zeros((T, n), np.float32) for n in sizes[1:]]
+    for t in range(1, T + 1):
+        st = type(state0)(*(a.copy() for a in state0))
+        run_float(X, y, order, net._replace(T=t), learn, params, st, preds, False)
+        inp[t - 1] = st.s[:n0]
+        for l in range(L):
+            spikes[l][t - 1] = st.s[noff[l + 1]:noff[l + 1] + sizes[l + 1]] != 0
+            mem[l][t - 1] = st.v[noff[l + 1]:noff[l + 1] + sizes[l + 1]]
+    traces = [np.zeros((T, sizes[l]), np.float32) for l in range(L)]
+    for l in range(L):
+        a = np.zeros(sizes[l], np.float32)
+        src = inp if l == 0 else spikes[l - 1]
+        for t in range(T):
+            for j in range(sizes[l]):
+                s = np.float64(src[t, j]) if l == 0 else np.float32(src[t, j])
+                a[j] = trace(a[j], lam[l], s)
+            traces[l][t] = a
+    return Recording(input=inp, spikes=spikes, membranes=mem, traces=traces, prediction=int(preds[0]),
+                     threshold=1.0, trace_frac_bits=0)
 
 
 def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[np.ndarray]) -> list[np.ndarray]:

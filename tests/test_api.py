@@ -288,8 +288,6 @@ def test_run_sample_records_what_the_kernel_computes(trained, digits):
     assert json.dumps(rec.to_dict())
     with pytest.raises(nc.NeurochipError, match="one sample"):
         net.run_sample(digits.x_test[:2])
-    with pytest.raises(nc.NeurochipError, match="float reference"):
-        nc.build([64, 10], precision="float").run_sample(digits.x_test[0])
 
 
 def _floor_traces(spikes, impulses, k, bits):
@@ -330,6 +328,30 @@ def test_run_sample_stochastic_traces_match_the_learning_kernel(digits):
         assert np.array_equal(eng.tr[:64], rec.traces[0][T - 1]), T
     floor = nc.build([64, 10], prof.replace("learning.trace_rounding", "floor"), timesteps=6).run_sample(x[0])
     assert (floor.traces[0] != rec.traces[0]).any()      # the draws matter
+
+
+def test_run_sample_float_reference(digits):
+    """The float reference is recorded by its own kernel: each step's spikes, membranes and traces
+    equal the kernel's state after a run of that many steps (learning at rate 0, which computes
+    every trace in the kernel and changes no weight)."""
+    x = digits.x_test[2:3]
+    opts = dict(precision="float", init_gain=6.0, seed=4)
+    rec = nc.build([64, 20, 10], timesteps=5, **opts).run_sample(x[0])
+    assert rec.threshold == 1.0 and rec.trace_frac_bits == 0 and rec.spikes[0].sum() > 0
+    assert [m.shape for m in rec.membranes] == [(5, 20), (5, 10)] and [t.shape for t in rec.traces] == [(5, 64), (5, 20)]
+    for T in range(1, 6):
+        net = nc.build([64, 20, 10], timesteps=T, **opts)
+        eng = net._engine
+        w0 = eng.W.copy()
+        eng.set_lr(0.0)
+        eng.run(eng.prepare(x), digits.y_test[2:3], np.zeros(1, np.int64), True)
+        assert np.array_equal(eng.W, w0)
+        assert np.array_equal(eng.v[64:84], rec.membranes[0][T - 1]) and np.array_equal(eng.v[84:], rec.membranes[1][T - 1])
+        assert np.array_equal(eng.tr[:64], rec.traces[0][T - 1]) and np.array_equal(eng.tr[64:84], rec.traces[1][T - 1])
+    net = nc.build([64, 20, 10], timesteps=5, **opts)
+    assert rec.prediction == net.predict(x)[0] == int(np.argmax(rec.membranes[1].sum(0)))
+    bptt = nc.build([64, 20, 10], timesteps=5, rule="bptt", **opts)
+    assert bptt.run_sample(x[0]).prediction == bptt.predict(x)[0]
 
 
 # ---- energy -------------------------------------------------------------------------------------
