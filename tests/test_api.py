@@ -330,13 +330,18 @@ def test_run_sample_stochastic_traces_match_the_learning_kernel(digits):
     assert (floor.traces[0] != rec.traces[0]).any()      # the draws matter
 
 
-def test_run_sample_float_reference(digits):
+@pytest.mark.parametrize("encoder", ["direct", "rate"])
+def test_run_sample_float_reference(digits, encoder):
     """The float reference is recorded by its own kernel: each step's spikes, membranes and traces
     equal the kernel's state after a run of that many steps (learning at rate 0, which computes
-    every trace in the kernel and changes no weight)."""
+    every trace in the kernel and changes no weight). The readout's own leak makes the layers'
+    trace decays differ."""
     x = digits.x_test[2:3]
-    opts = dict(precision="float", init_gain=6.0, seed=4)
-    rec = nc.build([64, 20, 10], timesteps=5, **opts).run_sample(x[0])
+    opts = dict(precision="float", init_gain=6.0, seed=4, readout_leak_shift=3, encoder=encoder)
+    net = nc.build([64, 20, 10], timesteps=5, **opts)
+    rng0 = net._engine.rng.copy()
+    rec = net.run_sample(x[0])
+    assert np.array_equal(net._engine.rng, rng0)
     assert rec.threshold == 1.0 and rec.trace_frac_bits == 0 and rec.spikes[0].sum() > 0
     assert [m.shape for m in rec.membranes] == [(5, 20), (5, 10)] and [t.shape for t in rec.traces] == [(5, 64), (5, 20)]
     for T in range(1, 6):
