@@ -208,7 +208,7 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Recording:
-    """One sample through the integer network, step by step: what people plot.
+    """One sample through the network, step by step: what people plot.
 
     Indexed by weight layer ``l`` (``0..L-1``): ``spikes[l]`` and ``membranes[l]`` are the output
     neurons of weight layer ``l`` (neuron layer ``l + 1``; the last is the readout), shape
@@ -222,6 +222,12 @@ class Recording:
     step, :func:`neurochip.kernels.trace.trace_step`); under stochastic trace rounding the draws
     come from a copy of the network's learning PRNG, the stream a learning pass would start from
     (a learning pass interleaves its update draws with them, so later values differ from it).
+
+    Float reference: the same fields in threshold units (``threshold`` 1.0; learned thresholds
+    are per neuron, ``Network.weights`` does not show them), float32 membranes and traces
+    (``trace_frac_bits`` 0), recorded by the float OTTT kernel's forward (a BPTT network's own
+    kernel sums the same currents in another order, so its last float bits may differ). The
+    traces of recurrent inputs are not recorded.
 
     Example::
 
@@ -575,9 +581,9 @@ class Network:
                           confusion=res["confusion"], seconds=seconds, ops=ops, saturation=sat)
 
     def run_sample(self, x: np.ndarray) -> Recording:
-        """Run one sample (``n_in`` floats in [0, 1]) through the integer network for T steps,
-        recording every layer's spikes, membranes and traces (:class:`Recording`). The network is
-        unchanged (its encoder PRNG is read, not advanced).
+        """Run one sample (``n_in`` floats in [0, 1]) through the network for T steps, recording
+        every layer's spikes, membranes and traces (:class:`Recording`; integer or float). The
+        network is unchanged (its encoder PRNG is read, not advanced).
 
         Example::
 
