@@ -133,7 +133,8 @@ def load_data(source: DataLike = "digits", seed: int = 0) -> Dataset:
         s = os.fspath(source)
         from .data import BUNDLED
 
-        if s in BUNDLED:
+        if s in BUNDLED or not (Path(s).exists() or os.sep in s or "." in s):
+            # a bundled name, or a word that is neither a file nor a path: "unknown dataset"
             return _remember(load_dataset(s, None, seed), {"name": s, "seed": seed})
         return _remember(load_dataset(None, s, seed), {"path": str(Path(s).resolve()), "seed": seed})
     if isinstance(source, Sequence) and len(source) == 4:

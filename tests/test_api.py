@@ -143,6 +143,10 @@ def test_load_data_sources(tmp_path, digits):
     assert not np.array_equal(nc.load_data("digits", seed=1).y_test, digits.y_test)
     with pytest.raises(nc.NeurochipError, match="missing key 'y_test'"):
         nc.load_data({"x_train": 1, "y_train": 1, "x_test": 1})
+    with pytest.raises(nc.NeurochipError, match=r"unknown dataset 'mnist' \(bundled: digits"):
+        nc.load_data("mnist")
+    with pytest.raises(nc.NeurochipError, match="not found"):
+        nc.load_data(tmp_path / "missing.npz")
     with pytest.raises(nc.NeurochipError, match="data must be"):
         nc.load_data(3.5)
     with pytest.raises(nc.NeurochipError, match="length mismatch"):
@@ -252,6 +256,19 @@ def test_api_and_cli_eval_agree(trained):
     ev = nc.load(path).evaluate()
     assert d["accuracy"] == ev.accuracy and d["ops_eval"] == ev.ops and d["saturation_eval"] == ev.saturation
     assert d["saturation_training"] == net.counters()["saturation"]
+
+
+def test_api_never_exits_or_prints():
+    """Errors are raised, never turned into an exit; the API prints nothing (docstrings aside)."""
+    import ast
+
+    tree = ast.parse((ROOT / "neurochip" / "api.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            assert name not in ("print", "sys.exit", "exit", "click.echo", "os._exit"), name
+        if isinstance(node, ast.Name):
+            assert node.id != "SystemExit"
 
 
 def test_api_errors_are_the_cli_messages(tmp_path):
