@@ -447,6 +447,8 @@ class Network:
         if data is None:
             if not self.dataset_info:
                 raise NeurochipError("no data given, and the network has none recorded (give data, e.g. 'digits')")
+            if self.dataset_info.get("name") == "arrays":
+                raise NeurochipError("the network was trained on arrays, which a checkpoint does not keep: give the data")
             return load_data(self.dataset_info)
         return load_data(data, self.config.seed)
 

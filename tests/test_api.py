@@ -202,6 +202,11 @@ def test_fit_warns_about_a_class_only_one_split_has():
     with pytest.warns(UserWarning, match="class 2 occurs in the training set but never in the test set"):
         net.fit(arrays, epochs=1, train_eval=0)
     assert net.dataset_info == {"name": "arrays", "seed": 0, "train_eval": 0}
+    with pytest.raises(nc.NeurochipError, match="trained on arrays"):
+        net.evaluate()
+    assert net.evaluate(arrays).samples == 9
+    with pytest.raises(nc.NeurochipError, match="none recorded"):
+        nc.build([4, 3]).evaluate()
 
 
 def test_resume_is_bit_identical(tmp_path, digits):
