@@ -142,6 +142,13 @@ class LearningSpec:
 
 @dataclass(frozen=True)
 class Profile:
+    """One chip's bit widths and arithmetic (``docs/profiles.md``), validated; frozen.
+
+    Example::
+
+        p = load_profile("loihi")
+        print(p.synapse.weight_bits, p.replace("synapse.weight_bits", 6).synapse.weight_bits)
+    """
     name: str
     description: str
     lava_exact: bool

@@ -48,7 +48,7 @@ def test_public_names_have_docstrings_with_examples():
         obj = getattr(nc, name)
         assert obj.__doc__, name
     for name in ("load_profile", "list_profiles", "load_data", "build", "load", "lava_status", "Network",
-                 "Evaluation", "Recording", "EnergyReport"):
+                 "Evaluation", "Recording", "EnergyReport", "compare_lava_learning", "Profile", "History", "Dataset"):
         assert "Example::" in getattr(nc, name).__doc__, name
     for meth in ("fit", "evaluate", "predict", "run_sample", "save", "energy", "training_report", "to_lava",
                  "compare_lava"):
