@@ -479,3 +479,17 @@ def test_cli_prints_the_class_warning_once(tmp_path):
                                                                             "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr
     assert res.stderr.count("never in the test set") == 1 and "UserWarning" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/api.md"])
+def test_documented_session_runs(doc, tmp_path, monkeypatch, capsys):
+    """The Python block of README's 'Python API' section and the session at the top of docs/api.md
+    run as written (in a scratch folder: they save run.h5)."""
+    text = (ROOT / doc).read_text()
+    if doc == "README.md":
+        text = text[text.index("## Python API"):]
+    code = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, doc, "exec"), {})
+    assert (tmp_path / "run.h5").is_file()
+    assert capsys.readouterr().out.strip()
