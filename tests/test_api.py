@@ -209,6 +209,25 @@ def test_fit_warns_about_a_class_only_one_split_has():
         nc.build([4, 3]).evaluate()
 
 
+def test_fit_progress(digits):
+    import contextlib
+
+    seen = []
+
+    @contextlib.contextmanager
+    def bar(n, label):
+        seen.append((n, label))
+        done = []
+        yield type("Bar", (), {"update": lambda self, k: done.append(k)})()
+        assert sum(done) == n
+
+    net = nc.build([64, 10], timesteps=2)
+    net.fit(digits, epochs=2, train_eval=0, progress=bar)
+    assert seen == [(len(digits.y_train), "epoch 1/2"), (len(digits.y_train), "epoch 2/2")]
+    net.fit(digits, epochs=3, train_eval=0, progress=True)       # a click bar on stderr
+    assert len(net.history) == 3
+
+
 def test_resume_is_bit_identical(tmp_path, digits):
     full = nc.build([64, 16, 10], timesteps=4, encoder="rate")
     full.fit(digits, epochs=3, train_eval=0)
