@@ -390,7 +390,7 @@ class Network:
         print(net.config.timesteps, net.profile.name, net.evaluate().accuracy)
     """
 
-    def __init__(self, engine: "Engine", history: History | None = None, dataset: dict | None = None):
+    def __init__(self, engine: "Engine", history: History | None = None, dataset: dict | None = None) -> None:
         self._engine = engine
         self.history: History = history if history is not None else History()
         #: where the training data came from ({"name" or "path", "seed", "train_eval"}); saved in checkpoints
