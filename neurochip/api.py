@@ -607,10 +607,12 @@ class Network:
         R = input_raster(eng, xin, np.zeros(1, np.int64))
         rec = reference_run(eng, R)
         traces = _traces(eng, R, xin[1][0], rec.spikes)
+        neuron, learning = self.profile.neuron, self.profile.learning
+        assert neuron is not None and learning is not None     # an engine's profile can simulate
         return Recording(input=R.astype(np.int64), spikes=[s.astype(np.uint8) for s in rec.spikes],
                          membranes=[v.astype(np.int64) for v in rec.v], traces=traces,
-                         prediction=int(rec.preds[0]), threshold=int(self.profile.neuron.threshold_membrane),
-                         trace_frac_bits=int(self.profile.learning.trace_frac_bits))
+                         prediction=int(rec.preds[0]), threshold=int(neuron.threshold_membrane),
+                         trace_frac_bits=int(learning.trace_frac_bits))
 
     # ---- checkpoints -----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -815,8 +817,11 @@ def _record_float(engine: "Engine", xin: Any) -> Recording:
     from .kernels.lif_float import trace
     from .kernels.ottt_float import run_float
 
-    fk = engine.backend.fk
-    net, learn, params, state0 = fk.args
+    from .backends.float_ottt import FloatBackend
+
+    backend = engine.backend
+    assert isinstance(backend, FloatBackend)
+    net, learn, params, state0 = backend.fk.args
     X = np.ascontiguousarray(xin[0], np.float64)
     sizes = [int(n) for n in engine.cfg.sizes]
     n0, L, T = sizes[0], len(sizes) - 1, engine.cfg.timesteps
