@@ -28,6 +28,7 @@ import numba as nb
 import numpy as np
 
 from .errors import NeurochipError
+from .fixedpoint import NJIT
 
 MODES = ("time", "count")
 OUTPUTS = ("count", "spike")
@@ -112,7 +113,7 @@ class EventBinning:
         return cls(**d)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(**NJIT)
 def bin_kernel(x, y, p, t, offsets, T, by_count, window, per_step, origin_first, split, factor, cap, out):
     """Add each event of each sample to ``out[sample, step, channel, y // factor, x // factor]``
     (saturating at ``cap``); returns the number of events dropped beyond the last step.

@@ -340,6 +340,11 @@ from .lava.lava_commands import lava as _lava  # noqa: E402  (imports Lava only 
 main.add_command(_energy)
 main.add_command(_lava)
 
+from .sweep_commands import plot as _plot, sweep as _sweep  # noqa: E402  (Dask and matplotlib load when they run)
+
+main.add_command(_sweep)
+main.add_command(_plot)
+
 
 if __name__ == "__main__":
     main()

@@ -36,6 +36,7 @@ import numba as nb
 import numpy as np
 
 from .errors import NeurochipError
+from .fixedpoint import NJIT
 from .events import EVENT_DTYPE, EventList
 
 
@@ -108,7 +109,7 @@ class SaccadeDVS:
         return cls(**d)
 
 
-@nb.njit(cache=True)
+@nb.njit(**NJIT)
 def _frame(img, dx, dy, bg, out):
     """Intensity seen by every sensor pixel with the image shifted by (dx, dy) (bilinear)."""
     H, W = img.shape
@@ -134,7 +135,7 @@ def _frame(img, dx, dy, bg, out):
             out[v, u] = acc
 
 
-@nb.njit(cache=True)
+@nb.njit(**NJIT)
 def dvs_kernel(img, dxs, dys, dt, th_on, th_off, refr, eps, bg, ex, ey, ep, et):
     """Run the pixel model over steps 0..len(dxs)-1; write events into ex/ey/ep/et; return the
     number written, or -1 if the buffers are too small."""

@@ -17,7 +17,7 @@ stamp=.venv/.neurochip-setup
 want="$(cat setup.py setup.cfg pyproject.toml scripts/setup.sh | sha1sum | cut -d' ' -f1)"
 check='
 import importlib.metadata as md, sys
-import neurochip, numpy, numba, h5py, click, sklearn, pytest, hypothesis, wheel
+import neurochip, numpy, numba, h5py, click, sklearn, pytest, hypothesis, wheel, distributed, matplotlib
 assert md.version("lava-nc") == "0.10.0" and numpy.__version__.startswith("1.26.")
 '
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c "$check" 2>/dev/null; then
