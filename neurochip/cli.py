@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from .api import DEFAULT_LR  # noqa: F401  (the default rates live in the API; neurochip.sweep reads them here)
 from .errors import NeurochipError
 from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
                       READOUTS, RULES)
