@@ -41,7 +41,7 @@ class Engine:
     W = _forward("W", "flat parameters: feed-forward weights, recurrent weights, thresholds")
     B = _forward("B", "flat biases of neuron layers 1..L")
     FB = _forward("FB", "flat fixed random feedback matrices")
-    P = _forward("P", "packed integer choices (kernels/pack.py)")
+    P = _forward("P", "float back ends: packed choices (kernels/pack.pack_common)")
     rng = _forward("rng", "int64[2]: learning and encoder PRNG states")
     sat = _forward("sat", "saturation counters (counters.py)")
     ops = _forward("ops", "operation counters (counters.py)")

@@ -35,6 +35,9 @@ from .kernel_cache import install as _install_kernel_cache
 # it imports (neurochip/kernel_cache.py); the locator is registered here, before the first @njit.
 _install_kernel_cache()
 NJIT = dict(cache=True, nogil=True)
+#: kernel-internal steps (called only from other kernels): no Python/C wrappers to build, which
+#: would unbox every array of their typed tuples and dominate the cold compile time
+NJIT_INNER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 MASK32 = 0xFFFFFFFF
 

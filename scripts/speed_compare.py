@@ -8,7 +8,7 @@ each tree, in fresh processes that import that tree's ``neurochip``:
    ``--epochs`` epochs after one warm-up call (numba caches compiled first, not timed), the two
    trees alternating ``--repeats`` times so that load changes hit both; the median of each, per
    wall-clock second and per CPU second of the process (steadier on a shared machine);
-2. with ``--bench-scripts``, each tree's own ``scripts/bench_train.py --epochs 1 --seeds 0
+2. with ``--bench-scripts``, each tree's own ``scripts/bench_train.py --epochs 3 --seeds 0
    --skip-memory --json`` (integer and float learners) and ``scripts/bench_vs_lava.py --json
    --repeats 20`` (inference steps/s vs Lava, learning samples/s vs the Lava emulation), once each.
 
@@ -100,7 +100,7 @@ def main() -> int:
         res["int_ottt_o"]["same_weights_and_prng"] = same
         if a.bench_scripts:
             for k, tree in trees.items():
-                res[f"bench_train_{k}"] = run_in(tree, ["scripts/bench_train.py", "--epochs", "1", "--seeds", "0",
+                res[f"bench_train_{k}"] = run_in(tree, ["scripts/bench_train.py", "--epochs", "3", "--seeds", "0",
                                                         "--skip-memory", "--json"])
                 res[f"bench_vs_lava_{k}"] = run_in(tree, ["scripts/bench_vs_lava.py", "--json", "--repeats", "20"])
             for key in ("int ottt-o", "float ottt-o", "float ottt-a", "float bptt"):

@@ -103,7 +103,8 @@ def test_everything_spikes(rule):
     trace_draws = [n0 * (T - 1) * N, n1 * (T - 1) * N]      # stochastic decay of non-zero traces (t >= 1)
     if rule == "ottt-o":
         assert ops["wupd_nonzero"] == done and ops["acc_writes"] == [0, 0]
-        upd_draws = [t if s > 0 else 0 for t, s in zip(tried, ush)]   # stochastic rounding, one per update
+        # row-shared stochastic rounding (chip-model.md §5): one draw per presynaptic row and step
+        upd_draws = [n * T * N if s > 0 else 0 for n, s in zip((n0, n1), ush)]
         assert ops["prng_draws"] == [a + b for a, b in zip(trace_draws, upd_draws)]
     else:
         assert ops["acc_writes"] == done                   # non-zero products accumulated

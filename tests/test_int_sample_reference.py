@@ -4,7 +4,8 @@ with the numba chip kernel (``neurochip.kernels.ottt_int.run_int``, driven throu
 The reference below is written from the documented rules, not from the kernel's loops:
 
 * the module docstring of ``neurochip/kernels/ottt_int.py`` (steps 1-6 per time step),
-* ``docs/design/chip-model.md`` §1-5 and ``docs/profiles.md`` (neuron order leak -> integrate
+* ``docs/design/chip-model.md`` §1-5 (incl. the row-shared stochastic rounding of OTTT_O updates)
+  and ``docs/profiles.md`` (neuron order leak -> integrate
   -> saturate -> fire -> reset; trace a <- lambda a + s; error to hidden layers; update rule),
 * the OTTT paper (Xiao et al. 2022): eq. 2 (LIF), eq. 4 (presynaptic trace a_hat), eq. 5 (instant
   loss L[t]), §4.3 (three-factor update dW^l = -eta g^{l+1} a_hat^l, OTTT_O / OTTT_A),
@@ -87,6 +88,12 @@ class XorShift:
         self.state = pr.xorshift32(self.state)
         self.draws += 1
         return self.state >> (32 - s) if s > 0 else 0
+
+    def word(self) -> int:
+        """Advance once and return the whole 32-bit state (row-shared update rounding)."""
+        self.state = pr.xorshift32(self.state)
+        self.draws += 1
+        return self.state
 
 
 def argmax_first(values) -> int:
@@ -429,9 +436,15 @@ class ReferenceChip:
                 # ---- updates dW^l = -eta g^{l+1} a_hat^l (OTTT §4.3) ----
                 for l in range(L):
                     sh = c.ushift[l]
+                    row_shared = c.rule == "ottt-o" and c.upd_rounding == "stochastic" and sh > 0
+                    any_error = any(e != 0 for e in G[l + 1])
                     for j in range(sizes[l]):
                         if A[l][j] == 0:
                             continue
+                        if row_shared and any_error:
+                            # chip-model.md §5: one 32-bit PRNG state per row, scrambled per synapse
+                            u = self.learn_rng.word()
+                            self.ops["prng_draws"][l] += 1
                         for i in range(sizes[l + 1]):
                             gi = G[l + 1][i]
                             if gi == 0:
@@ -455,9 +468,9 @@ class ReferenceChip:
                                 acc[l][j][i] = new
                             else:
                                 r = 0
-                                if c.upd_rounding == "stochastic" and sh > 0:
-                                    r = self.learn_rng.bits(sh)
-                                    self.ops["prng_draws"][l] += 1
+                                if row_shared:
+                                    m_i = ((2 * i + 1) * 0x9E3779B1) % 2 ** 32
+                                    r = ((u * m_i) % 2 ** 32) // 2 ** (32 - sh)
                                 d = shift_rounded(prod, sh, c.upd_rounding, r)
                                 if d == 0:
                                     self.sat["update_zero"][l] += 1

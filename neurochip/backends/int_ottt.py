@@ -37,13 +37,28 @@ class IntOttt(Backend):
         self._scratch = [np.zeros(n_all, np.int64) for _ in range(4)]
         self._rownz = np.zeros(n_all, np.int64)
         self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
-        n_w = max(a * b for a, b in zip(cfg.sizes[:-1], cfg.sizes[1:]))
+        self._params_key = self._narrow_key = None
         self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
-                     np.zeros(n_w, np.int64), np.zeros(m, np.int32))
+                     np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int32))
 
     def kernel_params(self):
-        """(IntNet, LifLayers, LearnParams, RunParams) for the current config and layout."""
-        return int_kernel_params(self.cfg, self.profile, self.ilay, self.lay)
+        """(IntNet, LifLayers, LearnParams, RunParams) for the current config and layout (rebuilt
+        when either changes: set_lr, set_decoder, or a caller replacing ``ilay``)."""
+        key = (self.cfg, self.ilay)
+        if self._params_key != key:
+            self._params = int_kernel_params(self.cfg, self.profile, self.ilay, self.lay)
+            self._params_key = key
+        return self._params
+
+    def _narrow(self, X):
+        """IntNet.narrow for input X and the current weights (kernels/pack.narrow_layers); the
+        input's largest value is cached per input array."""
+        key = (id(X), X.shape)
+        if self._narrow_key != key:
+            self._in_max = int(np.abs(X).max()) if X.size else 0
+            self._narrow_key = key
+            self._narrow_X = X           # keeps id(X) from being reused while cached
+        return narrow_layers(self.cfg, self.profile, self._in_max, self.W, self.lay)
 
     def prepare(self, x):
         return int_input(self.cfg, self.profile, x)
@@ -51,13 +66,13 @@ class IntOttt(Backend):
     def run(self, xin, y, order, learn, preds):
         X, imp = xin
         net, lifs, lrn, rp = self.kernel_params()
-        net = net._replace(narrow=narrow_layers(self.cfg, self.profile, X, self.W, self.lay, self.ilay.shadow_extra))
+        net = net._replace(narrow=self._narrow(X))
         s, vpre, g, cur = self._scratch
         outsum, counts, first = self._out
-        idx, gneg, jdx, aval, rbuf, c32 = self._row
+        idx, gneg, jdx, aval, mult, dbuf, c32 = self._row
         wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
         st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng)
-        sc = Scratch(idx, gneg, jdx, aval, rbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
+        sc = Scratch(idx, gneg, jdx, aval, mult, dbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg)
         run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, Counters(self.sat, self.ops), preds)
 
     def shadow_flat(self):

@@ -7,9 +7,9 @@ kind adds only the connectivity. Counters are kept where the work happens (neuro
 
 Speed, same results: hot loops index with uint64 offsets (``U``), so numba emits no negative-index
 wraparound code and the loops vectorise; a layer whose weighted sums provably fit int32
-(``IntNet.narrow``) accumulates in int32 (twice the SIMD width); stochastic rounding draws one
-row's random numbers in a tight loop before the row's products, in the order the pairs are
-visited, so the PRNG stream is the one-draw-per-pair stream.
+(``IntNet.narrow``) accumulates in int32 (twice the SIMD width); stochastic rounding of the
+updates draws once per presynaptic row (row-shared stochastic rounding, chip-model.md §5), so
+the per-synapse test is a vectorised multiply-shift-OR.
 """
 from __future__ import annotations
 
@@ -19,15 +19,25 @@ import numpy as np
 from ..counters import (O_ACC, O_ACTIVE, O_BWD, O_DENSE, O_EFF, O_ERR, O_IDLE, O_MSGS, O_PRE_EV,
                         O_PRE_VAL, O_PRNG, O_SPIKES, O_SURR, O_SYN, O_WUPD, O_WUPD_NZ, S_ACC,
                         S_CURRENT, S_ERROR, S_MEMBRANE, S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
-from ..fixedpoint import NJIT, sat, shift_round, xorshift32
+from ..fixedpoint import MASK32, NJIT, NJIT_INNER, sat, shift_round, xorshift32
 from .error import error_to_lower, surrogate_at
 from .lif import lif_step
-from .update import write_weight
+from .update import write_row, write_weight
 
 U = np.uint64
 
 
+#: Weyl constant of the per-synapse scramble (2^32 / golden ratio, odd)
+SCRAMBLE = 0x9E3779B1
+
+
 @nb.njit(**NJIT)
+def scramble_multiplier(i):
+    """M_i = ((2 i + 1) SCRAMBLE) mod 2^32: odd, so u -> u M_i mod 2^32 permutes 32-bit words."""
+    return ((2 * i + 1) * SCRAMBLE) & MASK32
+
+
+@nb.njit(**NJIT_INNER)
 def dense_forward(l, net, lif, wts, st, sc, cnt):
     """Weighted sums of layer l's values (event-driven over non-zero s_j) and the LIF step of
     neuron layer l + 1: st.cur, st.vpre, st.v, st.s of layer l + 1."""
@@ -114,7 +124,7 @@ def dense_forward(l, net, lif, wts, st, sc, cnt):
     ops[l, O_IDLE] += n_post - nact
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_error(l, net, lifs, lrn, wts, st, sc, cnt):
     """Errors of neuron layer l (a hidden layer, l >= 1) from those of layer l + 1 through W_l
     (transposed) or, with random feedback, from the output errors through B_l."""
@@ -162,15 +172,16 @@ def dense_error(l, net, lifs, lrn, wts, st, sc, cnt):
                 cnt.ops[l, O_BWD] += npre
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_update(l, net, lrn, wts, st, sc, cnt):
     """OTTT update of W_l from layer l's traces and layer l + 1's errors: OTTT_O writes the weights
     now; OTTT_A adds (floor-rounded, acc_frac bits below the weight LSB) into the accumulators.
 
     Only (non-zero trace x non-zero error) pairs are visited, presynaptic-major, as an event-driven
-    learning engine would: both are compacted first. Stochastic rounding takes one draw per pair in
-    that order; the draws are made first, in one tight loop, then the rounded updates are tested
-    row by row (OR of a row's updates: most rows round to all zeros and write nothing)."""
+    learning engine would: both are compacted first. Stochastic rounding draws once per row (a
+    presynaptic neuron with a non-zero trace) and derives each synapse's number from that draw by
+    an odd multiplication (:func:`scramble_multiplier`); a row's rounded updates are first OR-ed
+    (vectorised): most rows round to all zeros and write nothing."""
     g = st.g
     tr = st.tr
     W = wts.W
@@ -180,7 +191,8 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     gneg = sc.gneg
     jdx = sc.jdx
     aval = sc.aval
-    rbuf = sc.rbuf
+    mult = sc.mult
+    dbuf = sc.dbuf
     npre = net.sizes[l]
     npost = net.sizes[l + 1]
     pre = net.noff[l]
@@ -191,22 +203,21 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     upd_round = lrn.upd_round
     w_bits = lrn.w_bits
     shadow = lrn.shadow
+    # branch-free compaction (the zero pattern is data-dependent: branches would mispredict)
     nzg = 0
     for i in range(npost):
         gi = g[post + i]
-        if gi != 0:
-            idx[nzg] = i
-            gneg[nzg] = -(gi * lrn.lr_mant)
-            nzg += 1
+        idx[nzg] = i
+        gneg[nzg] = -(gi * lrn.lr_mant)
+        nzg += gi != 0
     if nzg == 0:
         return
     nza = 0
     for j in range(npre):
         a = tr[pre + j]
-        if a != 0:
-            jdx[nza] = j
-            aval[nza] = a
-            nza += 1
+        jdx[nza] = j
+        aval[nza] = a
+        nza += a != 0
     if nza == 0:
         return
     n_try = nza * nzg
@@ -238,43 +249,51 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
         cnt.sat[l, S_UPD_ZERO] += n_zero
         cnt.sat[l, S_ACC] += n_asat
         return
-    stochastic = upd_round == 2 and sh > 0
-    if stochastic:
-        # the pairs' draws, presynaptic-major: rbuf[jj * nzg + ii] (fixedpoint.rand_bits(., sh))
+    n_hit = 0
+    if upd_round == 2 and sh > 0:
+        # row-shared stochastic rounding (docs/design/chip-model.md §5): one draw u per row,
+        # scrambled per synapse, r_ji = ((u M_i) mod 2^32) >> (32 - sh), M_i odd
+        # the OR test in uint64: (x + r) lies outside [0, 2^sh) iff its bits >> sh (logical) != 0,
+        # and logical shifts (unlike 64-bit arithmetic ones) vectorise on AVX2
         r_learn = st.rng[0]
         usr = 32 - sh
-        for p in range(n_try):
+        ush = U(sh)
+        usr_u = U(usr)
+        m32 = U(MASK32)
+        for ii in range(nzg):
+            mult[ii] = scramble_multiplier(idx[ii])
+        for jj in range(nza):
+            a = aval[jj]
             r_learn = xorshift32(r_learn)
-            rbuf[p] = r_learn >> usr
-        st.rng[0] = r_learn
-        n_draw = n_try
-    else:
-        for p in range(n_try):
-            rbuf[p] = 0
-    n_hit = 0
-    for jj in range(nza):
-        a = aval[jj]
-        p0 = jj * nzg
-        if stochastic:
-            hit = 0
+            ua = U(a)
+            uu = U(r_learn)
+            hit = U(0)
             for ii in range(nzg):
-                hit |= (a * gneg[ii] + rbuf[p0 + ii]) >> sh
+                xr = ua * U(gneg[ii]) + (((uu * U(mult[ii])) & m32) >> usr_u)
+                dbuf[ii] = np.int64(xr) >> sh
+                hit |= xr >> ush
             if hit == 0:
                 continue
-        base = wo + jdx[jj] * npost
-        for ii in range(nzg):
-            x = a * gneg[ii]
-            if stochastic:
-                d = (x + rbuf[p0 + ii]) >> sh
-            else:
-                d = shift_round(x, sh, upd_round, 0)
-            if d == 0:
-                continue
-            n_hit += 1
-            changed, satd, dnz = write_weight(W, WS, base + idx[ii], d, w_bits, shadow)
+            h, changed, satd, dnz = write_row(W, WS, wo + jdx[jj] * npost, idx, dbuf, nzg, w_bits, shadow)
+            n_hit += h
             n_nz += changed
             n_wsat += satd
             sc.rownz[pre + jdx[jj]] += dnz
+        st.rng[0] = r_learn
+        n_draw = nza
+    else:
+        for jj in range(nza):
+            a = aval[jj]
+            base = wo + jdx[jj] * npost
+            for ii in range(nzg):
+                d = shift_round(a * gneg[ii], sh, upd_round, 0)
+                if d == 0:
+                    continue
+                n_hit += 1
+                changed, satd, dnz = write_weight(W, WS, base + idx[ii], d, w_bits, shadow)
+                n_nz += changed
+                n_wsat += satd
+                sc.rownz[pre + jdx[jj]] += dnz
     ops = cnt.ops
     ops[l, O_WUPD] += n_try
     ops[l, O_PRNG] += n_draw
@@ -284,7 +303,7 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     cnt.sat[l, S_WEIGHT] += n_wsat
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def dense_apply_accumulated(l, net, lrn, wts, st, sc, cnt):
     """OTTT_A, end of sample: write each accumulator into its weight (profile rounding) and clear it."""
     W = wts.W
@@ -322,4 +341,4 @@ def dense_apply_accumulated(l, net, lrn, wts, st, sc, cnt):
     cnt.sat[l, S_WEIGHT] += n_wsat
 
 
-__all__ = ["dense_forward", "dense_error", "dense_update", "dense_apply_accumulated"]
+__all__ = ["dense_forward", "dense_error", "dense_update", "dense_apply_accumulated", "scramble_multiplier", "SCRAMBLE"]

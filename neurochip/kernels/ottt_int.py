@@ -23,8 +23,8 @@ Then, when learning (OTTT eq. 5 and §4.3; chip-model.md §3-5):
 4. output error e (E fractional bits) from the instantaneous loss on the readout.
 5. hidden errors, top-down: ``g_j = sat(round((sum_i W[j, i] g_i) * sg(v_j) / 2^(q + Q)))`` (nearest, ties up) with exact
    transposed weights, or ``sum_i B[j, i] e_i`` (fixed random feedback) in place of the sum.
-6. updates: ``dm = -(g_i * a_j * lr_mant) >> s`` with the profile's rounding (stochastic draws
-   from the learning PRNG), saturating; OTTT_O writes the weight now, OTTT_A adds into a
+6. updates: ``dm = -(g_i * a_j * lr_mant) >> s`` with the profile's rounding (stochastic: one
+   learning-PRNG draw per presynaptic row, scrambled per synapse, chip-model.md §5), saturating; OTTT_O writes the weight now, OTTT_A adds into a
    per-synapse accumulator (``accumulator_frac_bits`` below the weight LSB) applied once per sample.
    The per-step products enter the accumulator with floor rounding whatever the profile's rounding
    (which applies once, when the sum is written back): a tiny negative product adds -1 accumulator
@@ -35,7 +35,7 @@ from __future__ import annotations
 import numba as nb
 
 from ..counters import O_ENC, O_ERR, O_LOSS, O_PRNG, O_SURR, O_TRACE, S_ERROR, S_TRACE
-from ..fixedpoint import NJIT, rand_bits, sat
+from ..fixedpoint import NJIT, NJIT_INNER, rand_bits, sat
 from ..layers import DENSE
 from .decode import predict
 from .dense import dense_apply_accumulated, dense_error, dense_forward, dense_update
@@ -45,7 +45,7 @@ from .state import lif_of
 from .trace import trace_step
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
     """Input layer 0 at step t of sample n: its values (graded, rate-encoded or latency spikes) and,
     when learning, its traces (decaying with the first hidden layer's leak)."""
@@ -83,7 +83,7 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
     st.rng[1] = r_enc
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def trace_layer(l, net, lifs, lrn, st, cnt):
     """Traces of neuron layer l (a hidden layer: presynaptic for weight layer l) after its spikes."""
     tr = st.tr
@@ -105,7 +105,7 @@ def trace_layer(l, net, lifs, lrn, st, cnt):
     cnt.ops[l, O_TRACE] += net.sizes[l]
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def output_error(t, label, net, lifs, lrn, rp, st, sc, cnt):
     """Errors of the readout layer (kernels/losses.py), times the surrogate if it spikes,
     saturated at the error width, into st.g (E fractional bits)."""

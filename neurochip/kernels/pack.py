@@ -82,23 +82,21 @@ def pack_common(cfg: NetworkConfig, profile: Profile) -> np.ndarray:
     return P
 
 
-def narrow_layers(cfg: NetworkConfig, profile: Profile, X: np.ndarray | None, W: np.ndarray,
-                  lay: Layout, shadow_extra: int) -> np.ndarray:
+def narrow_layers(cfg: NetworkConfig, profile: Profile, in_max: int, W: np.ndarray, lay: Layout) -> np.ndarray:
     """bool[L]: layer l's weighted sums provably fit int32 (kernels/dense.py accumulates them so).
 
     Bound: max |input value| x n_pre x max |W_l|, where max |W_l| covers the current weights and
-    every value the learner can write (inference weights stay within the profile's weight width)."""
+    every value the learner can write (inference weights stay within the profile's weight width);
+    ``in_max`` is the largest |value| of the prepared input X (layer 0 under direct encoding)."""
     L = cfg.n_layers
     w_lim = 1 << (profile.synapse.weight_bits - 1)
     out = np.zeros(L, np.bool_)
     for l in range(L):
         n_pre, n_post = cfg.sizes[l], cfg.sizes[l + 1]
         w = W[lay.woff[l]: lay.woff[l] + n_pre * n_post]
-        wmax = max(int(np.abs(w.astype(np.int64)).max()) if w.size else 0, w_lim)
-        in_max = 1
-        if l == 0 and X is not None and X.size and cfg.encoder == "direct":
-            in_max = int(np.abs(X).max())
-        out[l] = in_max * n_pre * wmax < (1 << 31)
+        wmax = max(int(w.max()) if w.size else 0, -int(w.min()) if w.size else 0, w_lim)
+        x_max = max(int(in_max), 1) if (l == 0 and cfg.encoder == "direct") else 1
+        out[l] = x_max * n_pre * wmax < (1 << 31)
     return out
 
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from ..fixedpoint import NJIT
+from ..fixedpoint import NJIT, NJIT_INNER
 
 
 class IntNet(NamedTuple):
@@ -123,7 +123,8 @@ class Scratch(NamedTuple):
     gneg: np.ndarray      # int64[max size] -(g lr_mant) of those errors
     jdx: np.ndarray       # int64[max size] indices of non-zero traces
     aval: np.ndarray      # int64[max size] those traces
-    rbuf: np.ndarray      # int64[max weights per layer] stochastic-rounding draws of one update
+    mult: np.ndarray      # int64[max size] scramble multipliers of those errors (dense.py)
+    dbuf: np.ndarray      # int64[max size] one row's rounded updates
     c32: np.ndarray       # int32[max size] narrow weighted sums
     rownz: np.ndarray     # int64[neurons] non-zero weights per presynaptic row (Effective ops)
     outsum: np.ndarray    # readout decoding: integrated membrane,
@@ -138,7 +139,7 @@ class Counters(NamedTuple):
     ops: np.ndarray       # int64[L, len(OPS)]
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INNER)
 def lif_of(lifs, l, last):
     """Scalar LIF parameters of neuron layer l + 1 (``last``: the readout)."""
     return LifParams(lifs.thr, lifs.leak_shift[l], lifs.leak_mode, lifs.weight_exp[l], lifs.in_shift,

@@ -40,4 +40,34 @@ def write_weight(W, WS, m, d, bits, shadow):
     return (1 if w1 != w0 else 0), satd, (1 if W[m] != 0 else 0) - (1 if wi0 != 0 else 0)
 
 
-__all__ = ["add_clip", "write_weight"]
+@nb.njit(**NJIT)
+def write_row(W, WS, base, idx, dbuf, n, bits, shadow):
+    """Add updates ``dbuf[k]`` to weights ``base + idx[k]``, k < n (zeros leave a weight as it is),
+    branch-free; as :func:`write_weight` for each. Returns (non-zero updates, changed weights,
+    saturated, change in the number of non-zero inference weights)."""
+    hi = (1 << (bits - 1)) - 1
+    lo = -(1 << (bits - 1))
+    n_hit = 0
+    n_changed = 0
+    n_sat = 0
+    d_nz = 0
+    for k in range(n):
+        m = base + idx[k]
+        d = dbuf[k]
+        w0 = WS[m] if shadow > 0 else W[m]
+        wi0 = W[m]
+        w = w0 + d
+        w1 = min(max(w, lo), hi)
+        if shadow > 0:
+            WS[m] = w1
+            W[m] = w1 >> shadow
+        else:
+            W[m] = w1
+        n_hit += d != 0
+        n_changed += w1 != w0
+        n_sat += w1 != w
+        d_nz += (W[m] != 0) - (wi0 != 0)
+    return n_hit, n_changed, n_sat, d_nz
+
+
+__all__ = ["add_clip", "write_weight", "write_row"]
