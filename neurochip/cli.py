@@ -21,7 +21,7 @@ from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMI
 from .surrogate import SURROGATES
 from .train import TRAIN_EVAL
 
-DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
+from .api import DEFAULT_LR  # noqa: E402  (the default rates live in the API; neurochip.sweep reads them here)
 
 
 class _Group(click.Group):

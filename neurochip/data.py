@@ -59,6 +59,11 @@ class Dataset:
     ``x_*``: float32, shape ``(n, n_features)``, values in [0, 1]. ``y_*``: int64, shape ``(n,)``,
     values in ``0..n_classes-1``. ``shape``: the original shape of one sample (``(8, 8)`` for
     digits, ``(28, 28)`` for MNIST). ``name``: ``'digits'`` or the path the data came from.
+
+    Example::
+
+        ds = neurochip.load_data("digits")
+        print(ds.x_train.shape, ds.n_classes, ds.n_features)
     """
 
     x_train: np.ndarray

@@ -142,6 +142,13 @@ class LearningSpec:
 
 @dataclass(frozen=True)
 class Profile:
+    """One chip's bit widths and arithmetic (``docs/profiles.md``), validated; frozen.
+
+    Example::
+
+        p = load_profile("loihi")
+        print(p.synapse.weight_bits, p.replace("synapse.weight_bits", 6).synapse.weight_bits)
+    """
     name: str
     description: str
     lava_exact: bool
@@ -182,6 +189,34 @@ class Profile:
                 raise NeurochipError(f"profile override: unknown section '{sec}'")
             d[sec] = {**d[sec], **kv}
         return profile_from_dict(d, source=self.source + " (overridden)")
+
+    def replace(self, key: str, value: Any) -> "Profile":
+        """A validated copy with one key changed; ``key`` is ``'section.name'`` or a top-level key.
+
+        Example::
+
+            p6 = load_profile("loihi").replace("synapse.weight_bits", 6)
+
+        Raises NeurochipError for an unknown key or a value the schema rejects (the message names
+        the key, as for a TOML file)."""
+        if not isinstance(key, str):
+            raise NeurochipError(f"profile key must be a string like 'synapse.weight_bits', got {key!r}")
+        d = self.to_dict()
+        sec, dot, name = key.partition(".")
+        if not dot:
+            if key not in _TOP:
+                raise NeurochipError(f"unknown profile key '{key}' (top-level keys: {', '.join(_TOP)}; "
+                                     "others are 'section.key', e.g. 'synapse.weight_bits')")
+            d[key] = value
+        else:
+            if sec not in _SCHEMA or name not in _SCHEMA[sec]:
+                raise NeurochipError(f"unknown profile key '{key}'")
+            if sec not in d:
+                raise NeurochipError(f"profile '{self.name}' has no [{sec}] table (a pricing-only profile): "
+                                     f"cannot set '{key}'")
+            d[sec] = {**d[sec], name: value}
+        src = self.source if self.source.endswith(" (overridden)") else self.source + " (overridden)"
+        return profile_from_dict(d, source=src)
 
 
 def _check(where: str, key: str, value: Any, spec: tuple) -> Any:

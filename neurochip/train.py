@@ -34,7 +34,13 @@ TRAIN_EVAL = 512   # default size of the fixed train subset of the frozen train-
 class History:
     """Per-epoch metrics. ``train_acc``: a frozen (no learning) pass over a fixed train subset
     after the epoch (NaN when off; see the module docstring); ``train_acc_online``: decoded during
-    the learning pass, helped by the label (OTTT adapts within a sample); ``test_acc``: inference."""
+    the learning pass, helped by the label (OTTT adapts within a sample); ``test_acc``: inference.
+
+    Example::
+
+        h = net.fit("digits", epochs=3)          # neurochip.Network.fit returns the History
+        print(len(h), h.test_acc[-1], h.as_arrays()["samples_per_s"])
+    """
     epoch: list[int] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     train_acc_online: list[float] = field(default_factory=list)

@@ -94,3 +94,15 @@ def test_no_two_modules_share_a_name():
         if p.name != "__init__.py" and "__pycache__" not in p.parts:
             seen.setdefault(p.stem, []).append(p.relative_to(ROOT).as_posix())
     assert {k: v for k, v in seen.items() if len(v) > 1} == {}
+
+
+def test_wheel_is_typed_and_exports_the_public_api(installed):
+    """issue 15: the py.typed marker and the __init__ stub are in the wheel; the installed package
+    exposes the public names of docs/api.md."""
+    wheel, site, run = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"neurochip/py.typed", "neurochip/__init__.pyi"} <= names
+    res = _run(site, run, "-c", "import neurochip as nc; print(nc.load_profile('loihi').replace('synapse.weight_bits', 6)"
+               ".synapse.weight_bits, len(nc.__all__), nc.build([4, 2]).config.sizes)")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[0] == "6"

@@ -1,0 +1,883 @@
+"""The public Python API: everything the ``neurochip`` command does, for notebooks and scripts.
+
+The names listed in ``docs/api.md`` (and in ``neurochip.__all__``) are the stable surface; they are
+importable from the package top (``import neurochip as nc``). Anything else may change.
+
+A session::
+
+    import neurochip as nc
+
+    prof = nc.load_profile("loihi").replace("synapse.weight_bits", 6)
+    net = nc.build([nc.Dense(64, 128), nc.Dense(128, 10)], prof, timesteps=8)
+    hist = net.fit("digits", epochs=3, on_epoch=lambda h: print(h.test_acc[-1]))
+    print(net.evaluate().accuracy)
+    net.save("run.h5")
+    rec = nc.load("run.h5").run_sample(nc.load_data("digits").x_test[0])
+    report = net.energy()              # EnergyReport, report.to_dict() is the CLI's --json
+
+Orchestration only: the arithmetic stays in the kernels (:mod:`neurochip.kernels`), the training
+loop in :mod:`neurochip.train`, the energy model in :mod:`neurochip.energy` and the Lava export in
+:mod:`neurochip.lava`. The CLI (:mod:`neurochip.cli`) is a thin layer over this module. Bad input
+raises :class:`~neurochip.errors.NeurochipError` with the one-line message the CLI prints after
+``Error:``; nothing here exits the process.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import sys
+import time
+import warnings
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Mapping, Sequence, Union
+
+import numpy as np
+
+from .data import Dataset
+from .errors import NeurochipError
+from .layers import Dense
+from .network import NetworkConfig
+from .profile import Profile
+from .train import TRAIN_EVAL, History
+
+if TYPE_CHECKING:
+    from .energy.counts import Counts
+    from .energy.neurobench import Footprint, NeuroBench
+    from .engine import Engine
+    from .lava.export import Comparison, LavaExport
+    from .lava.learning_task import LearnComparison
+
+#: default learning rate per optimizer (the chip learns by plain SGD; momentum and adam are float)
+DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
+#: the profile a network is built on when none is given
+DEFAULT_PROFILE = "loihi"
+
+ProfileLike = Union[Profile, str, "os.PathLike[str]"]
+DataLike = Union[Dataset, str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any]]
+ProgressFactory = Callable[[int, str], ContextManager[Any]]
+
+
+# ---- profiles -----------------------------------------------------------------------------------
+
+def load_profile(source: ProfileLike) -> Profile:
+    """A hardware profile: a bundled name (``"loihi"``), a path to a ``.toml`` file, or a
+    :class:`Profile` (returned as is). Change a key with :meth:`Profile.replace`.
+
+    Example::
+
+        p = nc.load_profile("loihi").replace("learning.trace_bits", 8)
+    """
+    from .profile import load_profile as _load
+
+    if isinstance(source, Profile):
+        return source
+    return _load(source)
+
+
+def list_profiles() -> list[str]:
+    """Names of the bundled hardware profiles, sorted (each loads with :func:`load_profile`).
+
+    Example::
+
+        for name in nc.list_profiles():
+            print(name, nc.load_profile(name).description)
+    """
+    from .profile import list_profiles as _list
+
+    return [p.stem for p in _list()]
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+# where a Dataset came from (for checkpoints): id(dataset) -> {"name"|"path", "seed", ...}
+_SOURCES: dict[int, dict] = {}
+
+
+def _remember(ds: Dataset, info: dict) -> Dataset:
+    key = id(ds)
+    _SOURCES[key] = dict(info)
+    weakref.finalize(ds, _SOURCES.pop, key, None)
+    return ds
+
+
+def load_data(source: DataLike = "digits", seed: int = 0) -> Dataset:
+    """A train/test split ready for the simulator (features scaled to [0, 1], integer labels).
+
+    ``source``: a bundled dataset name (``"digits"``, split with ``seed``); a path to ``.npz``,
+    ``.h5`` or a folder of MNIST IDX files; arrays as a mapping with keys ``x_train, y_train,
+    x_test, y_test`` or the tuple ``(x_train, y_train, x_test, y_test)``; or a :class:`Dataset`
+    (returned as is). Checkpoints record the name or path, so a run trained on arrays is saved
+    with the dataset name ``"arrays"`` (give the data again to evaluate or resume it).
+
+    Example::
+
+        ds = nc.load_data("digits", seed=1)
+        ds = nc.load_data((x_tr, y_tr, x_te, y_te))
+    """
+    from .data import load_dataset, validate
+
+    if isinstance(source, Dataset):
+        return source
+    if isinstance(source, Mapping):
+        if {"name", "path"} & set(source):          # a checkpoint's dataset record
+            info = dict(source)
+            return _remember(load_dataset(info.get("name"), info.get("path"), info.get("seed", seed)), info)
+        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in source]
+        if missing:
+            raise NeurochipError(f"data arrays: missing key '{missing[0]}' (want x_train, y_train, x_test, y_test)")
+        return _remember(validate(dict(source), "arrays"), {"name": "arrays", "seed": seed})
+    if isinstance(source, (str, os.PathLike)):
+        s = os.fspath(source)
+        from .data import BUNDLED
+
+        if s in BUNDLED or not (Path(s).exists() or os.sep in s or "." in s):
+            # a bundled name, or a word that is neither a file nor a path: "unknown dataset"
+            return _remember(load_dataset(s, None, seed), {"name": s, "seed": seed})
+        return _remember(load_dataset(None, s, seed), {"path": str(Path(s).resolve()), "seed": seed})
+    if isinstance(source, Sequence) and len(source) == 4:
+        d = dict(zip(("x_train", "y_train", "x_test", "y_test"), source))
+        return _remember(validate(d, "arrays"), {"name": "arrays", "seed": seed})
+    raise NeurochipError(f"data must be a dataset name, a path, a Dataset or four arrays "
+                         f"(x_train, y_train, x_test, y_test); got {type(source).__name__}")
+
+
+def _source_of(ds: Dataset, seed: int) -> dict:
+    info = _SOURCES.get(id(ds))
+    if info is not None:
+        return dict(info)
+    from .data import BUNDLED
+
+    if ds.name in BUNDLED:
+        return {"name": ds.name, "seed": seed}
+    if Path(ds.name).exists():
+        return {"path": str(Path(ds.name).resolve()), "seed": seed}
+    return {"name": "arrays", "seed": seed}
+
+
+# ---- results ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Inference over a test set: accuracy, predictions, confusion matrix and the counters of
+    this pass (integer networks; ``None`` for the float reference, whose kernels keep none).
+
+    ``ops`` and ``saturation`` map each counter name (:mod:`neurochip.counters`) to one count per
+    weight layer.
+
+    Example::
+
+        ev = net.evaluate()
+        print(ev.accuracy, ev.per_class_accuracy, ev.most_confused(3))
+    """
+    accuracy: float
+    predictions: np.ndarray
+    labels: np.ndarray
+    confusion: np.ndarray
+    seconds: float
+    ops: dict[str, list[int]] | None
+    saturation: dict[str, list[int]] | None
+
+    @property
+    def samples(self) -> int:
+        return int(len(self.labels))
+
+    @property
+    def per_class_accuracy(self) -> list[float]:
+        """Accuracy per true class (0 for a class with no samples)."""
+        c = self.confusion
+        return (np.diag(c) / np.maximum(c.sum(1), 1)).tolist()
+
+    def most_confused(self, n: int = 5) -> list[tuple[int, int, int]]:
+        """The ``n`` most frequent errors as ``(true, predicted, count)``, most frequent first."""
+        off = self.confusion.copy()
+        np.fill_diagonal(off, 0)
+        pairs = sorted(((int(off[i, j]), i, j) for i in range(len(off)) for j in range(len(off)) if off[i, j]),
+                       reverse=True)[:n]
+        return [(i, j, c) for c, i, j in pairs]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary (predictions and the confusion matrix as lists)."""
+        return {"accuracy": self.accuracy, "samples": self.samples, "seconds": self.seconds,
+                "per_class_accuracy": self.per_class_accuracy,
+                "most_confused": [{"true": i, "pred": j, "count": c} for i, j, c in self.most_confused()],
+                "confusion": self.confusion.tolist(), "predictions": self.predictions.tolist(),
+                "ops": self.ops, "saturation": self.saturation}
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One sample through the network, step by step: what people plot.
+
+    Indexed by weight layer ``l`` (``0..L-1``): ``spikes[l]`` and ``membranes[l]`` are the output
+    neurons of weight layer ``l`` (neuron layer ``l + 1``; the last is the readout), shape
+    ``(T, n_{l+1})``; ``membranes`` are after the reset, in membrane units (the threshold is
+    ``threshold``). ``traces[l]`` are the presynaptic eligibility traces that weight layer ``l``
+    learns from (``traces[0]``: the input's), shape ``(T, n_l)``, integers with
+    ``trace_frac_bits`` fractional bits. ``input`` is what the input layer emits at each step
+    (graded values under direct encoding, 0/1 spikes otherwise).
+
+    Traces are computed from the recorded spikes with the profile's trace rule (the kernel's own
+    step, :func:`neurochip.kernels.trace.trace_step`); under stochastic trace rounding the draws
+    come from a copy of the network's learning PRNG, the stream a learning pass would start from
+    (a learning pass interleaves its update draws with them, so later values differ from it).
+
+    Float reference: the same fields in threshold units (``threshold`` 1.0; learned thresholds
+    are per neuron, ``Network.weights`` does not show them), float32 membranes and traces
+    (``trace_frac_bits`` 0), recorded by the float OTTT kernel's forward (a BPTT network's own
+    kernel sums the same currents in another order, so its last float bits may differ). The
+    traces of recurrent inputs are not recorded.
+
+    Example::
+
+        rec = net.run_sample(x)
+        plt.imshow(rec.spikes[0].T, aspect="auto")      # hidden raster
+        plt.plot(rec.membranes[-1])                     # readout membranes
+    """
+    input: np.ndarray
+    spikes: list[np.ndarray]
+    membranes: list[np.ndarray]
+    traces: list[np.ndarray]
+    prediction: int
+    threshold: int | float
+    trace_frac_bits: int
+
+    @property
+    def timesteps(self) -> int:
+        return int(self.input.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested lists (JSON-serialisable)."""
+        return {"input": self.input.tolist(), "spikes": [a.tolist() for a in self.spikes],
+                "membranes": [a.tolist() for a in self.membranes], "traces": [a.tolist() for a in self.traces],
+                "prediction": self.prediction, "threshold": self.threshold, "trace_frac_bits": self.trace_frac_bits}
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Op counts of a network (from the integer kernel) priced on one or more profiles.
+
+    ``inference`` and ``training`` are the counts (``neurochip.energy.counts.Counts``), ``neurobench``
+    and ``footprint`` the NeuroBench metrics, ``pricing`` one entry per pricing profile (its
+    inference and training energy, the equivalent ANN and the chip resources, as dicts).
+    :meth:`to_dict` is exactly ``neurochip energy --json``; ``docs/energy.md`` explains every term.
+
+    Example::
+
+        rep = net.energy(profile=["loihi", "loihi2"])
+        print(rep.pj_per_sample("loihi2"), rep.to_dict()["footprint"])
+    """
+    network: dict[str, Any]
+    inference: "Counts"
+    training: "Counts | None"
+    neurobench: "NeuroBench"
+    footprint: "Footprint"
+    pricing: dict[str, dict[str, Any]]
+    baseline: str | None
+    notes: tuple[str, ...]
+
+    @property
+    def profiles(self) -> list[str]:
+        return list(self.pricing)
+
+    def pj_per_sample(self, profile: str | None = None, phase: str = "inference") -> float | None:
+        """Energy per sample in pJ of ``phase`` (``"inference"`` or ``"training"``) on ``profile``
+        (default: the first); None when that phase was not counted or the profile rejects it."""
+        if phase not in ("inference", "training"):
+            raise NeurochipError(f"phase must be inference or training, got {phase!r}")
+        name = profile if profile is not None else self.profiles[0]
+        if name not in self.pricing:
+            raise NeurochipError(f"the report has no profile '{name}' (it has: {', '.join(self.profiles)})")
+        entry = self.pricing[name].get(phase)
+        return None if not entry or "total_pj_per_sample" not in entry else float(entry["total_pj_per_sample"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report of ``neurochip energy --json``."""
+        return {"network": dict(self.network),
+                "counts": {"inference": self.inference.to_dict(),
+                           "training": self.training.to_dict() if self.training else None},
+                "neurobench": self.neurobench.to_dict(), "footprint": self.footprint.to_dict(),
+                "pricing": self.pricing, "baseline": self.baseline, "notes": list(self.notes)}
+
+    def text(self) -> str:
+        """The report as ``neurochip energy`` prints it (side by side for several profiles)."""
+        from .energy.report import format_compare, format_report
+
+        return format_report(self.to_dict()) if len(self.pricing) == 1 else format_compare(self.to_dict())
+
+
+# ---- the network --------------------------------------------------------------------------------
+
+def _config_fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(NetworkConfig) if f.name != "sizes"]
+
+
+def _sizes_of(layers: Sequence[Any]) -> tuple[int, ...]:
+    layers = list(layers)
+    if not layers:
+        raise NeurochipError("a network needs at least one layer")
+    if all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in layers):
+        return tuple(int(x) for x in layers)
+    sizes: list[int] = []
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, Dense):
+            raise NeurochipError(f"layer {i}: {type(spec).__name__} is not a layer spec this version builds "
+                                 f"(layer kinds: Dense; or give the sizes, e.g. [64, 128, 10])")
+        if sizes and spec.n_in != sizes[-1]:
+            raise NeurochipError(f"layer {i}: Dense({spec.n_in}, {spec.n_out}) takes {spec.n_in} inputs but the "
+                                 f"layer before it has {sizes[-1]} outputs")
+        if not sizes:
+            sizes.append(int(spec.n_in))
+        sizes.append(int(spec.n_out))
+    return tuple(sizes)
+
+
+def build(layers: Sequence[Dense] | Sequence[int], profile: ProfileLike = DEFAULT_PROFILE,
+          **options: Any) -> "Network":
+    """A new network (initial weights from ``seed``) of the given layer specs on a profile.
+
+    ``layers``: ``[Dense(64, 128), Dense(128, 10)]`` or the sizes ``[64, 128, 10]``. ``options``
+    are the :class:`NetworkConfig` fields: ``timesteps``, ``precision`` (``"int"``: the chip's
+    integer learner; ``"float"``: the float reference), ``rule`` (``"ottt-o"``, ``"ottt-a"``,
+    ``"bptt"``), ``encoder``, ``readout``, ``loss``, ``lr``, ``seed``... (``docs/api.md`` lists
+    them). ``lr`` defaults to 0.05 for sgd (0.01 momentum, 0.001 adam).
+
+    Example::
+
+        net = nc.build([64, 128, 10], "loihi", timesteps=8, lr=0.05)
+        ref = nc.build([64, 128, 10], "loihi", precision="float", rule="bptt")
+    """
+    from .engine import Engine
+
+    known = _config_fields()
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise NeurochipError(f"unknown network option '{unknown[0]}' (options: {', '.join(known)})")
+    opts = {k: v for k, v in options.items() if v is not None}
+    opts.setdefault("lr", DEFAULT_LR.get(opts.get("optimizer", "sgd"), DEFAULT_LR["sgd"]))
+    prof = load_profile(profile)
+    cfg = NetworkConfig(sizes=_sizes_of(layers), **opts)
+    return Network(Engine(cfg, prof))
+
+
+def load(path: str | os.PathLike[str]) -> "Network":
+    """A network saved by :meth:`Network.save` or ``neurochip train --out`` (HDF5), with its
+    history and its dataset record; every array is checked before use.
+
+    Example::
+
+        net = nc.load("run.h5")
+        net.fit(epochs=len(net.history) + 5)     # continue, bit-identical to an uninterrupted run
+    """
+    from . import checkpoint
+
+    engine, history, info = checkpoint.load(path)
+    return Network(engine, history, info)
+
+
+class Network:
+    """A network on a hardware profile, its training history and where its data came from.
+
+    Made by :func:`build` or :func:`load`. The integer network runs the chip's arithmetic and
+    learns on chip (OTTT); the float one is the float reference (OTTT or BPTT).
+
+    Example::
+
+        net = nc.build([nc.Dense(64, 10)], "loihi")
+        net.fit("digits", epochs=2)
+        print(net.config.timesteps, net.profile.name, net.evaluate().accuracy)
+    """
+
+    def __init__(self, engine: "Engine", history: History | None = None, dataset: dict | None = None) -> None:
+        self._engine = engine
+        self.history: History = history if history is not None else History()
+        #: where the training data came from ({"name" or "path", "seed", "train_eval"}); saved in checkpoints
+        self.dataset_info: dict[str, Any] = dict(dataset) if dataset else {}
+
+    # ---- what it is -----------------------------------------------------------------------------
+    @property
+    def config(self) -> NetworkConfig:
+        """The network's configuration (sizes, T, encoder, rule...)."""
+        return self._engine.cfg
+
+    @property
+    def profile(self) -> Profile:
+        """The hardware profile it runs on."""
+        return self._engine.profile
+
+    @property
+    def layers(self) -> tuple[Dense, ...]:
+        """The layer specs."""
+        return tuple(self.config.layers)
+
+    @property
+    def is_int(self) -> bool:
+        """True for the chip's integer network, False for the float reference."""
+        return bool(self._engine.is_int)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"Network({list(c.sizes)}, profile={self.profile.name!r}, precision={c.precision!r}, "
+                f"rule={c.rule!r}, timesteps={c.timesteps}, epochs={len(self.history)})")
+
+    @property
+    def int_layout(self) -> dict[str, Any] | None:
+        """The integer layout the profile gives this network (per layer: weight fractional bits
+        ``q``, weight exponent, leak shift, update shift; learning-rate mantissa and exponent), or
+        None for the float reference."""
+        ilay = self._engine.ilay
+        return ilay.to_dict() if ilay is not None else None
+
+    def weights(self) -> list[np.ndarray]:
+        """Per-layer weights ``W[l]`` (``n_l x n_{l+1}``, presynaptic-major): integer mantissas
+        (int32) on chip, float32 in the float reference. Copies."""
+        return self._engine.weights()
+
+    def counters(self) -> dict[str, dict[str, list[int]]]:
+        """The training counters so far: ``{"ops": {...}, "saturation": {...}}``, one count per
+        weight layer for each name of :mod:`neurochip.counters` (all 0 for the float reference)."""
+        from .counters import OPS, SAT, as_dict
+
+        return {"ops": as_dict(OPS, self._engine.ops), "saturation": as_dict(SAT, self._engine.sat)}
+
+    # ---- data ------------------------------------------------------------------------------------
+    def _data(self, data: DataLike | None) -> Dataset:
+        if data is None:
+            if not self.dataset_info:
+                raise NeurochipError("no data given, and the network has none recorded (give data, e.g. 'digits')")
+            if self.dataset_info.get("name") == "arrays":
+                raise NeurochipError("the network was trained on arrays, which a checkpoint does not keep: give the data")
+            return load_data(self.dataset_info)
+        return load_data(data, self.config.seed)
+
+    def _check_data(self, ds: Dataset) -> None:
+        sz = self.config.sizes
+        if ds.n_features != sz[0]:
+            raise NeurochipError(f"data has {ds.n_features} features, the network takes {sz[0]}")
+        if ds.n_classes > sz[-1]:
+            raise NeurochipError(f"data has {ds.n_classes} classes, the network has {sz[-1]} outputs")
+
+    # ---- training --------------------------------------------------------------------------------
+    def warm_up(self) -> float:
+        """Load (or compile, on a cold cache) the numba kernels this network needs; seconds taken.
+        Optional: the first run does it anyway. The network itself is untouched."""
+        from .engine import warm_up
+
+        return warm_up(self.config, self.profile)
+
+    def fit(self, data: DataLike | None = None, epochs: int = 1, *,
+            on_epoch: Callable[[History], None] | None = None, train_eval: int | None = None,
+            checkpoint: str | os.PathLike[str] | None = None,
+            progress: bool | ProgressFactory = False) -> History:
+        """Train until ``epochs`` epochs are done in total (a loaded network's count included, as
+        Keras' ``epochs``), on chip (integer OTTT) or in float, as the network was built.
+
+        ``data``: anything :func:`load_data` takes; default: the network's recorded dataset.
+        ``on_epoch(history)`` is called after every epoch; ``train_eval`` training samples run
+        frozen after each epoch for ``history.train_acc`` (default 512, 0 = off); a class that only
+        one split has is a ``UserWarning``; ``checkpoint``:
+        a file saved after every epoch; ``progress``: a progress bar on stderr. The learning rate
+        follows the config's schedule over ``lr_horizon`` epochs (fixed at ``epochs`` by the first
+        call when the config leaves it 0, so a resumed run keeps it). Returns the history.
+
+        Example::
+
+            hist = net.fit("digits", epochs=5, on_epoch=lambda h: print(h.epoch[-1], h.test_acc[-1]))
+        """
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise NeurochipError(f"--epochs must be at least 1, got {epochs}")
+        if train_eval is not None and train_eval < 0:
+            raise NeurochipError(f"--train-eval must be 0 (off) or a number of samples, got {train_eval}")
+        if len(self.history) >= epochs:
+            raise NeurochipError(f"the checkpoint already has {len(self.history)} epochs; ask for more with --epochs")
+        ds = self._data(data)
+        self._check_data(ds)
+        from .data import class_coverage
+
+        gap = class_coverage(ds)
+        if gap:
+            warnings.warn(f"{ds.name}: {gap}", UserWarning, stacklevel=2)
+        info = dict(self.dataset_info) if data is None else _source_of(ds, self.config.seed)
+        if train_eval is None:
+            train_eval = int(info.get("train_eval", self.dataset_info.get("train_eval", TRAIN_EVAL)))
+        info["train_eval"] = int(train_eval)
+        self.dataset_info = info
+        if self.config.lr_horizon == 0 and len(self.history) == 0:
+            self._engine.cfg = dataclasses.replace(self.config, lr_horizon=int(epochs))
+        from .train import fit
+
+        def after_epoch(h: History) -> None:
+            if checkpoint is not None:
+                self.save(checkpoint)
+            if on_epoch is not None:
+                on_epoch(h)
+
+        return fit(self._engine, ds, int(epochs), self.history, _progress_factory(progress), after_epoch,
+                   int(train_eval))
+
+    # ---- inference -------------------------------------------------------------------------------
+    def _frozen(self):
+        """Context: whatever runs inside leaves the PRNG states and counters as they were."""
+        eng = self._engine
+
+        class _Keep:
+            def __enter__(self_):
+                self_.saved = eng.rng.copy(), eng.ops.copy(), eng.sat.copy()
+
+            def __exit__(self_, *exc):
+                eng.rng[:], eng.ops[:], eng.sat[:] = self_.saved
+                return False
+
+        return _Keep()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted classes of samples ``x`` (``(n, n_in)`` floats in [0, 1]); the network is unchanged.
+
+        Example::
+
+            pred = net.predict(ds.x_test[:10])
+        """
+        from .train import run_epoch
+
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x[None]
+        with self._frozen():
+            y = np.zeros(len(x), np.int64)
+            return run_epoch(self._engine, self._engine.prepare(x), y, np.arange(len(x)), False)
+
+    def evaluate(self, data: DataLike | None = None, *, decoder: str | None = None) -> Evaluation:
+        """Inference over the test split of ``data`` (default: the network's recorded dataset).
+
+        ``decoder`` reads predictions another way for this evaluation only (``"membrane"``,
+        ``"rate"``, ``"latency"``). The network, its PRNG states and its training counters are
+        unchanged; the counters of this pass are in the result.
+
+        Example::
+
+            ev = net.evaluate("digits")
+            print(f"{ev.accuracy:.3f}", ev.confusion)
+        """
+        from .counters import OPS, SAT, as_dict
+        from .train import evaluate as _evaluate
+
+        eng = self._engine
+        old = self.config.decoder
+        if decoder is not None:
+            eng.set_decoder(decoder)
+        try:
+            ds = self._data(data)
+            self._check_data(ds)
+            with self._frozen():
+                eng.reset_counters()
+                t0 = time.perf_counter()
+                res = _evaluate(eng, ds.x_test, ds.y_test)
+                seconds = time.perf_counter() - t0
+                ops = as_dict(OPS, eng.ops) if eng.is_int else None
+                sat = as_dict(SAT, eng.sat) if eng.is_int else None
+        finally:
+            if decoder is not None:
+                eng.set_decoder(old)
+        return Evaluation(accuracy=res["accuracy"], predictions=res["pred"], labels=np.asarray(ds.y_test, np.int64),
+                          confusion=res["confusion"], seconds=seconds, ops=ops, saturation=sat)
+
+    def run_sample(self, x: np.ndarray) -> Recording:
+        """Run one sample (``n_in`` floats in [0, 1]) through the network for T steps, recording
+        every layer's spikes, membranes and traces (:class:`Recording`; integer or float). The
+        network is unchanged (its encoder PRNG is read, not advanced).
+
+        Example::
+
+            rec = net.run_sample(ds.x_test[0])
+            print(rec.prediction, [s.sum() for s in rec.spikes])
+        """
+        eng = self._engine
+        x = np.asarray(x)
+        if x.ndim == 2 and x.shape[0] == 1:
+            x = x[0]
+        if x.ndim != 1:
+            raise NeurochipError(f"run_sample takes one sample of shape ({self.config.sizes[0]},), got {x.shape}")
+        xin = eng.prepare(x[None])
+        if not eng.is_int:
+            return _record_float(eng, xin)
+        from .lava.export import input_raster, reference_run
+
+        R = input_raster(eng, xin, np.zeros(1, np.int64))
+        rec = reference_run(eng, R)
+        traces = _traces(eng, R, xin[1][0], rec.spikes)
+        neuron, learning = self.profile.neuron, self.profile.learning
+        assert neuron is not None and learning is not None     # an engine's profile can simulate
+        return Recording(input=R.astype(np.int64), spikes=[s.astype(np.uint8) for s in rec.spikes],
+                         membranes=[v.astype(np.int64) for v in rec.v], traces=traces,
+                         prediction=int(rec.preds[0]), threshold=int(neuron.threshold_membrane),
+                         trace_frac_bits=int(learning.trace_frac_bits))
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write an HDF5 checkpoint (atomic: an interrupted save keeps the previous file); it holds
+        everything needed to continue bit-identically (docs/checkpoint.md). Replaces ``path``.
+
+        Example::
+
+            net.save("runs/digits.h5"); same = nc.load("runs/digits.h5")
+        """
+        from . import checkpoint
+
+        info = dict(self.dataset_info) or {"name": "arrays", "seed": self.config.seed}
+        checkpoint.save(path, self._engine, self.history, info)
+
+    # ---- energy ----------------------------------------------------------------------------------
+    def energy(self, data: DataLike | None = None, profile: ProfileLike | Sequence[ProfileLike] | None = None, *,
+               baseline: ProfileLike | None = "cmos45", samples: int | None = None,
+               learn_samples: int | None = None, notes: Sequence[str] = ()) -> EnergyReport:
+        """Count operations (running the integer kernel on a copy: nothing changes) and price them.
+
+        Inference over the test split (its first ``samples``), learning over ``learn_samples``
+        training samples (default 1000; 0: inference only, needed for a profile without on-chip
+        learning) at the configured learning rate ``config.lr``. ``profile``: one profile or a list to compare (default: the network's own,
+        priced with the bundled profile of that name when there is one); ``baseline``: the
+        equivalent ANN's profile (None: skip).
+
+        Example::
+
+            rep = net.energy(profile="loihi2", learn_samples=0)
+            print(rep.pj_per_sample(), rep.to_dict()["neurobench"])
+        """
+        from .energy.counts import DEFAULT_LEARN_SAMPLES, gather_counts
+        from .energy.neurobench import footprint, neurobench
+        from .energy.report import network_info, price_on
+        from .energy.tables import energy_model
+
+        if samples is not None and samples < 1:
+            raise NeurochipError(f"--samples must be at least 1, got {samples}")
+        if learn_samples is not None and learn_samples < 0:
+            raise NeurochipError(f"--learn-samples must be 0 or more, got {learn_samples}")
+        n_learn = DEFAULT_LEARN_SAMPLES if learn_samples is None else int(learn_samples)
+        if profile is None:
+            try:
+                pricing = [load_profile(self.profile.name)]
+            except NeurochipError:
+                pricing = [self.profile]
+        elif isinstance(profile, (Profile, str, os.PathLike)):
+            pricing = [load_profile(profile)]
+        else:
+            pricing = [load_profile(p) for p in profile]
+            if not pricing:
+                raise NeurochipError("give at least one pricing profile")
+        ds = self._data(data)
+        self._check_data(ds)
+        models = [energy_model(p) for p in pricing]          # validate before simulating
+        single = len(pricing) == 1
+        if single and n_learn and not models[0].learning:
+            raise NeurochipError(f"profile '{pricing[0].name}' has no on-chip learning (energy.learning = false in "
+                                 f"{models[0].path}): its learning energy is not defined; pass --inference-only")
+        base_model = base = None
+        if baseline is not None and not (isinstance(baseline, str) and baseline.lower() == "none"):
+            base = load_profile(baseline)
+            base_model = energy_model(base)
+        eng = self._engine
+        if n_learn and eng.is_int:
+            # learn at the configured rate, as a loaded checkpoint does (fit leaves the engine at the
+            # last epoch's annealed rate): a network and its checkpoint count the same
+            eng = copy.deepcopy(eng)
+            eng.set_lr(self.config.lr)
+        inf, train = gather_counts(eng, ds.x_test, ds.y_test, ds.x_train if n_learn else None, ds.y_train,
+                                   samples=samples, learn_samples=n_learn)
+        notes = list(notes)
+        if train is not None:
+            notes.append(f"learning counts: the first {train.samples} samples of epoch 0's order, learning with "
+                         f"{self.config.rule} on a copy of the network; nothing is saved")
+        eng = self._engine
+        return EnergyReport(
+            network=network_info(eng), inference=inf, training=train, neurobench=neurobench(inf, eng),
+            footprint=footprint(eng),
+            pricing={p.name: price_on(p, eng, inf, train, base_model, single) for p in pricing},
+            baseline=base.name if base is not None else None, notes=tuple(notes))
+
+    def training_report(self, samples: int) -> dict[str, Any]:
+        """The counters gathered by training (``samples`` learning samples so far), priced on the
+        network's profile: the ``train --report`` file. Pricing problems are recorded, not raised.
+
+        Example::
+
+            rep = net.training_report(len(ds.y_train) * len(net.history))
+        """
+        from .energy.report import training_report
+
+        return training_report(self._engine, samples)
+
+    # ---- Lava ------------------------------------------------------------------------------------
+    def to_lava(self, custom_neurons: bool = False) -> "LavaExport":
+        """The Lava (lava-nc 0.10.0) parameters of this integer network: per layer the Dense
+        weights, exponent and sign mode and the LIF constants (numbers only: Lava is not needed).
+
+        Example::
+
+            exp = net.to_lava(); print(exp.stock, exp.notes)
+        """
+        from .lava.export import export_network
+
+        return export_network(self._engine, force_custom=custom_neurons)
+
+    def compare_lava(self, data: DataLike | None = None, samples: int = 100, *,
+                     custom_neurons: bool = False) -> "Comparison":
+        """Run the first ``samples`` test samples in neurochip and in Lava's fixed-point simulator;
+        count differing spikes and membranes per layer (expected 0): ``.exact``, ``.to_dict()``.
+        Raises NeurochipError when Lava is not usable here (see :func:`lava_status`).
+
+        Example::
+
+            c = net.compare_lava("digits", samples=20)
+            assert c.exact, c.to_dict()
+        """
+        from .lava.compat import require_lava
+        from .lava.export import compare
+
+        require_lava()
+        if not self.is_int:
+            raise NeurochipError("this checkpoint holds a float network; only integer networks (--precision int) "
+                                 "can run in Lava's fixed-point simulator")
+        if samples < 1:
+            raise NeurochipError(f"--samples must be at least 1, got {samples}")
+        ds = self._data(data)
+        n = min(int(samples), len(ds.y_test))
+        if n < 1:
+            raise NeurochipError("the checkpoint's dataset has no test samples")
+        return compare(self._engine, ds.x_test[:n], ds.y_test[:n], force_custom=custom_neurons)
+
+
+def lava_status() -> tuple[bool, str]:
+    """Whether stock lava-nc 0.10.0 is usable here (with neurochip's import fix), and why not.
+
+    Example::
+
+        ok, why = nc.lava_status()
+        if ok:
+            print(net.compare_lava(samples=10).exact)
+    """
+    from .lava.compat import lava_status as _status
+
+    return _status()
+
+
+def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: str | os.PathLike[str] | None = None,
+                          test_samples: int | None = None, seed: int = 0, hidden: int = 0, feedback: str = "none",
+                          timesteps: int = 8, lava: bool = True) -> "LearnComparison":
+    """On-chip OTTT learning in Lava (LearningDense with the Loihi3F rule) and in neurochip's exact
+    emulation of Lava's learning engine, on ``samples`` training samples, then ``test_samples``
+    test samples (default ``min(samples, 360)``); what ``neurochip lava learn`` prints
+    (``.exact``, ``.weights_differing``, ``.to_dict()``; ``docs/lava_learning.md``).
+
+    ``hidden``: a hidden layer of that size (0: the input feeds the learning output layer);
+    ``feedback``: ``"none"`` (only the output layer learns) or ``"random"`` (the hidden layer learns
+    too, by fixed random feedback). ``lava=False`` runs the emulation only (Lava not needed).
+    Raises NeurochipError when Lava is asked for and not usable (before any work).
+
+    Example::
+
+        res = nc.compare_lava_learning(100, hidden=32, feedback="random")
+        print(res.exact, res.acc_test_lava, res.acc_test_neurochip)
+    """
+    from .lava import learning_task
+
+    if samples < 1:
+        raise NeurochipError(f"--samples must be at least 1, got {samples}")
+    if lava:
+        from .lava.compat import require_lava
+
+        require_lava()
+    kw: dict[str, Any] = {"timesteps": timesteps, "feedback": feedback}
+    if hidden:
+        kw["hidden"] = hidden
+    return learning_task.learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, lava=lava, **kw)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _progress_factory(progress: bool | ProgressFactory) -> ProgressFactory | None:
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    import click
+
+    def factory(n: int, label: str):
+        return click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True)
+
+    return factory
+
+
+def _record_float(engine: "Engine", xin: Any) -> Recording:
+    """One sample through the float reference, step by step, by the float OTTT kernel itself: the
+    kernel keeps only the last step's state, so it runs the sample truncated to t = 1..T steps
+    (from the same start, the same encoder PRNG state) and each run's final state is step t - 1.
+    Traces by the kernels' own helper (kernels/lif_float.trace) at the kernel's float32."""
+    from .kernels.lif_float import trace
+    from .kernels.ottt_float import run_float
+
+    from .backends.float_ottt import FloatBackend
+
+    backend = engine.backend
+    assert isinstance(backend, FloatBackend)
+    net, learn, params, state0 = backend.fk.args
+    X = np.ascontiguousarray(xin[0], np.float64)
+    sizes = [int(n) for n in engine.cfg.sizes]
+    n0, L, T = sizes[0], len(sizes) - 1, engine.cfg.timesteps
+    noff = [int(o) for o in net.noff]
+    lam = net.lam
+    y, order, preds = np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
+    inp = np.zeros((T, n0))
+    spikes = [np.zeros((T, n), np.uint8) for n in sizes[1:]]
+    mem = [np.zeros((T, n), np.float32) for n in sizes[1:]]
+    for t in range(1, T + 1):
+        st = type(state0)(*(a.copy() for a in state0))
+        run_float(X, y, order, net._replace(T=t), learn, params, st, preds, False)
+        inp[t - 1] = st.s[:n0]
+        for l in range(L):
+            spikes[l][t - 1] = st.s[noff[l + 1]:noff[l + 1] + sizes[l + 1]] != 0
+            mem[l][t - 1] = st.v[noff[l + 1]:noff[l + 1] + sizes[l + 1]]
+    traces = [np.zeros((T, sizes[l]), np.float32) for l in range(L)]
+    for l in range(L):
+        a = np.zeros(sizes[l], np.float32)
+        src = inp if l == 0 else spikes[l - 1]
+        for t in range(T):
+            for j in range(sizes[l]):
+                s = np.float64(src[t, j]) if l == 0 else np.float32(src[t, j])
+                a[j] = trace(a[j], lam[l], s)
+            traces[l][t] = a
+    return Recording(input=inp, spikes=spikes, membranes=mem, traces=traces, prediction=int(preds[0]),
+                     threshold=1.0, trace_frac_bits=0)
+
+
+def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[np.ndarray]) -> list[np.ndarray]:
+    """Presynaptic traces of every weight layer over the T steps of one sample, by the kernel's
+    own step (kernels/trace.py) in run_int's order: per step, the input's traces, then each hidden
+    layer's, drawing from a copy of the learning PRNG."""
+    from .kernels.trace import trace_step
+
+    _, lifs, lrn, _ = engine.kernel_params()
+    T = R.shape[0]
+    L = engine.cfg.n_layers
+    rng = int(engine.rng[0])
+    one = 1 << int(lrn.tr_frac)
+    sto, bits = bool(lrn.tr_sto), int(lrn.tr_bits)
+    ks = [int(k) for k in lifs.leak_shift]
+    out = [np.zeros((T, engine.cfg.sizes[l]), np.int64) for l in range(L)]
+    state = [np.zeros(engine.cfg.sizes[l], np.int64) for l in range(L)]
+    for t in range(T):
+        for l in range(L):
+            fired = R[t] != 0 if l == 0 else spikes[l - 1][t] != 0
+            a = state[l]
+            for j in range(a.shape[0]):
+                imp = (int(impulse[j]) if l == 0 else one) if fired[j] else 0
+                v, rng, _, _ = trace_step(int(a[j]), imp, ks[l], sto, bits, rng)
+                a[j] = v
+            out[l][t] = a
+    return out
+
+
+__all__ = ["DEFAULT_LR", "DEFAULT_PROFILE", "EnergyReport", "Evaluation", "Network", "Recording", "build",
+           "compare_lava_learning", "list_profiles", "lava_status", "load", "load_data", "load_profile"]
+
