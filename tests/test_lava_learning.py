@@ -26,7 +26,7 @@ import pytest
 from neurochip.errors import NeurochipError
 from neurochip.lava.learning_emulator import Emulator, emulate
 from neurochip.lava.learning_graph import lava_rule, run_lava_learning
-from neurochip.lava.learning_spec import (HiddenLearnSpec, HiddenSpec, LearnNet, NeuronSpec, Product, RuleSpec,
+from neurochip.lava.learning_spec import (HiddenLearnSpec, HiddenSpec, LearnNet, LearningNeuronSpec, Product, RuleSpec,
                                           decay_factors, impulse_parts, random_streams, truncated_initial)
 from neurochip.lava.learning_task import digits_task, lava_lr, learn_compare
 
@@ -76,7 +76,7 @@ def random_chain(seed: int, n_in: int, steps: int, *, t_epoch: int | None = None
                        x1_tau=float(rng.choice([0, 1, 2, 5, 1.5, 12])),
                        x1_impulse=float(rng.choice([16, 20.5, 33.25, 12.75, 60, 100, 7.3])), t_epoch=te,
                        rng_seed=int(rng.integers(0, 10000)), uk=int(rng.choice([0, 0, 0, 1, 2])))
-    nrn = NeuronSpec(vth=vth, dv=int(rng.choice([0, 256, 1024, 2048, 4096])), du=int(rng.choice([4095, 4095, 2048, 0])),
+    nrn = LearningNeuronSpec(vth=vth, dv=int(rng.choice([0, 256, 1024, 2048, 4096])), du=int(rng.choice([4095, 4095, 2048, 0])),
                         mode=mode, bap=bap, err_frac=6, err_shift=int(rng.integers(0, 3)),
                         delta_max=int(rng.choice([127, 127, 40])), surrogate=sg, surrogate_param=sgp,
                         y1_const=int(rng.choice([127, 90, 33])) if y1f else 0)
@@ -115,7 +115,7 @@ def dfa_chain(seed: int, n_in: int, steps: int):
         rule=RuleSpec(lr_mant=int(rng.integers(1, 8)), lr_exp=int(rng.integers(-3, 4)),
                          x1_tau=float(rng.choice([1, 2, 4])), x1_impulse=float(rng.choice([20, 33.5])),
                          t_epoch=int(rng.choice([1, 1, 2])), rng_seed=int(rng.integers(0, 999))),
-        neuron=NeuronSpec(vth=int(rng.integers(8, 40)), dv=1024, mode="error", bap=str(rng.choice(["never", "spike"])),
+        neuron=LearningNeuronSpec(vth=int(rng.integers(8, 40)), dv=1024, mode="error", bap=str(rng.choice(["never", "spike"])),
                              surrogate=sg, surrogate_param=sgp, err_shift=int(rng.integers(0, 9)),
                              delta_rounding=str(rng.choice(["floor", "nearest"]))),
         weight_exp=int(rng.integers(-1, 2)), bias=rng.integers(-100, 300, size=n_h))
@@ -210,7 +210,7 @@ def test_no_teaching_signal_keeps_truncated_weights():
     only the LearningDense's first-step truncation ((W >> 1) << 1, MIXED) shows."""
     rng = np.random.default_rng(3)
     W = rng.integers(-255, 256, size=(4, 9)).astype(np.int32)
-    net = LearnNet(weights=W, rule=RuleSpec(lr_exp=8, lr_mant=7), neuron=NeuronSpec(vth=10), weight_exp=1,
+    net = LearnNet(weights=W, rule=RuleSpec(lr_exp=8, lr_mant=7), neuron=LearningNeuronSpec(vth=10), weight_exp=1,
                       period=5)
     res = emulate(net, raster(0, 50, 9), np.zeros((50, 4), np.int32))
     assert np.array_equal(res.weights, (W >> 1) << 1)
@@ -242,7 +242,7 @@ def test_signed_encoding_loses_negative_half_on_bap():
     out = {}
     for enc in ("split", "signed"):
         net = LearnNet(weights=W, rule=RuleSpec(lr_exp=-2, encoding=enc),
-                          neuron=NeuronSpec(vth=20, mode="error", bap="always", surrogate="rectangular",
+                          neuron=LearningNeuronSpec(vth=20, mode="error", bap="always", surrogate="rectangular",
                                                surrogate_param=6.0), weight_exp=0, period=10)
         out[enc] = emulate(net, R, TF).weights.astype(np.int64) - truncated_initial(net)
     assert (out["split"] < 0).any() and (out["split"] > 0).any()
@@ -266,7 +266,7 @@ def test_bad_inputs():
     with pytest.raises(NeurochipError):
         LearnNet(weights=np.zeros((2, 3), np.int32), sign_mode="SIGNED")
     with pytest.raises(NeurochipError):
-        NeuronSpec(bap="sometimes")
+        LearningNeuronSpec(bap="sometimes")
     net, TF = random_chain(1, 10, 20)
     em = Emulator(net, 20)
     with pytest.raises(NeurochipError):
@@ -371,7 +371,7 @@ def test_lava_learning_y_decay_events_slow():
     R = raster(7, steps, 8)
     net = LearnNet(weights=np.random.default_rng(7).integers(-80, 81, size=(3, 8)).astype(np.int32),
                       rule=RuleSpec(y1_factor=True, lr_exp=3, rng_seed=11),
-                      neuron=NeuronSpec(vth=20, mode="error", y1_const=127, surrogate="rectangular",
+                      neuron=LearningNeuronSpec(vth=20, mode="error", y1_const=127, surrogate="rectangular",
                                            surrogate_param=6.0, bap="spike"), period=10)
     TF = np.random.default_rng(8).integers(-60, 61, size=(steps, 3)).astype(np.int32)
     em = emulate(net, R, TF)

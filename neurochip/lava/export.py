@@ -351,7 +351,8 @@ def _lava():
     require_lava()
 
 
-def _sign_mode(name: str):
+def sign_mode_of(name: str):
+    """Lava's SignMode member of that name (imported lazily: Lava loads only when used)."""
     from lava.utils.weightutils import SignMode
 
     return getattr(SignMode, name)
@@ -439,7 +440,7 @@ def _add_chain(exp: LavaExport, src_out, lava_steps: int, reset: bool, record_sp
     prev = src_out
     for lay in exp.layers:
         d = Dense(weights=lay.weights.copy(), weight_exp=lay.weight_exp, num_weight_bits=lay.num_weight_bits,
-                  sign_mode=_sign_mode(lay.sign_mode), num_message_bits=lay.num_message_bits,
+                  sign_mode=sign_mode_of(lay.sign_mode), num_message_bits=lay.num_message_bits,
                   name=f"{tag}dense{lay.index}")
         shape = (lay.n_post,)
         # neuron layer l = index + 1 computes global step g at Lava time step g + 1 + l * HOP_DELAY:

@@ -168,7 +168,7 @@ def run_lava_layers(ex: dict, R: np.ndarray, bias_last=None):
     from lava.proc.io.source import RingBuffer as Source
     from lava.proc.lif.process import LIFReset
 
-    from .export import _sign_mode
+    from .export import sign_mode_of
 
     layers = ex["layers"]
     L = len(layers)
@@ -200,7 +200,7 @@ def run_lava_layers(ex: dict, R: np.ndarray, bias_last=None):
             if prev_img:
                 prev = prev.flatten()
             syn = Dense(weights=d["weights"], weight_exp=d["weight_exp"], num_weight_bits=8,
-                        sign_mode=_sign_mode(d["sign_mode"]), num_message_bits=d["nmb"])
+                        sign_mode=sign_mode_of(d["sign_mode"]), num_message_bits=d["nmb"])
             a_out = syn.a_out.reshape(d["lava_shape"]) if img_out else syn.a_out
         start = 1 + (d["index"] + 1) * HOP_DELAY
         nrn = LIFReset(shape=d["lava_shape"], du=d["du"], dv=d["dv"], vth=d["vth"], bias_mant=d["bias_mant"].reshape(d["lava_shape"]),
@@ -209,7 +209,7 @@ def run_lava_layers(ex: dict, R: np.ndarray, bias_last=None):
         a_out.connect(nrn.a_in)
         if "rec_weights" in d:
             rec = Dense(weights=d["rec_weights"], weight_exp=d["weight_exp"], num_weight_bits=8,
-                        sign_mode=_sign_mode(d["rec_sign_mode"]))
+                        sign_mode=sign_mode_of(d["rec_sign_mode"]))
             nrn.s_out.connect(rec.s_in)
             rec.a_out.connect(nrn.a_in)
             conns.append(rec)

@@ -13,11 +13,11 @@ import numpy as np
 from ..errors import NeurochipError
 from ..kernels import lava_engine as K
 from .learning_spec import (ACC_SHIFT, BAPS, ENCODINGS, FACTORS, MODES, SIGN_MODES, LearnNet, LearnResult,
-                            NeuronSpec, RuleSpec, decay_factors, impulse_parts, random_streams)
+                            LearningNeuronSpec, RuleSpec, decay_factors, impulse_parts, random_streams)
 
 
 def _neuron_params(wexp: int, du: int, dv: int, vth: int, interval: int, offset: int, numw: int, sign: str,
-                   nrn: NeuronSpec | None = None, encoding: str = "split") -> np.ndarray:
+                   nrn: LearningNeuronSpec | None = None, encoding: str = "split") -> np.ndarray:
     P = np.zeros(K.N_PARAMS, np.int64)
     P[K.N_WEXP], P[K.N_DU], P[K.N_DV], P[K.N_VTH] = wexp, du, dv, vth
     P[K.N_RINT], P[K.N_ROFF] = interval, offset
@@ -47,7 +47,7 @@ def _products(rule: RuleSpec):
     return PM, PE, PS, PF, PC
 
 
-def _layer(W, weight_exp: int, sign_mode: str, numw: int, nrn: NeuronSpec, rule: RuleSpec, bias, interval: int,
+def _layer(W, weight_exp: int, sign_mode: str, numw: int, nrn: LearningNeuronSpec, rule: RuleSpec, bias, interval: int,
            offset: int, max_steps: int) -> tuple:
     """The kernel's learning-layer tuple (see neurochip/kernels/lava_engine.py) of one LearningDense
     with its OTTT neurons."""
@@ -101,7 +101,7 @@ class Emulator:
                        np.array([hl.feedback_exp], np.int64), np.zeros(n_h, np.int64))
         else:
             # typed placeholders (never touched)
-            self.LH = _layer(np.zeros((1, 1), np.int32), 0, "MIXED", 8, NeuronSpec(), RuleSpec(), None, 0, 0, 1)
+            self.LH = _layer(np.zeros((1, 1), np.int32), 0, "MIXED", 8, LearningNeuronSpec(), RuleSpec(), None, 0, 0, 1)
             self.FB = (np.zeros((0, 0), np.int32), np.zeros(1, np.int64), np.zeros(0, np.int64))
         if hid is None and hl is None:
             self.hmode = K.H_NONE

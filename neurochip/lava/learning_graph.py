@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import NeurochipError
-from .learning_spec import ACC_SHIFT, LearnNet, LearnResult, NeuronSpec, RuleSpec
+from .export import sign_mode_of
+from .learning_spec import ACC_SHIFT, LearnNet, LearnResult, LearningNeuronSpec, RuleSpec
 
 
 def _require_lava():
@@ -36,10 +37,6 @@ def lava_rule(rule: RuleSpec):
     return lr
 
 
-def _sign(name: str):
-    from lava.utils.weightutils import SignMode
-
-    return getattr(SignMode, name)
 
 
 @dataclass
@@ -52,7 +49,7 @@ class _LavaChain:
     hidden_neuron: object = None
 
 
-def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: NeuronSpec, bias, interval, offset,
+def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: LearningNeuronSpec, bias, interval, offset,
                     n_steps, tag):
     """LearningDense + OtttLIF, the y-traces and bAP wired back."""
     from lava.proc.dense.process import LearningDense
@@ -61,7 +58,7 @@ def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: Neur
 
     rule = lava_rule(rule_spec)
     W = np.asarray(W, np.int32)
-    ld = LearningDense(weights=W.copy(), weight_exp=weight_exp, num_weight_bits=numw, sign_mode=_sign(sign_mode),
+    ld = LearningDense(weights=W.copy(), weight_exp=weight_exp, num_weight_bits=numw, sign_mode=sign_mode_of(sign_mode),
                        learning_rule=rule, name=f"{tag}ldense")
     lut, c_sg, spop = n.lut(n.vth << 6)
     b = np.zeros(W.shape[0], np.int32) if bias is None else np.asarray(bias, np.int32)
@@ -79,7 +76,7 @@ def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: Neur
     return ld, nrn
 
 
-def _add_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, tag: str) -> _LavaChain:
+def _add_learning_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, tag: str) -> _LavaChain:
     from lava.proc.dense.process import Dense
     from lava.proc.io.source import RingBuffer as Source
     from lava.proc.lif.process import LIFReset
@@ -91,7 +88,7 @@ def _add_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, tag: str) -
     if hid is not None:
         interval, offset = net.reset_offset(1)
         dh = Dense(weights=np.asarray(hid.weights, np.int32).copy(), weight_exp=hid.weight_exp,
-                   num_weight_bits=hid.num_weight_bits, sign_mode=_sign(hid.sign_mode), name=f"{tag}dense_h")
+                   num_weight_bits=hid.num_weight_bits, sign_mode=sign_mode_of(hid.sign_mode), name=f"{tag}dense_h")
         bh = np.zeros(hid.weights.shape[0], np.int32) if hid.bias is None else np.asarray(hid.bias, np.int32)
         lif = LIFReset(shape=(hid.weights.shape[0],), du=hid.du, dv=hid.dv, vth=hid.vth, bias_mant=bh.copy(),
                        bias_exp=np.zeros_like(bh), reset_interval=interval if interval else n_steps + 10,
@@ -117,7 +114,7 @@ def _add_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, tag: str) -
     if hl is not None:
         # fixed random feedback: output delta (graded) -> Dense(B) -> hidden third factor
         fb = Dense(weights=np.asarray(hl.feedback, np.int32).copy(), weight_exp=hl.feedback_exp, num_weight_bits=8,
-                   sign_mode=_sign(hl.feedback_sign_mode), num_message_bits=8, name=f"{tag}feedback")
+                   sign_mode=sign_mode_of(hl.feedback_sign_mode), num_message_bits=8, name=f"{tag}feedback")
         nrn.s_out_err.connect(fb.s_in)
         fb.a_out.connect(hnrn.a_third_factor_in)
         procs.append(fb)
@@ -160,7 +157,7 @@ def run_lava_learning(nets, R: np.ndarray, TFs, pin_models: bool = True) -> list
         if net.n_in != R.shape[1] or tf.shape != (n_steps, net.n_out):
             raise NeurochipError("input raster / third factor shapes do not match the learning chain")
     src = Source(data=np.ascontiguousarray(R.T))
-    chains = [_add_chain(net, src.s_out, tf, n_steps, f"c{i}_") for i, (net, tf) in enumerate(zip(nets, TFs))]
+    chains = [_add_learning_chain(net, src.s_out, tf, n_steps, f"c{i}_") for i, (net, tf) in enumerate(zip(nets, TFs))]
     procs = [src] + [p for ch in chains for p in ch.procs]
     cfg = (Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=_model_map(procs)) if pin_models
            else Loihi2SimCfg(select_tag="fixed_pt"))

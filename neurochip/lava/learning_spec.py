@@ -21,7 +21,7 @@ With the same seed the weights after learning are bit-identical (tests/test_lava
 One concept per module:
 
 * :mod:`neurochip.lava.learning_spec` (this module): one learning chain, :class:`LearnNet` (weights,
-  :class:`RuleSpec`, :class:`NeuronSpec`, optional :class:`HiddenSpec` / :class:`HiddenLearnSpec`),
+  :class:`RuleSpec`, :class:`LearningNeuronSpec`, optional :class:`HiddenSpec` / :class:`HiddenLearnSpec`),
   the host-side constants exactly as Lava computes them, and :class:`LearnResult`;
 * :mod:`neurochip.lava.learning_emulator`: :class:`Emulator` and :func:`emulate` (neurochip);
 * :mod:`neurochip.lava.learning_graph`: :func:`run_lava_learning` (the Lava graph; several chains
@@ -161,7 +161,7 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
-class NeuronSpec:
+class LearningNeuronSpec:
     """The OTTT learning neuron (Lava LIF arithmetic + integer delta), see OtttLIF."""
     vth: int = 4096
     du: int = 4095
@@ -232,7 +232,7 @@ class HiddenLearnSpec:
     feedback_exp: int = 0
     feedback_sign_mode: str = "MIXED"
     rule: RuleSpec = RuleSpec()
-    neuron: NeuronSpec = NeuronSpec(mode="error")
+    neuron: LearningNeuronSpec = LearningNeuronSpec(mode="error")
     weight_exp: int = 0
     sign_mode: str = "MIXED"
     num_weight_bits: int = 8
@@ -259,7 +259,7 @@ class LearnNet:
     (at most one of them)."""
     weights: np.ndarray            # n_out x n_pre int32 (Lava layout), initial LearningDense weights
     rule: RuleSpec = RuleSpec()
-    neuron: NeuronSpec = NeuronSpec()
+    neuron: LearningNeuronSpec = LearningNeuronSpec()
     weight_exp: int = 0
     sign_mode: str = "MIXED"
     num_weight_bits: int = 8

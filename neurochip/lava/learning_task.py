@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import NeurochipError
 from .learning_emulator import Emulator
 from .learning_graph import run_lava_learning
-from .learning_spec import HiddenLearnSpec, HiddenSpec, LearnNet, NeuronSpec, RuleSpec, truncated_initial
+from .learning_spec import HiddenLearnSpec, HiddenSpec, LearnNet, LearningNeuronSpec, RuleSpec, truncated_initial
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
     imp = float(1 << lrn.trace_frac_bits) if x1_impulse is None else float(x1_impulse)
     rule = RuleSpec(lr_mant=int(lr_mant), lr_exp=int(lr_exp), encoding=encoding, x1_tau=x1_tau, x1_impulse=imp,
                     t_epoch=t_epoch, rng_seed=int(seed if rng_seed is None else rng_seed))
-    nrn = NeuronSpec(vth=prof.neuron.threshold, du=4095, dv=4096 >> k_out if k_out else 4096, mode="target",
+    nrn = LearningNeuronSpec(vth=prof.neuron.threshold, du=4095, dv=4096 >> k_out if k_out else 4096, mode="target",
                      err_frac=lrn.error_frac_bits, sg_bits=lrn.surrogate_bits, surrogate=surrogate,
                      surrogate_param=cfg.surrogate_param, err_shift=err_shift, delta_max=127, bap=bap)
     if feedback not in ("none", "random"):
@@ -251,7 +251,7 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
                                         lrn.trace_frac_bits, lrn.error_frac_bits, EXPORT_WEIGHT_SHIFT)
             rule_h = RuleSpec(lr_mant=m1, lr_exp=e1r, encoding=encoding, x1_tau=x1_tau, x1_impulse=imp,
                               t_epoch=t_epoch, rng_seed=int(seed if rng_seed is None else rng_seed) + 7919)
-            nrn_h = NeuronSpec(vth=prof.neuron.threshold, du=4095, dv=dv_h, mode="error",
+            nrn_h = LearningNeuronSpec(vth=prof.neuron.threshold, du=4095, dv=dv_h, mode="error",
                                err_frac=lrn.error_frac_bits, sg_bits=lrn.surrogate_bits, surrogate=surrogate,
                                surrogate_param=cfg.surrogate_param, err_shift=q_out + EXPORT_WEIGHT_SHIFT + es1,
                                delta_max=127, bap=bap, delta_rounding="nearest")
