@@ -17,7 +17,7 @@ import numpy as np
 from .errors import NeurochipError
 from .parallel import threads_option
 from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
-                      READOUTS, RULES, NetworkConfig)
+                      READOUTS, RULES, NetworkConfig, parse_hidden)
 from .surrogate import SURROGATES
 from .train import TRAIN_EVAL
 
@@ -49,16 +49,6 @@ def _progress(enabled: bool):
         return click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True)
 
     return factory
-
-
-def _parse_hidden(hidden: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
-    except ValueError:
-        raise NeurochipError(f"--hidden must be comma-separated layer sizes like 256,128; got '{hidden}'") from None
-    if any(s < 1 for s in sizes):
-        raise NeurochipError(f"--hidden sizes must be positive; got '{hidden}'")
-    return sizes
 
 
 def _arch_options(hidden, arch, network_file, input_shape) -> tuple[str, tuple[int, ...]]:
@@ -310,7 +300,7 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
         if arch_str:
             sizes = (ds.n_features, ds.n_classes)
         else:
-            sizes = (ds.n_features,) + _parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
+            sizes = (ds.n_features,) + parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
         opts = {k: v for k, v in net_opts.items() if v is not None}
         if arch_str:
             opts.update(arch=arch_str, input_shape=shape)

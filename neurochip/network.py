@@ -234,6 +234,17 @@ class IntLayout:
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
 
+def parse_hidden(hidden: str) -> tuple[int, ...]:
+    """Hidden layer sizes from the ``--hidden`` text ``"256,128"``."""
+    try:
+        sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
+    except ValueError:
+        raise NeurochipError(f"--hidden must be comma-separated layer sizes like 256,128; got '{hidden}'") from None
+    if any(s < 1 for s in sizes):
+        raise NeurochipError(f"--hidden sizes must be positive; got '{hidden}'")
+    return sizes
+
+
 
 def quantize_lr(x: float) -> tuple[int, int]:
     """x ~= mant * 2^exp with a 4-bit mantissa in [8, 15] (a shift-and-add multiplier)."""

@@ -12,7 +12,7 @@ import click
 
 from ..errors import NeurochipError
 from ..parallel import threads_option
-from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig
+from ..network import ENCODERS, FEEDBACK, LOSSES, READOUTS, NetworkConfig, parse_hidden
 from ..surrogate import SURROGATES
 
 _NET_OPTS = ("hidden", "arch", "timesteps", "encoder", "readout", "loss", "surrogate", "feedback", "rule", "seed",
@@ -26,16 +26,6 @@ def _names(s: str) -> list[str]:
     if len(set(names)) != len(names):
         raise NeurochipError(f"--compare lists a profile twice: '{s}'")
     return names
-
-
-def _hidden(hidden: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
-    except ValueError:
-        raise NeurochipError(f"--hidden must be comma-separated layer sizes like 256,128; got '{hidden}'") from None
-    if any(s < 1 for s in sizes):
-        raise NeurochipError(f"--hidden sizes must be positive; got '{hidden}'")
-    return sizes
 
 
 @click.command("energy")
@@ -149,7 +139,7 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
                 raise NeurochipError("give --hidden or --arch, not both")
             engine = Engine(NetworkConfig(sizes=(ds.n_features, ds.n_classes), arch=arch, **opts), sim)
         else:
-            sizes = (ds.n_features,) + _hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
+            sizes = (ds.n_features,) + parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
             engine = Engine(NetworkConfig(sizes=sizes, **opts), sim)
         notes.append("untrained network (initial weights)")
     if ds.n_features != engine.cfg.sizes[0]:

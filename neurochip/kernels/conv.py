@@ -294,37 +294,4 @@ def conv_update(l, net, lrn, wts, st, sc, cnt):
         write_sums(l, net.woff[l], nw, cout, lrn, wts, st, sc, cnt)
 
 
-@nb.njit(**NJIT)
-def range_apply_accumulated(l, wo, nw, lrn, wts, st, cnt):
-    """OTTT_A, end of sample, for weights wo..wo+nw (conv, recurrent): write each accumulator into
-    its weight (profile rounding) and clear it, as kernels/dense.py does for a dense layer."""
-    ACC = wts.ACC
-    acc_frac = lrn.acc_frac
-    upd_round = lrn.upd_round
-    r_learn = st.rng[0]
-    n_draw = 0
-    n_nz = 0
-    n_wsat = 0
-    for m in range(wo, wo + nw):
-        x = ACC[m]
-        if x == 0:
-            continue
-        ACC[m] = 0
-        r = 0
-        if upd_round == 2 and acc_frac > 0:
-            r_learn = xorshift32(r_learn)
-            r = r_learn >> (32 - acc_frac)
-            n_draw += 1
-        dd = shift_round(x, acc_frac, upd_round, r)
-        if dd == 0:
-            continue
-        changed, satd, dnz = write_weight(wts.W, wts.WS, m, dd, lrn.w_bits, lrn.shadow)
-        n_nz += changed
-        n_wsat += satd
-    st.rng[0] = r_learn
-    cnt.ops[l, O_PRNG] += n_draw
-    cnt.ops[l, O_WUPD_NZ] += n_nz
-    cnt.sat[l, S_WEIGHT] += n_wsat
-
-
-__all__ = ["conv_forward", "conv_error", "conv_update", "write_sums", "range_apply_accumulated"]
+__all__ = ["conv_forward", "conv_error", "conv_update", "write_sums"]

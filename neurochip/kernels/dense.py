@@ -321,42 +321,4 @@ def dense_update(l, net, lrn, wts, st, sc, cnt):
     cnt.sat[l, S_WEIGHT] += n_wsat
 
 
-@nb.njit(**NJIT_INNER)
-def dense_apply_accumulated(l, net, lrn, wts, st, sc, cnt):
-    """OTTT_A, end of sample: write each accumulator into its weight (profile rounding) and clear it."""
-    W = wts.W
-    WS = wts.WS
-    ACC = wts.ACC
-    wo = net.woff[l]
-    npost = net.sizes[l + 1]
-    nw = net.sizes[l] * npost
-    acc_frac = lrn.acc_frac
-    upd_round = lrn.upd_round
-    r_learn = st.rng[0]
-    n_draw = 0
-    n_nz = 0
-    n_wsat = 0
-    for m in range(wo, wo + nw):
-        x = ACC[m]
-        if x == 0:
-            continue
-        ACC[m] = 0
-        r = 0
-        if upd_round == 2 and acc_frac > 0:
-            r_learn = xorshift32(r_learn)
-            r = r_learn >> (32 - acc_frac)
-            n_draw += 1
-        d = shift_round(x, acc_frac, upd_round, r)
-        if d == 0:
-            continue
-        changed, satd, dnz = write_weight(W, WS, m, d, lrn.w_bits, lrn.shadow)
-        n_nz += changed
-        n_wsat += satd
-        sc.rownz[net.noff[l] + (m - wo) // npost] += dnz
-    st.rng[0] = r_learn
-    cnt.ops[l, O_PRNG] += n_draw
-    cnt.ops[l, O_WUPD_NZ] += n_nz
-    cnt.sat[l, S_WEIGHT] += n_wsat
-
-
-__all__ = ["dense_forward", "dense_error", "dense_update", "dense_apply_accumulated", "scramble_multiplier", "SCRAMBLE"]
+__all__ = ["dense_forward", "dense_error", "dense_update", "scramble_multiplier", "SCRAMBLE"]

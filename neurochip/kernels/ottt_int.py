@@ -38,15 +38,16 @@ import numba as nb
 from ..counters import O_ENC, O_ERR, O_LOSS, O_PRNG, O_SURR, O_TRACE, S_ERROR, S_TRACE
 from ..fixedpoint import NJIT, NJIT_INNER, rand_bits, sat
 from ..layers import CONV, DENSE, POOL, RECURRENT
-from .conv import conv_error, conv_forward, conv_update, range_apply_accumulated
+from .conv import conv_error, conv_forward, conv_update
 from .pool import pool_error, pool_forward
 from .recurrent import rec_forward, rec_update
 from .decode import predict
-from .dense import dense_apply_accumulated, dense_error, dense_forward, dense_update
+from .dense import dense_error, dense_forward, dense_update
 from .error import surrogate_at
 from .losses import membrane_error_int, spike_error_int
 from .state import G_CIN, G_COUT, G_K, lif_of
 from .trace import trace_step
+from .update import apply_accumulated
 
 
 @nb.njit(**NJIT_INNER)
@@ -248,13 +249,16 @@ def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds
             for l in range(L):
                 kind = net.kind[l]
                 if kind == DENSE:
-                    dense_apply_accumulated(l, net, lrn, wts, st, sc, cnt)
+                    npost = net.sizes[l + 1]
+                    apply_accumulated(l, net.woff[l], net.sizes[l] * npost, npost, net.noff[l], sc.rownz,
+                                      lrn, wts, st, cnt)
                 elif kind == RECURRENT:
-                    range_apply_accumulated(l, net.woff[l], (net.sizes[l] + net.sizes[l + 1]) * net.sizes[l + 1],
-                                            lrn, wts, st, cnt)
+                    apply_accumulated(l, net.woff[l], (net.sizes[l] + net.sizes[l + 1]) * net.sizes[l + 1], 1, -1,
+                                      sc.rownz, lrn, wts, st, cnt)
                 elif kind == CONV:
                     g = net.geom[l]
-                    range_apply_accumulated(l, net.woff[l], g[G_CIN] * g[G_K] * g[G_K] * g[G_COUT], lrn, wts, st, cnt)
+                    apply_accumulated(l, net.woff[l], g[G_CIN] * g[G_K] * g[G_K] * g[G_COUT], 1, -1, sc.rownz,
+                                      lrn, wts, st, cnt)
         preds[nn] = predict(counts, outsum, first, rp.dec)
 
 

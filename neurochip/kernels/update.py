@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numba as nb
 
-from ..fixedpoint import NJIT
+from ..counters import O_PRNG, O_WUPD_NZ, S_WEIGHT
+from ..fixedpoint import NJIT, NJIT_INNER, shift_round, xorshift32
 
 
 @nb.njit(**NJIT)
@@ -70,4 +71,42 @@ def write_row(W, WS, base, idx, dbuf, n, bits, shadow):
     return n_hit, n_changed, n_sat, d_nz
 
 
-__all__ = ["add_clip", "write_weight", "write_row"]
+@nb.njit(**NJIT_INNER)
+def apply_accumulated(l, wo, nw, npost, rowoff, rownz, lrn, wts, st, cnt):
+    """OTTT_A, end of sample, for the weights wo..wo+nw of weight layer l: write each accumulator
+    into its weight (the profile's rounding, stochastic draws from the learning PRNG) and clear it.
+    ``rowoff >= 0``: weights are presynaptic-major rows of ``npost`` (a dense layer), and each row's
+    count of non-zero writes goes to ``rownz[rowoff + row]``; ``rowoff < 0`` (shared or recurrent
+    weights) keeps no row counts."""
+    ACC = wts.ACC
+    acc_frac = lrn.acc_frac
+    upd_round = lrn.upd_round
+    r_learn = st.rng[0]
+    n_draw = 0
+    n_nz = 0
+    n_wsat = 0
+    for m in range(wo, wo + nw):
+        x = ACC[m]
+        if x == 0:
+            continue
+        ACC[m] = 0
+        r = 0
+        if upd_round == 2 and acc_frac > 0:
+            r_learn = xorshift32(r_learn)
+            r = r_learn >> (32 - acc_frac)
+            n_draw += 1
+        d = shift_round(x, acc_frac, upd_round, r)
+        if d == 0:
+            continue
+        changed, satd, dnz = write_weight(wts.W, wts.WS, m, d, lrn.w_bits, lrn.shadow)
+        n_nz += changed
+        n_wsat += satd
+        if rowoff >= 0:
+            rownz[rowoff + (m - wo) // npost] += dnz
+    st.rng[0] = r_learn
+    cnt.ops[l, O_PRNG] += n_draw
+    cnt.ops[l, O_WUPD_NZ] += n_nz
+    cnt.sat[l, S_WEIGHT] += n_wsat
+
+
+__all__ = ["apply_accumulated", "add_clip", "write_weight", "write_row"]
