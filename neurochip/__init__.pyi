@@ -1,10 +1,14 @@
 # Type information for the public names of neurochip/__init__.py (loaded lazily there).
-from .api import (EnergyReport as EnergyReport, Evaluation as Evaluation, Network as Network,
-                  Recording as Recording, build as build, compare_lava_learning as compare_lava_learning, lava_status as lava_status, list_profiles as list_profiles,
-                  load as load, load_data as load_data, load_profile as load_profile)
+from .api import (CHOICES as CHOICES, EnergyReport as EnergyReport, Evaluation as Evaluation, Network as Network,
+                  Recording as Recording, build as build, check_output as check_output,
+                  compare_lava_learning as compare_lava_learning, energy as energy, import_nir as import_nir,
+                  lava_status as lava_status, list_profiles as list_profiles, load as load, load_data as load_data,
+                  load_profile as load_profile, profile_summaries as profile_summaries, set_threads as set_threads)
+from .binning import EventBinning as EventBinning
 from .data import Dataset as Dataset
 from .errors import NeurochipError as NeurochipError
-from .layers import Dense as Dense
+from .layers import (AvgPool2d as AvgPool2d, Conv2d as Conv2d, Dense as Dense, Flatten as Flatten,
+                     RecurrentDense as RecurrentDense, SumPool2d as SumPool2d)
 from .network import NetworkConfig as NetworkConfig
 from .profile import Profile as Profile
 from .train import History as History

@@ -36,11 +36,14 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Mapping, Sequen
 
 import numpy as np
 
+from .binning import EventBinning
 from .data import Dataset
 from .errors import NeurochipError
-from .layers import Dense
-from .network import NetworkConfig
+from .layers import AvgPool2d, Conv2d, Dense, Flatten, RecurrentDense, SumPool2d
+from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS, READOUTS, RULES,
+                      NetworkConfig)
 from .profile import Profile
+from .surrogate import SURROGATES
 from .train import TRAIN_EVAL, History
 
 if TYPE_CHECKING:
@@ -49,15 +52,67 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .lava.export import Comparison, LavaExport
     from .lava.learning_task import LearnComparison
+    from .nir_import import ImportReport
 
 #: default learning rate per optimizer (the chip learns by plain SGD; momentum and adam are float)
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.01, "adam": 0.001}
 #: the profile a network is built on when none is given
 DEFAULT_PROFILE = "loihi"
 
+#: the allowed values of every option that takes a name (what the CLI offers as choices)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "precision": PRECISIONS, "rule": RULES, "encoder": ENCODERS, "readout": READOUTS, "loss": LOSSES,
+    "decoder": DECODERS, "feedback": FEEDBACK, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES,
+    "surrogate": tuple(SURROGATES), "dataset": ("digits", "yinyang", "digits-events"),
+    "nir_convention": ("euler", "norse", "sinabs"),
+}
+
 ProfileLike = Union[Profile, str, "os.PathLike[str]"]
 DataLike = Union[Dataset, str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any]]
 ProgressFactory = Callable[[int, str], ContextManager[Any]]
+LayerSpec = Union[Dense, RecurrentDense, Conv2d, SumPool2d, AvgPool2d, Flatten]
+LayersLike = Union[Sequence[LayerSpec], Sequence[int], str, "os.PathLike[str]"]
+
+
+# ---- the process ---------------------------------------------------------------------------------
+
+def set_threads(n: int | None) -> int:
+    """Threads that inference passes (evaluation, test passes, energy counts, Lava reference runs)
+    use from now on, process-wide; ``None`` keeps the current setting (default: all cores, or
+    ``NUMBA_NUM_THREADS``). Results are identical for any number; learning stays sequential.
+    Returns the setting.
+
+    Example::
+
+        nc.set_threads(1)        # reproducible timing on a shared machine
+    """
+    from .parallel import set_threads as _set
+
+    return _set(n)
+
+
+def check_output(path: str | os.PathLike[str], *, overwrite: bool = False, option: str = "path") -> Path:
+    """Check, before any work, that ``path`` can be written: not a folder, its folder (or the
+    nearest existing ancestor: missing folders are made when writing) a writable folder, and not an
+    existing file unless ``overwrite``. ``option`` names the path in the message. Returns the path.
+
+    Example::
+
+        nc.check_output("runs/a.h5", option="--out")     # raises if runs/a.h5 exists
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise NeurochipError(f"{option} {path} is a folder; give a file name")
+    if p.exists() and not overwrite:
+        raise NeurochipError(f"{path} exists; pass --overwrite to replace it")
+    parent = p.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NeurochipError(f"{option} {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise NeurochipError(f"{option} {path}: cannot write in {parent}")
+    return p
 
 
 # ---- profiles -----------------------------------------------------------------------------------
@@ -90,6 +145,37 @@ def list_profiles() -> list[str]:
     return [p.stem for p in _list()]
 
 
+def profile_summaries() -> list[dict[str, Any]]:
+    """One dict per bundled profile file (what ``neurochip profiles --json`` prints): its bit widths,
+    leak, reset and compare for a profile that simulates; ``pricing_only`` for one that only prices
+    energy; ``error`` (the one-line message) for a file that does not load.
+
+    Example::
+
+        for row in nc.profile_summaries():
+            print(row["name"], row.get("weight_bits"))
+    """
+    from .profile import list_profiles as _list, load_profile as _load
+
+    rows: list[dict[str, Any]] = []
+    for p in _list():
+        try:
+            prof = _load(p)
+        except NeurochipError as e:
+            rows.append({"name": p.stem, "error": str(e)})
+            continue
+        if not prof.can_simulate:
+            rows.append({"name": prof.name, "pricing_only": True, "description": prof.description, "path": str(p)})
+            continue
+        n, syn, lrn = prof.neuron, prof.synapse, prof.learning
+        assert n is not None and syn is not None and lrn is not None    # a profile that can simulate
+        rows.append({"name": prof.name, "lava_exact": prof.lava_exact, "membrane_bits": n.membrane_bits,
+                     "weight_bits": syn.weight_bits, "trace_bits": lrn.trace_bits, "error_bits": lrn.error_bits,
+                     "accumulator_bits": lrn.accumulator_bits, "leak": f"k={n.leak_shift} {n.leak_rounding}",
+                     "reset": n.reset, "compare": n.compare, "description": prof.description, "path": str(p)})
+    return rows
+
+
 # ---- data ---------------------------------------------------------------------------------------
 
 # where a Dataset came from (for checkpoints): id(dataset) -> {"name"|"path", "seed", ...}
@@ -103,27 +189,40 @@ def _remember(ds: Dataset, info: dict) -> Dataset:
     return ds
 
 
-def load_data(source: DataLike = "digits", seed: int = 0) -> Dataset:
+def load_data(source: DataLike = "digits", seed: int = 0, *, binning: EventBinning | None = None,
+              progress: bool = False) -> Dataset:
     """A train/test split ready for the simulator (features scaled to [0, 1], integer labels).
 
-    ``source``: a bundled dataset name (``"digits"``, split with ``seed``); a path to ``.npz``,
-    ``.h5`` or a folder of MNIST IDX files; arrays as a mapping with keys ``x_train, y_train,
-    x_test, y_test`` or the tuple ``(x_train, y_train, x_test, y_test)``; or a :class:`Dataset`
-    (returned as is). Checkpoints record the name or path, so a run trained on arrays is saved
-    with the dataset name ``"arrays"`` (give the data again to evaluate or resume it).
+    ``source``: a bundled dataset name (``"digits"``, ``"yinyang"``, split with ``seed``); a path
+    to ``.npz``, ``.h5`` or a folder of MNIST IDX files (a :class:`pathlib.Path` is always read as
+    a path); arrays as a mapping with keys ``x_train, y_train, x_test, y_test`` or the tuple
+    ``(x_train, y_train, x_test, y_test)``; or a :class:`Dataset` (returned as is). Checkpoints
+    record the name or path, so a run trained on arrays is saved with the dataset name
+    ``"arrays"`` (give the data again to evaluate or resume it).
+
+    Event data (``"digits-events"``, emulated saccade DVS events of the digits; or a path to SHD/SSC
+    ``.h5``, an event ``.npz`` or an N-MNIST folder) is binned onto the chip's T steps by
+    ``binning`` (an :class:`EventBinning`; default: 8 steps by time, counts up to 8, polarities
+    split); ``progress`` prints reading and binning progress on stderr. A network built on such data
+    takes per-step input (``encoder="raster"`` or ``"raster-spikes"``, set by :func:`build`).
 
     Example::
 
         ds = nc.load_data("digits", seed=1)
         ds = nc.load_data((x_tr, y_tr, x_te, y_te))
+        ev = nc.load_data("digits-events", binning=nc.EventBinning(16, max_count=4, layout="flat"))
     """
-    from .data import load_dataset, validate
+    from .data import BUNDLED, load_dataset, validate
 
     if isinstance(source, Dataset):
         return source
     if isinstance(source, Mapping):
         if {"name", "path"} & set(source):          # a checkpoint's dataset record
             info = dict(source)
+            if "binning" in info:
+                from .event_data import load_event_dataset
+
+                return _remember(load_event_dataset(info, progress), info)
             return _remember(load_dataset(info.get("name"), info.get("path"), info.get("seed", seed)), info)
         missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in source]
         if missing:
@@ -131,9 +230,17 @@ def load_data(source: DataLike = "digits", seed: int = 0) -> Dataset:
         return _remember(validate(dict(source), "arrays"), {"name": "arrays", "seed": seed})
     if isinstance(source, (str, os.PathLike)):
         s = os.fspath(source)
-        from .data import BUNDLED
+        from .event_data import event_info, is_event_source
 
-        if s in BUNDLED or not (Path(s).exists() or os.sep in s or "." in s):
+        named = isinstance(source, str) and (s in BUNDLED or s == "digits-events"
+                                             or not (Path(s).exists() or os.sep in s or "." in s))
+        if (named and s == "digits-events") or (not named and is_event_source(s)):
+            b = binning if binning is not None else EventBinning(8, max_count=8, layout="flat")
+            info = event_info(b, seed, path=None if named else s, name=s if named else "events")
+            return load_data(info, seed, progress=progress)
+        if binning is not None:
+            raise NeurochipError(f"binning is for event data (digits-events, or event files); {s} is not event data")
+        if named:
             # a bundled name, or a word that is neither a file nor a path: "unknown dataset"
             return _remember(load_dataset(s, None, seed), {"name": s, "seed": seed})
         return _remember(load_dataset(None, s, seed), {"path": str(Path(s).resolve()), "seed": seed})
@@ -315,16 +422,8 @@ def _config_fields() -> list[str]:
 
 
 def _sizes_of(layers: Sequence[Any]) -> tuple[int, ...]:
-    layers = list(layers)
-    if not layers:
-        raise NeurochipError("a network needs at least one layer")
-    if all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in layers):
-        return tuple(int(x) for x in layers)
     sizes: list[int] = []
     for i, spec in enumerate(layers):
-        if not isinstance(spec, Dense):
-            raise NeurochipError(f"layer {i}: {type(spec).__name__} is not a layer spec this version builds "
-                                 f"(layer kinds: Dense; or give the sizes, e.g. [64, 128, 10])")
         if sizes and spec.n_in != sizes[-1]:
             raise NeurochipError(f"layer {i}: Dense({spec.n_in}, {spec.n_out}) takes {spec.n_in} inputs but the "
                                  f"layer before it has {sizes[-1]} outputs")
@@ -334,20 +433,104 @@ def _sizes_of(layers: Sequence[Any]) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def build(layers: Sequence[Dense] | Sequence[int], profile: ProfileLike = DEFAULT_PROFILE,
-          **options: Any) -> "Network":
-    """A new network (initial weights from ``seed``) of the given layer specs on a profile.
+def _shape_of(input_shape: str | Sequence[int] | None) -> tuple[int, ...]:
+    """(C, H, W) from ``"1x28x28"`` or a sequence of three sizes; () for None."""
+    if input_shape is None:
+        return ()
+    if isinstance(input_shape, str):
+        try:
+            shape = tuple(int(x) for x in input_shape.lower().split("x"))
+        except ValueError:
+            raise NeurochipError(f"--input-shape must look like 1x28x28, got '{input_shape}'") from None
+    else:
+        shape = tuple(int(x) for x in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise NeurochipError(f"--input-shape must be three positive sizes CxHxW, got '{_shape_text(input_shape)}'")
+    return shape
 
-    ``layers``: ``[Dense(64, 128), Dense(128, 10)]`` or the sizes ``[64, 128, 10]``. ``options``
-    are the :class:`NetworkConfig` fields: ``timesteps``, ``precision`` (``"int"``: the chip's
-    integer learner; ``"float"``: the float reference), ``rule`` (``"ottt-o"``, ``"ottt-a"``,
-    ``"bptt"``), ``encoder``, ``readout``, ``loss``, ``lr``, ``seed``... (``docs/api.md`` lists
-    them). ``lr`` defaults to 0.05 for sgd (0.01 momentum, 0.001 adam).
+
+def _shape_text(input_shape: str | Sequence[int]) -> str:
+    return input_shape if isinstance(input_shape, str) else "x".join(str(x) for x in input_shape)
+
+
+def _layer_options(layers: LayersLike, data: Dataset | None,
+                   input_shape: str | Sequence[int] | None) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """(sizes, {arch, input_shape} or {}) of what :func:`build` takes as ``layers``."""
+    if isinstance(layers, (str, os.PathLike)):
+        text = os.fspath(layers)
+        is_file = isinstance(layers, os.PathLike) or text.lower().endswith(".toml")
+        if data is None:
+            raise NeurochipError(f"layers given as {'a network file' if is_file else 'text'} ('{text}') take their "
+                                 "input and output sizes from data: give data")
+        shape = _shape_of(input_shape)
+        if is_file:
+            from .layers import arch_from_toml
+
+            arch, file_shape = arch_from_toml(text)
+            if file_shape and shape and file_shape != shape:
+                raise NeurochipError(f"--input-shape {_shape_text(input_shape or '')} contradicts the network file's "
+                                     f"input_shape {list(file_shape)}")
+            return (data.n_features, data.n_classes), {"arch": arch, "input_shape": shape or file_shape}
+        if text.replace(",", "").replace(" ", "").isdigit():
+            from .network import parse_hidden
+
+            if shape:
+                raise NeurochipError("--input-shape describes the input of --arch or --network layers")
+            return (data.n_features,) + parse_hidden(text) + (data.n_classes,), {}
+        return (data.n_features, data.n_classes), {"arch": text, "input_shape": shape}
+    specs = list(layers)
+    if not specs:
+        raise NeurochipError("a network needs at least one layer")
+    if all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in specs):
+        if input_shape is not None:
+            raise NeurochipError("--input-shape describes the input of --arch or --network layers")
+        return tuple(int(x) for x in specs), {}
+    kinds = (Dense, RecurrentDense, Conv2d, SumPool2d, AvgPool2d, Flatten)
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, kinds):
+            raise NeurochipError(f"layer {i}: {type(spec).__name__} is not a layer spec (layer kinds: "
+                                 f"{', '.join(k.__name__ for k in kinds)}; or give the sizes, e.g. [64, 128, 10])")
+    if input_shape is not None:
+        raise NeurochipError("input_shape comes from the first layer spec; do not also give it")
+    if all(type(x) is Dense and not x.k_u for x in specs):
+        return _sizes_of(specs), {}
+    from .layers import canonical_arch, weight_layers
+
+    weighted = weight_layers(specs)
+    first = specs[0]
+    shape = tuple(first.in_shape) if len(first.in_shape) == 3 else ()
+    return (int(np.prod(first.in_shape)), int(weighted[-1].n_out)), {"arch": canonical_arch(specs), "input_shape": shape}
+
+
+def build(layers: LayersLike, profile: ProfileLike = DEFAULT_PROFILE, *, data: DataLike | None = None,
+          input_shape: str | Sequence[int] | None = None, **options: Any) -> "Network":
+    """A new network (initial weights from ``seed``) of the given layers on a profile.
+
+    ``layers``:
+
+    - layer specs: ``[Dense(64, 128), Dense(128, 10)]``, or any kinds
+      ``[Conv2d((1, 8, 8), 4, 3), SumPool2d((4, 6, 6), 2), Dense(36, 10)]`` (the sizes must chain;
+      a :class:`Flatten` is implied before a dense layer);
+    - the sizes ``[64, 128, 10]``;
+    - a string of layers between the input and the readout, the sizes of both taken from ``data``:
+      hidden sizes ``"256,128"``, the layer grammar ``"c8k3-p2-d64"`` (``docs/layers.md``), or the
+      path of a TOML network file (``docs/layers.md``; an ``os.PathLike`` or a name ending ``.toml``).
+      ``input_shape`` (``(1, 28, 28)`` or ``"1x28x28"``) is the image shape of the input for
+      convolutions (default ``1 x s x s`` for ``s^2`` inputs; a network file may give it).
+
+    ``data`` (anything :func:`load_data` takes): the data the network is for; event data sets the
+    per-step encoder (``"raster"``, or ``"raster-spikes"`` for 0/1 bins) and its full-scale count.
+    ``options`` are the :class:`NetworkConfig` fields: ``timesteps``, ``precision`` (``"int"``: the
+    chip's integer learner; ``"float"``: the float reference), ``rule`` (``"ottt-o"``,
+    ``"ottt-a"``, ``"bptt"``), ``encoder``, ``readout``, ``loss``, ``lr``, ``seed``...
+    (``docs/api.md`` lists them; None means the default). ``lr`` defaults to 0.05 for sgd (0.01
+    momentum, 0.001 adam).
 
     Example::
 
         net = nc.build([64, 128, 10], "loihi", timesteps=8, lr=0.05)
         ref = nc.build([64, 128, 10], "loihi", precision="float", rule="bptt")
+        cnn = nc.build("c8k3-p2-d64", "loihi", data="digits")
     """
     from .engine import Engine
 
@@ -356,9 +539,29 @@ def build(layers: Sequence[Dense] | Sequence[int], profile: ProfileLike = DEFAUL
     if unknown:
         raise NeurochipError(f"unknown network option '{unknown[0]}' (options: {', '.join(known)})")
     opts = {k: v for k, v in options.items() if v is not None}
+    ds = None
+    if data is not None:
+        ds = load_data(data, int(opts.get("seed", 0)))
+    sizes, arch = _layer_options(layers, ds, input_shape)
+    opts.update(arch)
+    if ds is not None and ds.full_scale:      # event data: per-step input
+        want = "raster-spikes" if ds.spikes else "raster"
+        if opts.get("encoder", want) != want:
+            raise NeurochipError(f"event data binned as {'spikes' if ds.spikes else 'counts'} "
+                                 f"takes --encoder {want} (per-step input), not {opts['encoder']}")
+        opts.update(encoder=want, input_full_scale=int(ds.full_scale))
     opts.setdefault("lr", DEFAULT_LR.get(opts.get("optimizer", "sgd"), DEFAULT_LR["sgd"]))
     prof = load_profile(profile)
-    cfg = NetworkConfig(sizes=_sizes_of(layers), **opts)
+    cfg = NetworkConfig(sizes=sizes, **opts)
+    if arch.get("arch") and not isinstance(layers, (str, os.PathLike)):
+        from .layers import weight_layers
+
+        want_layers = weight_layers(list(layers))        # type: ignore[arg-type]
+        if tuple(cfg.layers) != tuple(want_layers):
+            got = next(i for i, (a, b) in enumerate(zip(list(cfg.layers) + [None] * len(want_layers), want_layers))
+                       if a != b)
+            raise NeurochipError(f"layer {got}: {want_layers[got]} does not take what the layer before it gives "
+                                 f"(the specs must chain: {cfg.arch})")
     return Network(Engine(cfg, prof))
 
 
@@ -442,6 +645,34 @@ class Network:
 
         return {"ops": as_dict(OPS, self._engine.ops), "saturation": as_dict(SAT, self._engine.sat)}
 
+    def copy(self, profile: ProfileLike | None = None, **options: Any) -> "Network":
+        """A new network with this one's layers, weights and biases (and integer layout), an empty
+        history and the :class:`NetworkConfig` options in ``options`` changed (None: unchanged):
+        fine-tuning, as ``neurochip train --init`` (e.g. a network from :func:`import_nir`).
+        ``profile`` may only name the profile it already runs on; the learning-rate horizon
+        starts again (fixed at the next :meth:`fit`'s ``epochs`` unless given).
+
+        Example::
+
+            ft = nc.import_nir("model.nir")[0].copy(lr=0.02)
+            ft.fit("digits", epochs=2)
+        """
+        from .engine import Engine
+        from .network import NetworkState
+
+        if profile is not None and load_profile(profile) != self.profile:
+            raise NeurochipError(f"the network runs on profile {self.profile.name}; drop the profile or give that one")
+        known = _config_fields()
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise NeurochipError(f"unknown network option '{unknown[0]}' (options: {', '.join(known)})")
+        opts = {k: v for k, v in options.items() if v is not None}
+        opts.setdefault("lr_horizon", 0)
+        cfg = dataclasses.replace(self.config, **opts)
+        st = self._engine.state()
+        return Network(Engine(cfg, self.profile, NetworkState(cfg, st.weights, st.shadow, st.bias, st.feedback,
+                                                             st.recurrent, st.threshold)))
+
     # ---- data ------------------------------------------------------------------------------------
     def _data(self, data: DataLike | None) -> Dataset:
         if data is None:
@@ -450,6 +681,16 @@ class Network:
             if self.dataset_info.get("name") == "arrays":
                 raise NeurochipError("the network was trained on arrays, which a checkpoint does not keep: give the data")
             return load_data(self.dataset_info)
+        if "binning" in self.dataset_info and isinstance(data, (str, os.PathLike)):
+            # event data: another source binned as in training (docs/data.md)
+            from .event_data import event_info, is_event_source
+
+            if not is_event_source(data):
+                raise NeurochipError(f"{os.fspath(data)}: the network was trained on event data; give an event file or folder")
+            return load_data(event_info(EventBinning.from_dict(self.dataset_info["binning"]),
+                                        self.dataset_info.get("seed", 0), path=data))
+        if isinstance(data, (str, os.PathLike)) and self.dataset_info:
+            return load_data(data, int(self.dataset_info.get("seed", 0)))
         return load_data(data, self.config.seed)
 
     def _check_data(self, ds: Dataset) -> None:
@@ -504,6 +745,7 @@ class Network:
             train_eval = int(info.get("train_eval", self.dataset_info.get("train_eval", TRAIN_EVAL)))
         info["train_eval"] = int(train_eval)
         self.dataset_info = info
+        self._n_train = len(ds.y_train)
         if self.config.lr_horizon == 0 and len(self.history) == 0:
             self._engine.cfg = dataclasses.replace(self.config, lr_horizon=int(epochs))
         from .train import fit
@@ -696,17 +938,39 @@ class Network:
             pricing={p.name: price_on(p, eng, inf, train, base_model, single) for p in pricing},
             baseline=base.name if base is not None else None, notes=tuple(notes))
 
-    def training_report(self, samples: int) -> dict[str, Any]:
-        """The counters gathered by training (``samples`` learning samples so far), priced on the
+    def training_report(self, samples: int | None = None) -> dict[str, Any]:
+        """The counters gathered by training (``samples`` learning samples so far; default: the
+        training split of the last :meth:`fit` times the epochs of the history), priced on the
         network's profile: the ``train --report`` file. Pricing problems are recorded, not raised.
 
         Example::
 
-            rep = net.training_report(len(ds.y_train) * len(net.history))
+            net.fit("digits", epochs=2)
+            rep = net.training_report()
         """
         from .energy.report import training_report
 
+        if samples is None:
+            n = getattr(self, "_n_train", None)
+            if n is None:
+                raise NeurochipError("training_report: give samples (this network has not been fit here)")
+            samples = int(n) * len(self.history)
         return training_report(self._engine, samples)
+
+    # ---- NIR -------------------------------------------------------------------------------------
+    def to_nir(self, path: str | os.PathLike[str], dt: float | None = None, *, overwrite: bool = False) -> None:
+        """Write the network as a NIR graph (integers as their float equivalents; ``docs/nir.md``),
+        ``dt`` seconds per step for the time constants (default 1e-4, snnTorch's). An existing
+        file is replaced only with ``overwrite``.
+
+        Example::
+
+            net.to_nir("net.nir"); back, report = nc.import_nir("net.nir", net.profile)
+        """
+        from .nir_export import export_nir
+
+        check_output(path, overwrite=overwrite, option="MODEL")
+        export_nir(self._engine, path, dt)
 
     # ---- Lava ------------------------------------------------------------------------------------
     def to_lava(self, custom_neurons: bool = False) -> "LavaExport":
@@ -748,6 +1012,104 @@ class Network:
         return compare(self._engine, ds.x_test[:n], ds.y_test[:n], force_custom=custom_neurons)
 
 
+def energy(network: "Network | str | os.PathLike[str] | None" = None,
+           profile: ProfileLike | Sequence[ProfileLike] | None = None, *, data: DataLike | None = None,
+           layers: LayersLike = "128", sim_profile: ProfileLike | None = None,
+           baseline: ProfileLike | None = "cmos45", samples: int | None = None, learn_samples: int | None = None,
+           **options: Any) -> EnergyReport:
+    """Op counts and energy of a network, what ``neurochip energy`` reports: ``network`` a
+    :class:`Network`, a checkpoint path, or None for an untrained network of ``layers`` (anything
+    :func:`build` takes; default one hidden layer of 128) on ``data`` (default ``"digits"``) with
+    the :class:`NetworkConfig` ``options``, simulated on ``sim_profile`` (default: the first
+    pricing profile that can simulate, else loihi). ``profile``: one profile or a list to compare
+    (default: the network's own; loihi for an untrained network). The rest as
+    :meth:`Network.energy`; the report's notes say what was counted.
+
+    Example::
+
+        rep = nc.energy("run.h5", ["loihi", "loihi2", "cmos45"])
+        rep = nc.energy(None, "loihi", layers="c4k3-d32", timesteps=4, learn_samples=0)
+    """
+    names: list[ProfileLike] | None
+    if profile is None:
+        names = None
+    elif isinstance(profile, (Profile, str, os.PathLike)):
+        names = [profile]
+    else:
+        names = list(profile)
+        plain = [n.name if isinstance(n, Profile) else os.fspath(n) for n in names]
+        twice = sorted({n for n in plain if plain.count(n) > 1})
+        if twice:
+            raise NeurochipError(f"--compare lists a profile twice: '{twice[0]}'")
+    notes: list[str] = []
+    if network is not None:
+        given = [k for k, v in options.items() if v is not None] + (["sim_profile"] if sim_profile is not None else [])
+        if given:
+            raise NeurochipError(f"the checkpoint defines the network and its data; do not also give "
+                                 f"--{given[0].replace('_', '-')}")
+        if isinstance(network, Network):
+            net = network
+        else:
+            net = load(network)
+            notes.append(f"checkpoint {os.fspath(network)}: {len(net.history)} epochs trained; counts re-run on its weights")
+    else:
+        pricing = [load_profile(n) for n in (names or ["loihi"])]
+        ds = load_data(data if data is not None else "digits", int(options.get("seed") or 0))
+        if sim_profile is not None:
+            sim = load_profile(sim_profile).require_simulation()
+        else:
+            sim = next((p for p in pricing if p.can_simulate), None)
+            if sim is None:
+                sim = load_profile("loihi")
+                notes.append(f"{', '.join(p.name for p in pricing)} {'is' if len(pricing) == 1 else 'are'} pricing-only: "
+                             "the network is simulated on 'loihi' (Lava fixed_pt arithmetic); --sim-profile picks another")
+        opts = {k: v for k, v in options.items() if v is not None}
+        if opts.get("readout") == "spiking" and "loss" not in opts:
+            opts["loss"] = "mse"
+        net = build(layers, sim, data=ds, **opts)
+        net.dataset_info = _source_of(ds, int(options.get("seed") or 0))
+        data = ds
+        names = pricing      # type: ignore[assignment]
+        notes.append("untrained network (initial weights)")
+    return net.energy(data, names if names is None or len(names) != 1 else names[0], baseline=baseline,
+                      samples=samples, learn_samples=learn_samples, notes=notes)
+
+
+def import_nir(model: str | os.PathLike[str], profile: ProfileLike = DEFAULT_PROFILE, *, dt: float | None = None,
+               convention: str = "euler", timesteps: int | None = None, precision: str = "int", lr: float = 0.05,
+               data: DataLike | None = None, samples: int = 0, seed: int = 0) -> tuple["Network", "ImportReport"]:
+    """A network read from a NIR file (snnTorch, Norse, Sinabs, or ``Network.to_nir``) onto a
+    profile, and the report of what changed (``.lines()``, ``.to_dict()``; ``docs/nir.md``).
+
+    ``dt``: seconds per step the file's time constants assume (default 1e-4, snnTorch's; Norse
+    1e-3); ``convention``: how the ODEs become steps (``"euler"``, ``"norse"``, ``"sinabs"``);
+    ``precision``: ``"int"`` quantized to the profile, ``"float"`` the float reference; ``lr``
+    the learning rate kept for fine-tuning; with ``data`` the report compares the float network
+    and the chip network on its first ``samples`` test samples (0: all). Save it with
+    :meth:`Network.save`, fine-tune it with :meth:`Network.copy` and :meth:`Network.fit`.
+
+    Example::
+
+        net, rep = nc.import_nir("snntorch_model.nir", "loihi", data="digits")
+        print("\\n".join(rep.lines())); net.save("imported.h5")
+    """
+    from .nir_import import import_nir as _import
+
+    if convention not in CHOICES["nir_convention"]:
+        raise NeurochipError(f"convention must be one of {', '.join(CHOICES['nir_convention'])}, got '{convention}'")
+    if timesteps is not None and not 1 <= timesteps <= 100000:
+        raise NeurochipError(f"--timesteps must be in [1, 100000], got {timesteps}")
+    if samples < 0:
+        raise NeurochipError(f"--samples must be 0 (all) or a number of samples, got {samples}")
+    prof = load_profile(profile)
+    ds = load_data(data, seed) if data is not None else None
+    engine, rep, _ = _import(model, prof, dt, precision, timesteps, lr, seed, ds, samples, convention)
+    info = _source_of(ds, seed) if ds is not None else {"name": "digits", "seed": seed}
+    info["train_eval"] = TRAIN_EVAL
+    info["nir_source"] = str(Path(model).resolve())
+    return Network(engine, History(), info), rep
+
+
 def lava_status() -> tuple[bool, str]:
     """Whether stock lava-nc 0.10.0 is usable here (with neurochip's import fix), and why not.
 
@@ -764,13 +1126,15 @@ def lava_status() -> tuple[bool, str]:
 
 def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: str | os.PathLike[str] | None = None,
                           test_samples: int | None = None, seed: int = 0, hidden: int = 0, feedback: str = "none",
-                          timesteps: int = 8, lava: bool = True) -> "LearnComparison":
+                          timesteps: int = 8, arch: str | None = None, lava: bool = True) -> "LearnComparison":
     """On-chip OTTT learning in Lava (LearningDense with the Loihi3F rule) and in neurochip's exact
     emulation of Lava's learning engine, on ``samples`` training samples, then ``test_samples``
     test samples (default ``min(samples, 360)``); what ``neurochip lava learn`` prints
     (``.exact``, ``.weights_differing``, ``.to_dict()``; ``docs/lava_learning.md``).
 
-    ``hidden``: a hidden layer of that size (0: the input feeds the learning output layer);
+    ``hidden``: a hidden layer of that size (0: the input feeds the learning output layer), or
+    ``arch`` the same in the layer grammar (``"d32"``; conv, pool, recurrent and CUBA layers are
+    refused with the reason);
     ``feedback``: ``"none"`` (only the output layer learns) or ``"random"`` (the hidden layer learns
     too, by fixed random feedback). ``lava=False`` runs the emulation only (Lava not needed).
     Raises NeurochipError when Lava is asked for and not usable (before any work).
@@ -784,6 +1148,8 @@ def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: 
 
     if samples < 1:
         raise NeurochipError(f"--samples must be at least 1, got {samples}")
+    if arch is not None:
+        hidden = _learn_arch(arch, hidden)
     if lava:
         from .lava.compat import require_lava
 
@@ -795,6 +1161,29 @@ def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: 
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+
+def _learn_arch(arch: str, hidden: int) -> int:
+    """The hidden size of an ``arch`` that Lava's learning engine can learn (one dense hidden layer
+    or none), or a one-line error naming the layer it cannot (docs/layers.md "Lava")."""
+    from .layers import CONV, POOL, RECURRENT, parse_arch, weight_layers
+
+    if hidden:
+        raise NeurochipError("give --hidden or --arch, not both")
+    tokens = arch.strip().split("-")
+    big = 256   # kinds only matter here: a large image so no kernel is too big for it
+    specs = weight_layers(parse_arch(arch, big * big, 10, (1, big, big) if tokens[0][:1] in "cpa" else ()))
+    for i, sp in enumerate(specs):
+        why = {CONV: "its weights are shared across positions and LearningDense learns one weight per synapse",
+               POOL: "pooling has no learned weights and no LearningDense form",
+               RECURRENT: "recurrent learning through LearningDense is not exported yet"}.get(sp.kind)
+        if why is None and sp.k_u:
+            why = "the learning emulation models current-less neurons only"
+        if why:
+            raise NeurochipError(f"layer {i} ({sp.token}) cannot learn in Lava: {why} (docs/layers.md)")
+    if len(specs) > 2:
+        raise NeurochipError(f"layer 1 ({specs[1].token}): Lava learning runs at most one hidden layer")
+    return specs[0].n_out if len(specs) == 2 else 0
+
 
 def _progress_factory(progress: bool | ProgressFactory) -> ProgressFactory | None:
     if callable(progress):
@@ -878,6 +1267,8 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
     return out
 
 
-__all__ = ["DEFAULT_LR", "DEFAULT_PROFILE", "EnergyReport", "Evaluation", "Network", "Recording", "build",
-           "compare_lava_learning", "list_profiles", "lava_status", "load", "load_data", "load_profile"]
+__all__ = ["AvgPool2d", "CHOICES", "Conv2d", "DEFAULT_LR", "DEFAULT_PROFILE", "Dense", "EnergyReport", "Evaluation",
+           "EventBinning", "Flatten", "Network", "NetworkConfig", "Recording", "RecurrentDense", "SumPool2d", "build",
+           "check_output", "compare_lava_learning", "energy", "import_nir", "list_profiles", "lava_status", "load",
+           "load_data", "load_profile", "profile_summaries", "set_threads"]
 

@@ -51,6 +51,15 @@ class EventBinning:
     """How events become the chip's input: T steps, windows, channels, counts or spikes, layout.
 
     Saved in checkpoints as :meth:`to_dict` (plain JSON types) and restored by :meth:`from_dict`.
+    ``mode`` ``"time"`` (``window_us`` per step, default each sample's span / T) or ``"count"``
+    (``events_per_step``); ``output`` ``"count"`` (graded, saturating at ``max_count``) or
+    ``"spike"`` (0/1); ``polarity`` ``"split"`` or ``"merge"``; ``spatial_factor`` sum-pools x
+    and y; ``layout`` ``"map"`` (T, C, H, W) or ``"flat"`` (T, C H W, what the network takes).
+
+    Example::
+
+        b = nc.EventBinning(16, mode="count", output="spike", layout="flat")
+        ds = nc.load_data("digits-events", binning=b)
     """
 
     timesteps: int

@@ -46,6 +46,13 @@ def _prod(shape) -> int:
 
 @dataclass(frozen=True)
 class Dense:
+    """A dense layer ``n_in -> n_out`` and the LIF neurons it drives (NIR ``Affine`` + ``LIF``);
+    ``k_u > 0``: current-based (CUBA) neurons with current decay ``2^-k_u``. Arch token ``d<n_out>``.
+
+    Example::
+
+        net = nc.build([nc.Dense(64, 128), nc.Dense(128, 10)], "loihi")
+    """
     n_in: int
     n_out: int
     k_u: int = 0
@@ -80,6 +87,13 @@ class Dense:
 
 @dataclass(frozen=True)
 class RecurrentDense(Dense):
+    """A dense layer whose neurons also receive their own spikes of the step before through
+    learned recurrent weights (``(n_in + n_out) x n_out``). Arch token ``r<n_out>``.
+
+    Example::
+
+        net = nc.build([nc.RecurrentDense(64, 32), nc.Dense(32, 10)], "loihi")
+    """
     kind = RECURRENT
 
     @property
@@ -93,6 +107,13 @@ class RecurrentDense(Dense):
 
 @dataclass(frozen=True)
 class Conv2d:
+    """A 2-D convolution over a ``(C, H, W)`` input with shared weights, zero ``padding`` and
+    ``stride``, and the LIF neurons of its output map. Arch token ``c<out>k<k>[s<s>][p<p>]``.
+
+    Example::
+
+        net = nc.build([nc.Conv2d((1, 8, 8), 4, 3), nc.SumPool2d((4, 6, 6), 2), nc.Dense(36, 10)], "loihi")
+    """
     in_shape: tuple[int, int, int]
     out_channels: int
     kernel: int
@@ -144,6 +165,13 @@ class Conv2d:
 
 @dataclass(frozen=True)
 class SumPool2d:
+    """Sum pooling over non-overlapping ``kernel x kernel`` windows per channel (unit weights, not
+    learned) and the LIF neurons of its output. Arch token ``p<k>``.
+
+    Example::
+
+        pool = nc.SumPool2d((4, 6, 6), 2)      # out_shape (4, 3, 3)
+    """
     in_shape: tuple[int, int, int]
     kernel: int
     k_u: int = 0
@@ -204,6 +232,13 @@ class SumPool2d:
 
 @dataclass(frozen=True)
 class AvgPool2d(SumPool2d):
+    """As :class:`SumPool2d`, each input worth ``2^-shift`` of a threshold (an exact average for a
+    power-of-2 window). Arch token ``a<k>``.
+
+    Example::
+
+        pool = nc.AvgPool2d((4, 6, 6), 2)      # shift 2
+    """
     prefix = "a"
 
     @property
@@ -213,6 +248,13 @@ class AvgPool2d(SumPool2d):
 
 @dataclass(frozen=True)
 class Flatten:
+    """Reads a ``(C, H, W)`` map as flat CHW values (no weights, no neurons); implied before a dense
+    layer. Arch token ``f``.
+
+    Example::
+
+        specs = [nc.Conv2d((1, 8, 8), 2, 3), nc.Flatten((2, 6, 6)), nc.Dense(72, 10)]
+    """
     in_shape: tuple[int, ...]
     kind = -1
     learned = False

@@ -48,6 +48,16 @@ RATE_TARGET = (0.8, 0.05)    # spiking readout: target firing rate of the label 
 
 @dataclass(frozen=True)
 class NetworkConfig:
+    """What a network is (``Network.config``), frozen and validated: the neuron-layer ``sizes``
+    (input first, classes last), ``arch`` (layer kinds, docs/layers.md; "" for dense layers) and
+    every option :func:`neurochip.build` takes (the table in docs/api.md). ``to_dict`` /
+    ``from_dict`` are the checkpoint form.
+
+    Example::
+
+        cfg = nc.build([64, 32, 10], timesteps=4).config
+        print(cfg.sizes, cfg.timesteps, cfg.to_dict()["rule"])
+    """
     sizes: tuple[int, ...]
     timesteps: int = 8
     encoder: str = "direct"
