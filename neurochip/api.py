@@ -189,7 +189,7 @@ def _remember(ds: Dataset, info: dict) -> Dataset:
     return ds
 
 
-def load_data(source: DataLike = "digits", seed: int = 0, *, binning: EventBinning | None = None,
+def load_data(source: DataLike = "digits", seed: int = 0, *, binning: EventBinning | Mapping[str, Any] | None = None,
               progress: bool = False) -> Dataset:
     """A train/test split ready for the simulator (features scaled to [0, 1], integer labels).
 
@@ -202,8 +202,10 @@ def load_data(source: DataLike = "digits", seed: int = 0, *, binning: EventBinni
 
     Event data (``"digits-events"``, emulated saccade DVS events of the digits; or a path to SHD/SSC
     ``.h5``, an event ``.npz`` or an N-MNIST folder) is binned onto the chip's T steps by
-    ``binning`` (an :class:`EventBinning`; default: 8 steps by time, counts up to 8, polarities
-    split); ``progress`` prints reading and binning progress on stderr. A network built on such data
+    ``binning`` (an :class:`EventBinning`, or a dict of its fields over the defaults: 8 steps by
+    time, counts up to 8, polarities split, flat layout; static data ignores it:
+    ``Dataset.full_scale`` is 0 there); ``progress`` prints reading
+    and binning progress on stderr. A network built on such data
     takes per-step input (``encoder="raster"`` or ``"raster-spikes"``, set by :func:`build`).
 
     Example::
@@ -235,11 +237,10 @@ def load_data(source: DataLike = "digits", seed: int = 0, *, binning: EventBinni
         named = isinstance(source, str) and (s in BUNDLED or s == "digits-events"
                                              or not (Path(s).exists() or os.sep in s or "." in s))
         if (named and s == "digits-events") or (not named and is_event_source(s)):
-            b = binning if binning is not None else EventBinning(8, max_count=8, layout="flat")
+            fields = {"timesteps": 8, "max_count": 8, "layout": "flat"}
+            b = binning if isinstance(binning, EventBinning) else EventBinning(**{**fields, **dict(binning or {})})
             info = event_info(b, seed, path=None if named else s, name=s if named else "events")
             return load_data(info, seed, progress=progress)
-        if binning is not None:
-            raise NeurochipError(f"binning is for event data (digits-events, or event files); {s} is not event data")
         if named:
             # a bundled name, or a word that is neither a file nor a path: "unknown dataset"
             return _remember(load_dataset(s, None, seed), {"name": s, "seed": seed})
@@ -453,9 +454,20 @@ def _shape_text(input_shape: str | Sequence[int]) -> str:
     return input_shape if isinstance(input_shape, str) else "x".join(str(x) for x in input_shape)
 
 
-def _layer_options(layers: LayersLike, data: Dataset | None,
-                   input_shape: str | Sequence[int] | None) -> tuple[tuple[int, ...], dict[str, Any]]:
-    """(sizes, {arch, input_shape} or {}) of what :func:`build` takes as ``layers``."""
+def _layer_options(layers: LayersLike | None, data: Dataset | None, input_shape: str | Sequence[int] | None,
+                   hidden: str | Sequence[int] | None = None) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """(sizes, {arch, input_shape} or {}) of what :func:`build` takes as ``layers`` or ``hidden``."""
+    if layers is not None and hidden is not None:
+        raise NeurochipError("give layers or hidden, not both")
+    if layers is None:
+        if data is None:
+            raise NeurochipError("hidden sizes take the input and output sizes from data: give data")
+        from .network import parse_hidden
+
+        if _shape_of(input_shape):
+            raise NeurochipError("--input-shape describes the input of --arch or --network layers")
+        text = hidden if isinstance(hidden, str) else ",".join(str(int(h)) for h in (hidden or ()))
+        return (data.n_features,) + parse_hidden(text) + (data.n_classes,), {}
     if isinstance(layers, (str, os.PathLike)):
         text = os.fspath(layers)
         is_file = isinstance(layers, os.PathLike) or text.lower().endswith(".toml")
@@ -471,12 +483,6 @@ def _layer_options(layers: LayersLike, data: Dataset | None,
                 raise NeurochipError(f"--input-shape {_shape_text(input_shape or '')} contradicts the network file's "
                                      f"input_shape {list(file_shape)}")
             return (data.n_features, data.n_classes), {"arch": arch, "input_shape": shape or file_shape}
-        if text.replace(",", "").replace(" ", "").isdigit():
-            from .network import parse_hidden
-
-            if shape:
-                raise NeurochipError("--input-shape describes the input of --arch or --network layers")
-            return (data.n_features,) + parse_hidden(text) + (data.n_classes,), {}
         return (data.n_features, data.n_classes), {"arch": text, "input_shape": shape}
     specs = list(layers)
     if not specs:
@@ -502,8 +508,19 @@ def _layer_options(layers: LayersLike, data: Dataset | None,
     return (int(np.prod(first.in_shape)), int(weighted[-1].n_out)), {"arch": canonical_arch(specs), "input_shape": shape}
 
 
-def build(layers: LayersLike, profile: ProfileLike = DEFAULT_PROFILE, *, data: DataLike | None = None,
-          input_shape: str | Sequence[int] | None = None, **options: Any) -> "Network":
+def _event_encoder(ds: Dataset | None, opts: dict[str, Any]) -> None:
+    """Event data takes per-step input: the raster encoder and the binning's full-scale count."""
+    if ds is not None and ds.full_scale:
+        want = "raster-spikes" if ds.spikes else "raster"
+        if opts.get("encoder", want) != want:
+            raise NeurochipError(f"event data binned as {'spikes' if ds.spikes else 'counts'} "
+                                 f"takes --encoder {want} (per-step input), not {opts['encoder']}")
+        opts.update(encoder=want, input_full_scale=int(ds.full_scale))
+
+
+def build(layers: LayersLike | None = None, profile: ProfileLike = DEFAULT_PROFILE, *, data: DataLike | None = None,
+          hidden: str | Sequence[int] | None = None, input_shape: str | Sequence[int] | None = None,
+          **options: Any) -> "Network":
     """A new network (initial weights from ``seed``) of the given layers on a profile.
 
     ``layers``:
@@ -513,10 +530,12 @@ def build(layers: LayersLike, profile: ProfileLike = DEFAULT_PROFILE, *, data: D
       a :class:`Flatten` is implied before a dense layer);
     - the sizes ``[64, 128, 10]``;
     - a string of layers between the input and the readout, the sizes of both taken from ``data``:
-      hidden sizes ``"256,128"``, the layer grammar ``"c8k3-p2-d64"`` (``docs/layers.md``), or the
-      path of a TOML network file (``docs/layers.md``; an ``os.PathLike`` or a name ending ``.toml``).
-      ``input_shape`` (``(1, 28, 28)`` or ``"1x28x28"``) is the image shape of the input for
-      convolutions (default ``1 x s x s`` for ``s^2`` inputs; a network file may give it).
+      the layer grammar ``"c8k3-p2-d64"`` (``docs/layers.md``), or the path of a TOML network file
+      (``docs/layers.md``; an ``os.PathLike`` or a name ending ``.toml``). ``input_shape``
+      (``(1, 28, 28)`` or ``"1x28x28"``) is the image shape of the input for convolutions (default
+      ``1 x s x s`` for ``s^2`` inputs; a network file may give it);
+    - or, instead of ``layers``, ``hidden``: dense hidden sizes ``"256,128"`` or ``[256, 128]``
+      between ``data``'s inputs and classes.
 
     ``data`` (anything :func:`load_data` takes): the data the network is for; event data sets the
     per-step encoder (``"raster"``, or ``"raster-spikes"`` for 0/1 bins) and its full-scale count.
@@ -531,6 +550,7 @@ def build(layers: LayersLike, profile: ProfileLike = DEFAULT_PROFILE, *, data: D
         net = nc.build([64, 128, 10], "loihi", timesteps=8, lr=0.05)
         ref = nc.build([64, 128, 10], "loihi", precision="float", rule="bptt")
         cnn = nc.build("c8k3-p2-d64", "loihi", data="digits")
+        mlp = nc.build(hidden="256,128", data="digits", timesteps=16)
     """
     from .engine import Engine
 
@@ -542,18 +562,13 @@ def build(layers: LayersLike, profile: ProfileLike = DEFAULT_PROFILE, *, data: D
     ds = None
     if data is not None:
         ds = load_data(data, int(opts.get("seed", 0)))
-    sizes, arch = _layer_options(layers, ds, input_shape)
+    sizes, arch = _layer_options(layers, ds, input_shape, hidden)
     opts.update(arch)
-    if ds is not None and ds.full_scale:      # event data: per-step input
-        want = "raster-spikes" if ds.spikes else "raster"
-        if opts.get("encoder", want) != want:
-            raise NeurochipError(f"event data binned as {'spikes' if ds.spikes else 'counts'} "
-                                 f"takes --encoder {want} (per-step input), not {opts['encoder']}")
-        opts.update(encoder=want, input_full_scale=int(ds.full_scale))
+    _event_encoder(ds, opts)
     opts.setdefault("lr", DEFAULT_LR.get(opts.get("optimizer", "sgd"), DEFAULT_LR["sgd"]))
     prof = load_profile(profile)
     cfg = NetworkConfig(sizes=sizes, **opts)
-    if arch.get("arch") and not isinstance(layers, (str, os.PathLike)):
+    if arch.get("arch") and layers is not None and not isinstance(layers, (str, os.PathLike)):
         from .layers import weight_layers
 
         want_layers = weight_layers(list(layers))        # type: ignore[arg-type]
@@ -645,12 +660,13 @@ class Network:
 
         return {"ops": as_dict(OPS, self._engine.ops), "saturation": as_dict(SAT, self._engine.sat)}
 
-    def copy(self, profile: ProfileLike | None = None, **options: Any) -> "Network":
+    def copy(self, profile: ProfileLike | None = None, *, data: DataLike | None = None, **options: Any) -> "Network":
         """A new network with this one's layers, weights and biases (and integer layout), an empty
         history and the :class:`NetworkConfig` options in ``options`` changed (None: unchanged):
         fine-tuning, as ``neurochip train --init`` (e.g. a network from :func:`import_nir`).
         ``profile`` may only name the profile it already runs on; the learning-rate horizon
-        starts again (fixed at the next :meth:`fit`'s ``epochs`` unless given).
+        starts again (fixed at the next :meth:`fit`'s ``epochs`` unless given). Event ``data`` sets
+        the per-step encoder, as in :func:`build`.
 
         Example::
 
@@ -667,6 +683,8 @@ class Network:
         if unknown:
             raise NeurochipError(f"unknown network option '{unknown[0]}' (options: {', '.join(known)})")
         opts = {k: v for k, v in options.items() if v is not None}
+        if data is not None:
+            _event_encoder(load_data(data, int(opts.get("seed", self.config.seed))), opts)
         opts.setdefault("lr_horizon", 0)
         cfg = dataclasses.replace(self.config, **opts)
         st = self._engine.state()
@@ -1014,12 +1032,14 @@ class Network:
 
 def energy(network: "Network | str | os.PathLike[str] | None" = None,
            profile: ProfileLike | Sequence[ProfileLike] | None = None, *, data: DataLike | None = None,
-           layers: LayersLike = "128", sim_profile: ProfileLike | None = None,
+           layers: LayersLike | None = None, hidden: str | Sequence[int] | None = None,
+           sim_profile: ProfileLike | None = None,
            baseline: ProfileLike | None = "cmos45", samples: int | None = None, learn_samples: int | None = None,
            **options: Any) -> EnergyReport:
     """Op counts and energy of a network, what ``neurochip energy`` reports: ``network`` a
-    :class:`Network`, a checkpoint path, or None for an untrained network of ``layers`` (anything
-    :func:`build` takes; default one hidden layer of 128) on ``data`` (default ``"digits"``) with
+    :class:`Network`, a checkpoint path, or None for an untrained network of ``layers`` or
+    ``hidden`` (as :func:`build` takes them; default one hidden layer of 128) on ``data`` (default
+    ``"digits"``) with
     the :class:`NetworkConfig` ``options``, simulated on ``sim_profile`` (default: the first
     pricing profile that can simulate, else loihi). ``profile``: one profile or a list to compare
     (default: the network's own; loihi for an untrained network). The rest as
@@ -1043,7 +1063,8 @@ def energy(network: "Network | str | os.PathLike[str] | None" = None,
             raise NeurochipError(f"--compare lists a profile twice: '{twice[0]}'")
     notes: list[str] = []
     if network is not None:
-        given = [k for k, v in options.items() if v is not None] + (["sim_profile"] if sim_profile is not None else [])
+        given = ([k for k, v in (("hidden", hidden), ("arch", layers)) if v is not None]
+                 + [k for k, v in options.items() if v is not None] + (["sim_profile"] if sim_profile is not None else []))
         if given:
             raise NeurochipError(f"the checkpoint defines the network and its data; do not also give "
                                  f"--{given[0].replace('_', '-')}")
@@ -1066,7 +1087,9 @@ def energy(network: "Network | str | os.PathLike[str] | None" = None,
         opts = {k: v for k, v in options.items() if v is not None}
         if opts.get("readout") == "spiking" and "loss" not in opts:
             opts["loss"] = "mse"
-        net = build(layers, sim, data=ds, **opts)
+        if layers is not None and hidden is not None:
+            raise NeurochipError("give --hidden or --arch, not both")
+        net = build(layers, sim, data=ds, hidden="128" if layers is None and hidden is None else hidden, **opts)
         net.dataset_info = _source_of(ds, int(options.get("seed") or 0))
         data = ds
         names = pricing      # type: ignore[assignment]
