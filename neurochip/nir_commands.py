@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from . import api
 from .errors import NeurochipError
 
 
@@ -19,7 +20,7 @@ def nir():
 @click.option("--profile", "profile_name", default="loihi", show_default=True, help="Hardware profile name or .toml path.")
 @click.option("--out", type=click.Path(), required=True, help="Checkpoint to write (HDF5): an ordinary neurochip network.")
 @click.option("--dt", type=float, default=None, help="Seconds per step the NIR time constants assume (default 1e-4, snnTorch's; Norse 1e-3; docs/nir.md).")
-@click.option("--convention", type=click.Choice(["euler", "norse", "sinabs"]), default="euler", show_default=True,
+@click.option("--convention", type=click.Choice(api.CHOICES["nir_convention"]), default="euler", show_default=True,
               help="How the file's ODEs become steps: forward Euler (snnTorch, Norse LIFBox), Norse's LIFCell current, Sinabs (docs/nir.md).")
 @click.option("--timesteps", "-T", type=int, default=None, help="Time steps per sample (default 8, or the file's when neurochip wrote it).")
 @click.option("--precision", type=click.Choice(["int", "float"]), default="int", show_default=True,
@@ -34,28 +35,15 @@ def nir():
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line.")
 def import_cmd(model, profile_name, out, dt, convention, timesteps, precision, lr, dataset, data, samples, seed, report, overwrite, as_json):
     """Import a NIR graph onto a chip profile and write a checkpoint, with a report of what changed."""
-    from . import checkpoint
-    from .cli import _check_output, _dataset_info, _load_data
-    from .nir_import import import_nir
-    from .profile import load_profile
-    from .train import TRAIN_EVAL, History
-
     if dataset and data:
         raise NeurochipError("give either --dataset or --data, not both")
-    if timesteps is not None and not 1 <= timesteps <= 100000:
-        raise NeurochipError(f"--timesteps must be in [1, 100000], got {timesteps}")
-    if samples < 0:
-        raise NeurochipError(f"--samples must be 0 (all) or a number of samples, got {samples}")
-    _check_output(out, overwrite, "--out")
+    api.check_output(out, overwrite=overwrite, option="--out")
     if report:
-        _check_output(report, overwrite, "--report")
-    prof = load_profile(profile_name)
-    info = _dataset_info(dataset, data, seed)
-    info["train_eval"] = TRAIN_EVAL
-    ds = _load_data(info) if (dataset or data) else None
-    engine, rep, _ = import_nir(model, prof, dt, precision, timesteps, lr, seed, ds, samples, convention)
-    info["nir_source"] = str(Path(model).resolve())
-    checkpoint.save(out, engine, History(), info)
+        api.check_output(report, overwrite=overwrite, option="--report")
+    net, rep = api.import_nir(model, profile_name, dt=dt, convention=convention, timesteps=timesteps,
+                              precision=precision, lr=lr, data=Path(data) if data else dataset, samples=samples,
+                              seed=seed)
+    net.save(out)
     d = rep.to_dict()
     d["checkpoint"] = str(out)
     if report:
@@ -65,8 +53,9 @@ def import_cmd(model, profile_name, out, dt, convention, timesteps, precision, l
         return
     for line in rep.lines():
         click.echo(line)
-    click.echo(f"checkpoint {out} ({engine.cfg.precision}, {prof.name}"
-               + (f", arch {engine.cfg.arch}" if engine.cfg.arch else f", sizes {list(engine.cfg.sizes)}") + ")")
+    cfg = net.config
+    click.echo(f"checkpoint {out} ({cfg.precision}, {net.profile.name}"
+               + (f", arch {cfg.arch}" if cfg.arch else f", sizes {list(cfg.sizes)}") + ")")
 
 
 @nir.command(name="export")
@@ -76,12 +65,9 @@ def import_cmd(model, profile_name, out, dt, convention, timesteps, precision, l
 @click.option("--overwrite", is_flag=True, help="Allow MODEL to replace an existing file.")
 def export_cmd(checkpoint_path, model, dt, overwrite):
     """Write a checkpoint's network as a NIR graph (integers as their float equivalents)."""
-    from . import checkpoint
-    from .cli import _check_output
-    from .nir_export import export_nir
-
-    _check_output(model, overwrite, "MODEL")
-    engine, _, _ = checkpoint.load(checkpoint_path)
-    export_nir(engine, model, dt)
-    click.echo(f"wrote {model}: {engine.cfg.n_layers} layers, sizes {list(engine.cfg.sizes)}"
-               + (f" ({engine.cfg.arch})" if engine.cfg.arch else "") + f", from {engine.cfg.precision} {engine.profile.name}")
+    api.check_output(model, overwrite=overwrite, option="MODEL")
+    net = api.load(checkpoint_path)
+    net.to_nir(model, dt, overwrite=True)
+    cfg = net.config
+    click.echo(f"wrote {model}: {cfg.n_layers} layers, sizes {list(cfg.sizes)}"
+               + (f" ({cfg.arch})" if cfg.arch else "") + f", from {cfg.precision} {net.profile.name}")
