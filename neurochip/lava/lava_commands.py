@@ -12,27 +12,12 @@ A click group meant to be registered on the main CLI (``main.add_command(lava)``
 """
 from __future__ import annotations
 
-import functools
 import json
 
 import click
 
-from ..errors import NeurochipError
-from ..parallel import threads_option
-
-
-def _errors(f):
-    """NeurochipError -> ``Error: <one line>`` and exit code 2 (as the main CLI)."""
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        try:
-            return f(*args, **kwargs)
-        except NeurochipError as e:
-            click.echo(f"Error: {e}", err=True)
-            raise SystemExit(2)
-
-    return wrapper
+from .. import api
+from ..cli_options import errors as _errors, threads_option
 
 
 @click.group("lava")
@@ -43,9 +28,7 @@ def lava():
 @lava.command()
 def check():
     """Say whether stock lava-nc is usable here, and why not."""
-    from .compat import lava_status
-
-    ok, why = lava_status()
+    ok, why = api.lava_status()
     click.echo(why)
     if not ok:
         raise SystemExit(1)
@@ -62,21 +45,7 @@ def check():
 @threads_option
 def run(checkpoint, samples, custom_neurons, as_json):
     """Run CHECKPOINT's network in neurochip and in Lava; count differing spikes and membranes."""
-    from ..checkpoint import load
-    from ..data import load_dataset
-    from .compat import require_lava
-    from .export import compare
-
-    require_lava()
-    engine, _history, info = load(checkpoint)
-    if not engine.is_int:
-        raise NeurochipError("this checkpoint holds a float network; only integer networks (--precision int) "
-                             "can run in Lava's fixed-point simulator")
-    data = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
-    n = min(samples, len(data.y_test))
-    if n < 1:
-        raise NeurochipError("the checkpoint's dataset has no test samples")
-    c = compare(engine, data.x_test[:n], data.y_test[:n], force_custom=custom_neurons)
+    c = api.load(checkpoint).compare_lava(samples=samples, custom_neurons=custom_neurons)
     if as_json:
         click.echo(json.dumps(c.to_dict()))
     else:
@@ -114,29 +83,6 @@ def _print(c, requested: int) -> None:
         click.echo(f"note: {note}")
 
 
-def _learn_arch(arch: str, hidden: int) -> int:
-    """The hidden size of an --arch that Lava's learning engine can learn (one dense hidden layer or
-    none), or a one-line error naming the layer it cannot (docs/layers.md "Lava")."""
-    from ..layers import CONV, POOL, RECURRENT, parse_arch, weight_layers
-
-    if hidden:
-        raise NeurochipError("give --hidden or --arch, not both")
-    tokens = arch.strip().split("-")
-    big = 256   # kinds only matter here: a large image so no kernel is too big for it
-    specs = weight_layers(parse_arch(arch, big * big, 10, (1, big, big) if tokens[0][:1] in "cpa" else ()))
-    for i, sp in enumerate(specs):
-        why = {CONV: "its weights are shared across positions and LearningDense learns one weight per synapse",
-               POOL: "pooling has no learned weights and no LearningDense form",
-               RECURRENT: "recurrent learning through LearningDense is not exported yet"}.get(sp.kind)
-        if why is None and sp.k_u:
-            why = "the learning emulation models current-less neurons only"
-        if why:
-            raise NeurochipError(f"layer {i} ({sp.token}) cannot learn in Lava: {why} (docs/layers.md)")
-    if len(specs) > 2:
-        raise NeurochipError(f"layer 1 ({specs[1].token}): Lava learning runs at most one hidden layer")
-    return specs[0].n_out if len(specs) == 2 else 0
-
-
 @lava.command()
 @click.option("--dataset", type=click.Choice(["digits"]), default="digits", show_default=True)
 @click.option("--data", type=click.Path(), default=None, help="Your data (.npz, .h5, IDX directory) instead of digits.")
@@ -154,18 +100,8 @@ def _learn_arch(arch: str, hidden: int) -> int:
 def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timesteps, arch, as_json):
     """Learn on chip in Lava (LearningDense + Loihi3F rule) and in neurochip's exact emulation;
     report differing weights (expected 0) and both accuracies."""
-    from .compat import require_lava
-    from .learning_task import learn_compare
-
-    if samples < 1:
-        raise NeurochipError(f"--samples must be at least 1, got {samples}")
-    if arch is not None:
-        hidden = _learn_arch(arch, hidden)
-    require_lava()
-    kw = {"timesteps": timesteps, "feedback": feedback}
-    if hidden:
-        kw["hidden"] = hidden
-    res = learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, **kw).to_dict()
+    res = api.compare_lava_learning(samples, dataset=dataset, data=data, test_samples=test_samples, seed=seed,
+                                    hidden=hidden, feedback=feedback, timesteps=timesteps, arch=arch).to_dict()
     if as_json:
         click.echo(json.dumps(res))
     else:
