@@ -6,22 +6,18 @@ here and nowhere else); files the user had are never overwritten without ``--ove
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import click
 import numpy as np
 
+from . import api
+from .api import CHOICES, TRAIN_EVAL
+from .cli_options import EVENT_OPTIONS, event_binning, event_options, progress_bar, threads_option
 from .errors import NeurochipError
-from .parallel import threads_option
-from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS,
-                      READOUTS, RULES, NetworkConfig, parse_hidden)
-from .surrogate import SURROGATES
-from .train import TRAIN_EVAL
-
-from .api import DEFAULT_LR  # noqa: E402  (the default rates live in the API; neurochip.sweep reads them here)
 
 
 class _Group(click.Group):
@@ -41,124 +37,11 @@ def main():
     """neurochip: integer neuromorphic chip simulation with on-chip OTTT learning."""
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return None
-
-    def factory(n, label):
-        return click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True)
-
-    return factory
-
-
-def _arch_options(hidden, arch, network_file, input_shape) -> tuple[str, tuple[int, ...]]:
-    """(architecture string, input shape) from --arch / --network / --input-shape ("" : --hidden)."""
-    given = [n for n, v in (("--hidden", hidden), ("--arch", arch), ("--network", network_file)) if v is not None]
-    if len(given) > 1:
-        raise NeurochipError(f"give one of --hidden, --arch, --network, not {given[0]} and {given[1]}")
-    shape: tuple[int, ...] = ()
-    if input_shape is not None:
-        try:
-            shape = tuple(int(x) for x in input_shape.lower().split("x"))
-        except ValueError:
-            raise NeurochipError(f"--input-shape must look like 1x28x28, got '{input_shape}'") from None
-        if len(shape) != 3 or min(shape) < 1:
-            raise NeurochipError(f"--input-shape must be three positive sizes CxHxW, got '{input_shape}'")
-    if network_file is not None:
-        from .layers import arch_from_toml
-        arch, file_shape = arch_from_toml(network_file)
-        if file_shape and shape and file_shape != shape:
-            raise NeurochipError(f"--input-shape {input_shape} contradicts the network file's input_shape {list(file_shape)}")
-        shape = shape or file_shape
-    if arch is None:
-        if shape:
-            raise NeurochipError("--input-shape describes the input of --arch or --network layers")
-        return "", ()
-    return arch, shape
-
-
-EVENT_OPTIONS = ("bin_by", "bin_window", "events_per_step", "bin_mode", "max_count", "polarity", "pool")
-
-
-def _event_options(f):
-    """Binning options of event data (--data EVENTS, --dataset digits-events): an EventBinning."""
-    opts = [
-        click.option("--bin-by", type=click.Choice(["time", "count"]), default=None,
-                     help="Event data: bin by time window (default) or by event count."),
-        click.option("--bin-window", type=int, default=None,
-                     help="Event data, --bin-by time: step window in microseconds (default: each sample's span / T)."),
-        click.option("--events-per-step", type=int, default=None,
-                     help="Event data, --bin-by count: events per step (default: equal shares)."),
-        click.option("--bin-mode", type=click.Choice(["counts", "spikes"]), default=None,
-                     help="Event data: counts per step as graded input (--encoder raster, default) or 0/1 spikes (raster-spikes)."),
-        click.option("--max-count", type=int, default=None,
-                     help="Event data, counts: the count that is full-scale input; more saturate (default 8)."),
-        click.option("--polarity", type=click.Choice(["split", "merge"]), default=None,
-                     help="Event data: one input channel per polarity (default) or merged."),
-        click.option("--pool", type=int, default=None, help="Event data: sum-pool x and y by this factor (default 1)."),
-    ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
-
-
-def _event_binning(timesteps: int, ev: dict):
-    from .binning import EventBinning
-
-    return EventBinning(timesteps, mode=ev.get("bin_by") or "time", window_us=ev.get("bin_window"),
-                        events_per_step=ev.get("events_per_step"),
-                        output="spike" if ev.get("bin_mode") == "spikes" else "count",
-                        max_count=ev.get("max_count") or 8, polarity=ev.get("polarity") or "split",
-                        spatial_factor=ev.get("pool") or 1, layout="flat")
-
-
-def _dataset_info(dataset: str | None, data: str | None, seed: int) -> dict:
-    if data is not None:
-        return {"path": str(Path(data).resolve()), "seed": seed}
-    return {"name": dataset or "digits", "seed": seed}
-
-
-def _load_data(info: dict, progress: bool = False):
-    from .data import load_dataset
-
-    if "binning" in info:
-        from .event_data import load_event_dataset
-
-        return load_event_dataset(info, progress)
-
-    return load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
-
-
-def _check_output(path: str, overwrite: bool, flag: str) -> None:
-    """Before any work: ``path`` can be written (its folder, or the nearest existing ancestor, is a
-    writable folder; missing folders are made at write time) and is not replaced without --overwrite."""
-    p = Path(path)
-    if p.is_dir():
-        raise NeurochipError(f"{flag} {path} is a folder; give a file name")
-    if p.exists() and not overwrite:
-        raise NeurochipError(f"{path} exists; pass --overwrite to replace it")
-    parent = p.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NeurochipError(f"{flag} {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise NeurochipError(f"{flag} {path}: cannot write in {parent}")
-
-
-def _warn_classes(ds) -> None:
-    from .data import class_coverage
-
-    msg = class_coverage(ds)
-    if msg:
-        click.echo(f"Warning: {ds.name}: {msg}", err=True)
-
-
 def _num(x: float):
     return None if x != x else x   # NaN -> null
 
 
-def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
+def _summary_line(net, history, seconds, train_eval, extra=None) -> str:
     d = {
         "test_accuracy": history.test_acc[-1] if len(history) else None,
         # frozen pass over a fixed train subset (null when --train-eval 0); the online figure is
@@ -169,11 +52,11 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
         "epochs": len(history),
         "seconds": round(seconds, 3),
         "samples_per_s": round(float(np.mean(history.samples_per_s)), 1) if len(history) else None,
-        "config": engine.cfg.to_dict(),
-        "profile": engine.profile.name,
+        "config": net.config.to_dict(),
+        "profile": net.profile.name,
     }
-    if engine.is_int:
-        d["int_layout"] = engine.ilay.to_dict()
+    if net.is_int:
+        d["int_layout"] = net.int_layout
     d.update(extra or {})
     return json.dumps(d)
 
@@ -187,22 +70,22 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--input-shape", default=None, help="Input as CxHxW for convolutions, e.g. 1x28x28 (default: 1 x s x s for s^2 inputs).")
 @click.option("--timesteps", "-T", type=int, default=None, help="Time steps per sample (default 8).")
 @click.option("--profile", "profile_name", default=None, help="Hardware profile name or .toml path (default loihi).")
-@click.option("--precision", type=click.Choice(PRECISIONS), default=None, help="int: on-chip integer learner; float: the float OTTT reference.")
-@click.option("--rule", type=click.Choice(RULES), default=None, help="ottt-o: update every step; ottt-a: accumulate, apply once per sample; bptt: float backprop through time.")
+@click.option("--precision", type=click.Choice(CHOICES["precision"]), default=None, help="int: on-chip integer learner; float: the float OTTT reference.")
+@click.option("--rule", type=click.Choice(CHOICES["rule"]), default=None, help="ottt-o: update every step; ottt-a: accumulate, apply once per sample; bptt: float backprop through time.")
 @click.option("--detach-reset/--no-detach-reset", default=None, help="BPTT: drop the gradient through the reset (default, as OTTT assumes) or keep it.")
-@click.option("--encoder", type=click.Choice(ENCODERS), default=None)
-@click.option("--readout", type=click.Choice(READOUTS), default=None)
-@click.option("--loss", type=click.Choice(LOSSES), default=None, help="Output loss (docs: README 'Losses'); count, rate_ce, rate_mse, count_enh need --readout spiking.")
-@click.option("--decoder", type=click.Choice(DECODERS), default=None, help="Prediction from the readout: membrane, rate (most spikes), latency (first spike); auto: membrane or rate by readout.")
+@click.option("--encoder", type=click.Choice(CHOICES["encoder"]), default=None)
+@click.option("--readout", type=click.Choice(CHOICES["readout"]), default=None)
+@click.option("--loss", type=click.Choice(CHOICES["loss"]), default=None, help="Output loss (docs: README 'Losses'); count, rate_ce, rate_mse, count_enh need --readout spiking.")
+@click.option("--decoder", type=click.Choice(CHOICES["decoder"]), default=None, help="Prediction from the readout: membrane, rate (most spikes), latency (first spike); auto: membrane or rate by readout.")
 @click.option("--recurrent/--no-recurrent", default=None, help="Float: recurrent weights within each hidden layer (trained by OTTT or BPTT).")
 @click.option("--sws/--no-sws", default=None, help="Float: scaled weight standardization of the feed-forward weights (OTTT §4.4).")
 @click.option("--learn-threshold/--no-learn-threshold", default=None, help="Float: learn a threshold per neuron (seed 001 §4.5).")
-@click.option("--surrogate", type=click.Choice(tuple(SURROGATES)), default=None)
+@click.option("--surrogate", type=click.Choice(CHOICES["surrogate"]), default=None)
 @click.option("--surrogate-param", type=float, default=None, help="The surrogate's parameter (alpha, width, variance or slope); default per surrogate.")
-@click.option("--feedback", type=click.Choice(FEEDBACK), default=None, help="Error to hidden layers: exact transposed weights or fixed random feedback.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None, help="Float reference only.")
+@click.option("--feedback", type=click.Choice(CHOICES["feedback"]), default=None, help="Error to hidden layers: exact transposed weights or fixed random feedback.")
+@click.option("--optimizer", type=click.Choice(CHOICES["optimizer"]), default=None, help="Float reference only.")
 @click.option("--lr", type=float, default=None, help="Learning rate (int: quantized to a 4-bit mantissa and a shift).")
-@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=None, help="cosine annealing over --lr-horizon epochs (default) or constant.")
+@click.option("--lr-schedule", type=click.Choice(CHOICES["lr_schedule"]), default=None, help="cosine annealing over --lr-horizon epochs (default) or constant.")
 @click.option("--lr-horizon", type=int, default=None, help="Epochs the cosine anneals over (default --epochs); past it the rate stays at its floor. Kept in the checkpoint, so a resumed run keeps it.")
 @click.option("--init-gain", type=float, default=None)
 @click.option("--shadow-bits", type=int, default=None, help="Mixed precision: learn on wider shadow weights (0 = off).")
@@ -217,17 +100,12 @@ def _summary_line(engine, history, seconds, train_eval, extra=None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
 @threads_option
-@_event_options
+@event_options
 def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
           decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
           init_gain, shadow_bits, epochs, train_eval, seed, out, resume, init_path,
           overwrite, report, as_json, progress, **ev):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
-    from . import checkpoint
-    from .engine import Engine
-    from .profile import load_profile
-    from .train import History, fit
-
     if epochs < 1:
         raise NeurochipError(f"--epochs must be at least 1, got {epochs}")
     if lr_horizon is not None and lr_horizon < 1:
@@ -246,241 +124,142 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
     if out and Path(out).exists() and not overwrite and (resume is None or Path(out).resolve() != Path(resume).resolve()):
         raise NeurochipError(f"{out} exists; pass --overwrite to replace it (or --resume {out} to continue it)")
     if out:
-        _check_output(out, True, "--out")
+        api.check_output(out, overwrite=True, option="--out")
     if report:
-        _check_output(report, overwrite, "--report")
+        api.check_output(report, overwrite=overwrite, option="--report")
         if Path(report).resolve() in {Path(p).resolve() for p in (out, resume) if p}:
             raise NeurochipError(f"--report {report} is the checkpoint file; give the report another name")
     if init_path and resume:
         raise NeurochipError("give either --init (a new run from a checkpoint's weights) or --resume, not both")
+    layer_flags = (("hidden", hidden), ("arch", arch), ("network", network_file))
     if init_path:
-        given = [k for k, v in (("hidden", hidden), ("arch", arch), ("network", network_file), ("input_shape", input_shape),
+        given = [k for k, v in layer_flags + (("input_shape", input_shape),
                                 ("precision", precision), ("shadow_bits", shadow_bits), ("init_gain", init_gain),
                                 ("recurrent", recurrent), ("sws", sws), ("learn_threshold", learn_threshold)) if v is not None]
         if given:
             raise NeurochipError(f"--init takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
+    show = progress if progress is not None else sys.stderr.isatty()
+    given_ev = [k for k in EVENT_OPTIONS if ev.get(k) is not None]
     if resume:
         given = [k for k, v in net_opts.items() if v is not None] + [k for k, v in
-                 (("hidden", hidden), ("arch", arch), ("network", network_file), ("input_shape", input_shape),
-                  ("profile", profile_name), ("dataset", dataset), ("data", data),
-                  ("train_eval", train_eval is not None)) if v]
-        given += [k for k in EVENT_OPTIONS if ev.get(k) is not None]
+                 layer_flags + (("input_shape", input_shape), ("profile", profile_name), ("dataset", dataset),
+                                ("data", data), ("train_eval", train_eval is not None)) if v]
+        given += given_ev
         if given:
             raise NeurochipError(f"--resume takes the network from the checkpoint; do not also give --{given[0].replace('_', '-')}")
-        engine, history, info = checkpoint.load(resume)
+        net = api.load(resume)
         out = out or resume
+        ds = api.load_data(net.dataset_info, progress=show)
     else:
-        from .event_data import event_info, is_event_source
-
         s0 = seed if seed is not None else 0
-        if dataset == "digits-events" or (data and is_event_source(data)):
-            binning = _event_binning(timesteps or 8, ev)
-            info = event_info(binning, s0, path=data, name="events" if data else "digits-events")
-            want = "raster-spikes" if binning.output == "spike" else "raster"
-            if encoder is not None and encoder != want:
-                raise NeurochipError(f"event data binned as {'spikes' if binning.output == 'spike' else 'counts'} "
-                                     f"takes --encoder {want} (per-step input), not {encoder}")
-            net_opts.update(encoder=want, input_full_scale=binning.cap)
-        else:
-            given_ev = [k for k in EVENT_OPTIONS if ev.get(k) is not None]
-            if given_ev:
-                raise NeurochipError(f"--{given_ev[0].replace('_', '-')} is a binning option of event data "
-                                     f"(--data EVENTS or --dataset digits-events)")
-            info = _dataset_info(dataset, data, s0)
-        info["train_eval"] = TRAIN_EVAL if train_eval is None else train_eval
-    train_eval = int(info.get("train_eval", TRAIN_EVAL))
-    ds = _load_data(info, progress if progress is not None else sys.stderr.isatty())
-    _warn_classes(ds)
-    if init_path:
-        engine = _init_engine(init_path, profile_name, ds, {k: v for k, v in net_opts.items() if v is not None}, epochs)
-        history = History()
-    elif not resume:
-        prof = load_profile(profile_name or "loihi")
-        arch_str, shape = _arch_options(hidden, arch, network_file, input_shape)
-        if arch_str:
-            sizes = (ds.n_features, ds.n_classes)
-        else:
-            sizes = (ds.n_features,) + parse_hidden(hidden if hidden is not None else "128") + (ds.n_classes,)
+        ds = api.load_data(Path(data) if data else (dataset or "digits"), s0,
+                           binning=event_binning(timesteps or 8, ev), progress=show)
+        if given_ev and not ds.full_scale:
+            raise NeurochipError(f"--{given_ev[0].replace('_', '-')} is a binning option of event data "
+                                 f"(--data EVENTS or --dataset digits-events)")
         opts = {k: v for k, v in net_opts.items() if v is not None}
-        if arch_str:
-            opts.update(arch=arch_str, input_shape=shape)
-        opts.setdefault("lr", DEFAULT_LR[opts.get("optimizer", "sgd")])
-        opts.setdefault("lr_horizon", epochs)   # stored with the config: a resumed run keeps the schedule
-        cfg = NetworkConfig(sizes=sizes, **opts)
-        engine = Engine(cfg, prof)
-        history = History()
-    else:
-        if ds.n_features != engine.cfg.sizes[0] or ds.n_classes > engine.cfg.sizes[-1]:
-            raise NeurochipError("the checkpoint's dataset no longer matches its network")
-    show = progress if progress is not None else sys.stderr.isatty()
+        if init_path:
+            net = api.load(init_path).copy(profile_name, data=ds, **opts)
+        else:
+            given_layers = [f"--{k}" for k, v in layer_flags if v is not None]
+            if len(given_layers) > 1:
+                raise NeurochipError(f"give one of --hidden, --arch, --network, not {given_layers[0]} and {given_layers[1]}")
+            layers = arch if arch is not None else Path(network_file) if network_file is not None else None
+            net = api.build(layers, profile_name or api.DEFAULT_PROFILE, data=ds, input_shape=input_shape,
+                            hidden=None if layers is not None else hidden if hidden is not None else "128", **opts)
+    train_eval = train_eval if train_eval is not None else int(net.dataset_info.get("train_eval", TRAIN_EVAL))
 
     def on_epoch(h):
-        if out:
-            checkpoint.save(out, engine, h, info)
         if not as_json:
             tr = f"train acc {h.train_acc[-1]:.4f}  " if train_eval else ""
             click.echo(f"epoch {h.epoch[-1]:3d}  {tr}test acc {h.test_acc[-1]:.4f}  {h.samples_per_s[-1]:,.0f} samples/s")
 
-    if len(history) >= epochs:
-        raise NeurochipError(f"the checkpoint already has {len(history)} epochs; ask for more with --epochs")
-    from .engine import warm_up
-
-    kernel_s = warm_up(engine.cfg, engine.profile)
+    kernel_s = net.warm_up()
     if not as_json:
         click.echo(f"numba kernels ready in {kernel_s:.1f} s ({'compiled' if kernel_s > 3 else 'from cache'})", err=True)
         if train_eval:
             click.echo(f"train acc: a frozen pass (no learning) over {min(train_eval, len(ds.y_train))} fixed training "
                        "samples after each epoch", err=True)
     t0 = time.perf_counter()
-    fit(engine, ds, epochs, history, _progress(show), on_epoch, train_eval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = lambda msg, *a, **k: click.echo(f"Warning: {msg}", err=True)
+        history = net.fit(ds, epochs, on_epoch=on_epoch, train_eval=train_eval, checkpoint=out,
+                          progress=progress_bar(show) or False)
     seconds = time.perf_counter() - t0
     extra = {"kernel_load_s": round(kernel_s, 3)}
     if report:
         extra["report"] = str(report)
-        _write_training_report(engine, ds, history, report)
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(net.training_report(), indent=2))
     if as_json:
-        click.echo(_summary_line(engine, history, seconds, min(train_eval, len(ds.y_train)), extra))
+        click.echo(_summary_line(net, history, seconds, min(train_eval, len(ds.y_train)), extra))
     else:
         tr = f" (train {history.train_acc[-1]:.4f})" if train_eval else ""
         click.echo(f"test accuracy {history.test_acc[-1]:.4f}{tr} after {len(history)} epochs "
-                   f"({engine.cfg.precision}, {engine.profile.name}, {engine.cfg.rule}); {seconds:.1f} s"
+                   f"({net.config.precision}, {net.profile.name}, {net.config.rule}); {seconds:.1f} s"
                    + (f"; checkpoint {out}" if out else ""))
-
-
-def _init_engine(path, profile_name, ds, opts: dict, epochs: int):
-    """A new engine with the network, weights and biases of checkpoint ``path`` (its profile), the
-    training options in ``opts`` replacing the checkpoint's (--init)."""
-    import dataclasses
-
-    from . import checkpoint
-    from .engine import Engine
-    from .network import NetworkState
-    from .profile import load_profile
-
-    src, _, _ = checkpoint.load(path)
-    if profile_name is not None and load_profile(profile_name) != src.profile:
-        raise NeurochipError(f"--init {path} holds a network for profile {src.profile.name}; drop --profile or give that one")
-    if ds.n_features != src.cfg.sizes[0]:
-        raise NeurochipError(f"data has {ds.n_features} features, the --init network takes {src.cfg.sizes[0]}")
-    if ds.n_classes > src.cfg.sizes[-1]:
-        raise NeurochipError(f"data has {ds.n_classes} classes, the --init network has {src.cfg.sizes[-1]} outputs")
-    opts.setdefault("lr_horizon", epochs)
-    cfg = dataclasses.replace(src.cfg, **opts)
-    st = src.state()
-    return Engine(cfg, src.profile, NetworkState(cfg, st.weights, st.shadow, st.bias, st.feedback, st.recurrent, st.threshold))
-
-
-def _write_training_report(engine, ds, history, path) -> None:
-    """Counts gathered by the learning passes of training, priced (neurochip.energy)."""
-    from .energy.report import training_report
-
-    rep = training_report(engine, len(ds.y_train) * len(history))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(rep, indent=2))
 
 
 @main.command(name="eval")
 @click.argument("checkpoint_path", type=click.Path())
 @click.option("--data", type=click.Path(), default=None, help="Evaluate on this data instead of the checkpoint's.")
-@click.option("--decoder", type=click.Choice(DECODERS), default=None, help="Decode the readout another way than the network was trained with.")
+@click.option("--decoder", type=click.Choice(CHOICES["decoder"]), default=None, help="Decode the readout another way than the network was trained with.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable summary line.")
 @threads_option
 def eval_cmd(checkpoint_path, data, decoder, as_json):
     """Evaluate a checkpoint: accuracy, confusion summary, saturation counters."""
-    from . import checkpoint
-    from .counters import OPS, SAT, as_dict
-    from .train import evaluate
-
-    engine, history, info = checkpoint.load(checkpoint_path)
-    if decoder:
-        engine.set_decoder(decoder)
-    if data:
-        if "binning" in info:
-            from .event_data import event_info, is_event_source
-            from .binning import EventBinning
-
-            if not is_event_source(data):
-                raise NeurochipError(f"{data}: the network was trained on event data; give an event file or folder")
-            info = event_info(EventBinning.from_dict(info["binning"]), info.get("seed", 0), path=data)
-        else:
-            info = _dataset_info(None, data, info.get("seed", 0))
-    ds = _load_data(info)
-    if ds.n_features != engine.cfg.sizes[0]:
-        raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")
-    if ds.n_classes > engine.cfg.sizes[-1]:
-        raise NeurochipError(f"data has {ds.n_classes} classes, the network has {engine.cfg.sizes[-1]} outputs")
-    train_sat = engine.sat.copy()
-    counted = bool(engine.is_int)   # only the integer kernels count operations and saturations
-    engine.reset_counters()
-    t0 = time.perf_counter()
-    res = evaluate(engine, ds.x_test, ds.y_test)
-    seconds = time.perf_counter() - t0
-    conf = res["confusion"]
-    per_class = (np.diag(conf) / np.maximum(conf.sum(1), 1)).tolist()
-    off = conf.copy()
-    np.fill_diagonal(off, 0)
-    pairs = sorted(((int(off[i, j]), i, j) for i in range(len(off)) for j in range(len(off)) if off[i, j]), reverse=True)[:5]
+    net = api.load(checkpoint_path)
+    train_sat = net.counters()["saturation"]
+    ev = net.evaluate(Path(data) if data else None, decoder=decoder or None)
+    counted = net.is_int     # only the integer kernels count operations and saturations
+    per_class = ev.per_class_accuracy
+    pairs = ev.most_confused(5)
     summary = {
-        "accuracy": res["accuracy"], "samples": int(len(ds.y_test)), "seconds": round(seconds, 3),
-        "samples_per_s": round(len(ds.y_test) / seconds, 1), "per_class_accuracy": per_class,
-        "most_confused": [{"true": i, "pred": j, "count": c} for c, i, j in pairs],
+        "accuracy": ev.accuracy, "samples": ev.samples, "seconds": round(ev.seconds, 3),
+        "samples_per_s": round(ev.samples / ev.seconds, 1), "per_class_accuracy": per_class,
+        "most_confused": [{"true": i, "pred": j, "count": c} for i, j, c in pairs],
         # the float kernels keep no counters: null, not zeros that read as "no operations"
         "counters_kept": counted,
-        "saturation_eval": as_dict(SAT, engine.sat) if counted else None,
-        "saturation_training": as_dict(SAT, train_sat) if counted else None,
-        "ops_eval": as_dict(OPS, engine.ops) if counted else None, "epochs": len(history),
-        "config": engine.cfg.to_dict(), "profile": engine.profile.name,
+        "saturation_eval": ev.saturation if counted else None,
+        "saturation_training": train_sat if counted else None,
+        "ops_eval": ev.ops if counted else None, "epochs": len(net.history),
+        "config": net.config.to_dict(), "profile": net.profile.name,
     }
     if as_json:
         click.echo(json.dumps(summary))
         return
-    click.echo(f"{checkpoint_path}: {engine.cfg.precision} {engine.profile.name} {list(engine.cfg.sizes)}"
-               + (f" ({engine.cfg.arch})" if engine.cfg.arch else "") + ", "
-               f"T={engine.cfg.timesteps}, {len(history)} epochs")
-    click.echo(f"test accuracy {res['accuracy']:.4f} on {len(ds.y_test)} samples ({summary['samples_per_s']:,.0f} samples/s)")
+    cfg = net.config
+    click.echo(f"{checkpoint_path}: {cfg.precision} {net.profile.name} {list(cfg.sizes)}"
+               + (f" ({cfg.arch})" if cfg.arch else "") + ", "
+               f"T={cfg.timesteps}, {len(net.history)} epochs")
+    click.echo(f"test accuracy {ev.accuracy:.4f} on {ev.samples} samples ({summary['samples_per_s']:,.0f} samples/s)")
     click.echo("per-class accuracy: " + " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per_class)))
     if pairs:
-        click.echo("most confused (true->pred x count): " + ", ".join(f"{i}->{j} x{c}" for c, i, j in pairs))
-    if not counted:
+        click.echo("most confused (true->pred x count): " + ", ".join(f"{i}->{j} x{c}" for i, j, c in pairs))
+    if not counted or ev.ops is None or ev.saturation is None:
         click.echo("operation and saturation counts: none kept: the float reference's kernels do not count "
                    "(train with --precision int for counts and energy)")
         return
-    n = max(len(ds.y_test), 1)
+    n = max(ev.samples, 1)
     click.echo("operation counts per inference sample (per weight layer; NeuroBench names in docs):")
     for k in ("syn_ops", "eff_syn_ops", "dense_ops", "neuron_active", "neuron_idle", "spikes", "spike_msgs"):
-        vals = engine.ops[:, OPS.index(k)] / n
+        vals = np.asarray(ev.ops[k]) / n
         click.echo(f"  {k:14s} " + " ".join(f"{x:12,.1f}" for x in vals) + f"   total {vals.sum():12,.1f}")
-    if engine.is_int:
-        click.echo("saturation / rounding counters (per weight layer): training | this evaluation")
-        for k, name in enumerate(SAT):
-            click.echo(f"  {name:17s} {train_sat[:, k].tolist()} | {engine.sat[:, k].tolist()}")
-        tried = train_sat[:, SAT.index("update_attempted")]
-        zero = train_sat[:, SAT.index("update_zero")]
-        frac = [f"{z / t:.3f}" if t else "-" for z, t in zip(zero, tried)]
-        click.echo(f"  updates rounded to zero during training (fraction per layer): {frac}")
+    click.echo("saturation / rounding counters (per weight layer): training | this evaluation")
+    for name, counts in ev.saturation.items():
+        click.echo(f"  {name:17s} {train_sat[name]} | {counts}")
+    tried = train_sat["update_attempted"]
+    zero = train_sat["update_zero"]
+    frac = [f"{z / t:.3f}" if t else "-" for z, t in zip(zero, tried)]
+    click.echo(f"  updates rounded to zero during training (fraction per layer): {frac}")
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def profiles(as_json):
     """List the bundled hardware profiles and their bit widths."""
-    from .profile import list_profiles, load_profile
-
-    rows = []
-    for p in list_profiles():
-        try:
-            prof = load_profile(p)
-        except NeurochipError as e:
-            rows.append({"name": p.stem, "error": str(e)})
-            continue
-        if not prof.can_simulate:
-            rows.append({"name": prof.name, "pricing_only": True, "description": prof.description, "path": str(p)})
-            continue
-        n, s, l = prof.neuron, prof.synapse, prof.learning
-        rows.append({"name": prof.name, "lava_exact": prof.lava_exact, "membrane_bits": n.membrane_bits,
-                     "weight_bits": s.weight_bits, "trace_bits": l.trace_bits, "error_bits": l.error_bits,
-                     "accumulator_bits": l.accumulator_bits, "leak": f"k={n.leak_shift} {n.leak_rounding}",
-                     "reset": n.reset, "compare": n.compare, "description": prof.description, "path": str(p)})
+    rows = api.profile_summaries()
     if as_json:
         click.echo(json.dumps(rows))
         return

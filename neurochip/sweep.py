@@ -332,7 +332,7 @@ def _subset(ds, n_train: int, n_test: int):
 def resolve(settings: dict[str, Any]) -> dict:
     """A point spec from base + axis settings (canonical keys): everything a worker needs,
     validated (NetworkConfig, profile, the integer layout at every epoch's learning rate)."""
-    from .cli import DEFAULT_LR
+    from .api import DEFAULT_LR
     from .network import NetworkConfig, int_layout, lr_at
     from .profile import load_profile
 

@@ -100,11 +100,11 @@ def _out_option(f):
 
 
 def _prepare_out(out: str, overwrite: bool):
-    from .cli import _check_output
+    from .api import check_output
     from .plot import check_path
 
     check_path(out)
-    _check_output(out, overwrite, "--out")
+    check_output(out, overwrite=overwrite, option="--out")
 
 
 def _table(path: str):

@@ -311,11 +311,11 @@ def test_cli_import_eval_train_init_export(tmp_path):
     assert res.exit_code == 0 and "float" in res.output, res.output
     from neurochip import checkpoint
     imported, _, _ = checkpoint.load(net)
-    from neurochip.cli import _init_engine
-    init = _init_engine(str(net), None, load_dataset("digits", None, 0), {"lr": 0.02}, 2)
+    from neurochip import api
+    init = api.load(net).copy(lr=0.02)     # what train --init starts from
     for a, b in zip(imported.weights(), init.weights()):
         np.testing.assert_array_equal(a, b)
-    assert init.cfg.lr == 0.02 and init.cfg.weight_q == imported.cfg.weight_q
+    assert init.config.lr == 0.02 and init.config.weight_q == imported.cfg.weight_q
     ft = tmp_path / "ft.h5"
     res = r.invoke(main, ["train", "--init", str(net), "--epochs", "2", "--train-eval", "0", "--out", str(ft)])
     assert res.exit_code == 0, res.output
