@@ -11,7 +11,7 @@ are integer sums (order-free); predictions are per sample. The chunk that holds 
 runs on the caller's own state arrays, so the state left behind is the serial run's too.
 
 Thread count: numba's convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the default and
-the ceiling; :func:`set_threads` (the CLI's ``--threads``) picks fewer. Learning stays sequential
+the ceiling; :func:`set_threads` (``neurochip.api.set_threads``, the CLI's ``--threads``) picks fewer. Learning stays sequential
 (one chip learning online).
 """
 from __future__ import annotations
@@ -50,24 +50,6 @@ def set_threads(n: int | None) -> int:
         raise NeurochipError(f"--threads must be between 1 and {top} (NUMBA_NUM_THREADS), got {n}")
     _THREADS = int(n)
     return _THREADS
-
-
-def threads_option(f):
-    """Click decorator: a ``--threads N`` option (default: all cores, or NUMBA_NUM_THREADS) applied
-    with :func:`set_threads` before the command runs; the command itself never sees it."""
-    import functools
-
-    import click
-
-    @click.option("--threads", "threads_", type=int, default=None,
-                  help="Threads for inference passes (default: all cores, or NUMBA_NUM_THREADS). "
-                       "Results are identical for any number; learning stays sequential.")
-    @functools.wraps(f)
-    def wrapper(*args, threads_=None, **kw):
-        set_threads(threads_)
-        return f(*args, **kw)
-
-    return wrapper
 
 
 def pool(n: int) -> ThreadPoolExecutor:
@@ -154,4 +136,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "threads_option", "chunks", "run_parallel", "jump"]
+__all__ = ["threads", "set_threads", "chunks", "run_parallel", "jump"]
