@@ -41,7 +41,7 @@ _EXPORTS = {
     "EnergyReport": "api",
     "lava_status": "api",
     "compare_lava_learning": "api",
-    "energy": "api",
+    "energy_report": "api",
     "import_nir": "api",
     "profile_summaries": "api",
     "set_threads": "api",

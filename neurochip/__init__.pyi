@@ -1,7 +1,7 @@
 # Type information for the public names of neurochip/__init__.py (loaded lazily there).
 from .api import (CHOICES as CHOICES, EnergyReport as EnergyReport, Evaluation as Evaluation, Network as Network,
                   Recording as Recording, build as build, check_output as check_output,
-                  compare_lava_learning as compare_lava_learning, energy as energy, import_nir as import_nir,
+                  compare_lava_learning as compare_lava_learning, energy_report as energy_report, import_nir as import_nir,
                   lava_status as lava_status, list_profiles as list_profiles, load as load, load_data as load_data,
                   load_profile as load_profile, profile_summaries as profile_summaries, set_threads as set_threads)
 from .binning import EventBinning as EventBinning

@@ -1030,7 +1030,7 @@ class Network:
         return compare(self._engine, ds.x_test[:n], ds.y_test[:n], force_custom=custom_neurons)
 
 
-def energy(network: "Network | str | os.PathLike[str] | None" = None,
+def energy_report(network: "Network | str | os.PathLike[str] | None" = None,
            profile: ProfileLike | Sequence[ProfileLike] | None = None, *, data: DataLike | None = None,
            layers: LayersLike | None = None, hidden: str | Sequence[int] | None = None,
            sim_profile: ProfileLike | None = None,
@@ -1047,8 +1047,8 @@ def energy(network: "Network | str | os.PathLike[str] | None" = None,
 
     Example::
 
-        rep = nc.energy("run.h5", ["loihi", "loihi2", "cmos45"])
-        rep = nc.energy(None, "loihi", layers="c4k3-d32", timesteps=4, learn_samples=0)
+        rep = nc.energy_report("run.h5", ["loihi", "loihi2", "cmos45"])
+        rep = nc.energy_report(None, "loihi", layers="c4k3-d32", timesteps=4, learn_samples=0)
     """
     names: list[ProfileLike] | None
     if profile is None:
@@ -1292,6 +1292,6 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
 
 __all__ = ["AvgPool2d", "CHOICES", "Conv2d", "DEFAULT_LR", "DEFAULT_PROFILE", "Dense", "EnergyReport", "Evaluation",
            "EventBinning", "Flatten", "Network", "NetworkConfig", "Recording", "RecurrentDense", "SumPool2d", "build",
-           "check_output", "compare_lava_learning", "energy", "import_nir", "list_profiles", "lava_status", "load",
+           "check_output", "compare_lava_learning", "energy_report", "import_nir", "list_profiles", "lava_status", "load",
            "load_data", "load_profile", "profile_summaries", "set_threads"]
 

@@ -58,7 +58,7 @@ def test_public_names_have_docstrings_with_examples():
 def test_public_functions_are_type_hinted():
     import inspect
 
-    for f in (nc.load_profile, nc.list_profiles, nc.load_data, nc.build, nc.load, nc.lava_status, nc.energy,
+    for f in (nc.load_profile, nc.list_profiles, nc.load_data, nc.build, nc.load, nc.lava_status, nc.energy_report,
               nc.import_nir, nc.profile_summaries, nc.set_threads, nc.check_output, nc.compare_lava_learning,
               *(getattr(nc.Network, m) for m in ("fit", "evaluate", "predict", "run_sample", "save", "energy",
                                                    "training_report", "to_lava", "compare_lava", "weights",
@@ -88,6 +88,9 @@ def test_import_is_lazy_and_kernels_do_not_depend_on_the_api():
         assert not names & {"api.py", "cli.py", "checkpoint.py"}, (kernel.name, names)
     with pytest.raises(AttributeError):
         nc.not_a_name
+    # a public name that is also a submodule's name would turn into that module once it is imported
+    pkg = ROOT / "neurochip"
+    assert not [n for n in nc.__all__ if (pkg / n).is_dir() or (pkg / f"{n}.py").is_file()]
     assert set(nc.__all__) <= set(dir(nc))
 
 
@@ -512,3 +515,114 @@ def test_documented_session_runs(doc, tmp_path, monkeypatch, capsys):
     exec(compile(code, doc, "exec"), {})
     assert (tmp_path / "run.h5").is_file()
     assert capsys.readouterr().out.strip()
+
+
+# ---- what the CLI options map to (issue 15: the CLI is a thin layer) ----------------------------
+
+def test_build_from_layer_kinds_strings_and_network_files(tmp_path, digits):
+    specs = [nc.Conv2d((1, 8, 8), 4, 3), nc.SumPool2d((4, 6, 6), 2), nc.Dense(36, 10)]
+    a = nc.build(specs, timesteps=4, seed=1)
+    b = nc.build("c4k3-p2", data=digits, timesteps=4, seed=1)
+    toml = tmp_path / "net.toml"
+    toml.write_text('input_shape = [1, 8, 8]\n[[layer]]\ntype = "conv"\nout_channels = 4\nkernel = 3\n'
+                    '[[layer]]\ntype = "sumpool"\nkernel = 2\n')
+    c = nc.build(toml, data=digits, timesteps=4, seed=1)
+    assert a.config == b.config == c.config and a.config.arch == "c4k3-p2-f-d10"
+    assert a.config.input_shape == (1, 8, 8) and a.layers == tuple(specs)
+    for x, y in zip(a.weights(), c.weights()):
+        assert np.array_equal(x, y)
+    h = nc.build(hidden="16", data=digits, timesteps=4)
+    assert h.config == nc.build([64, 16, 10], timesteps=4).config
+    assert nc.build(hidden=[16, 8], data=digits).config.sizes == (64, 16, 8, 10)
+    with pytest.raises(nc.NeurochipError, match="does not take what the layer before it gives"):
+        nc.build([nc.Conv2d((1, 8, 8), 4, 3), nc.Dense(30, 10)])
+    with pytest.raises(nc.NeurochipError, match="give data"):
+        nc.build("c4k3")
+    with pytest.raises(nc.NeurochipError, match="--input-shape describes the input"):
+        nc.build(hidden="16", data=digits, input_shape="1x8x8")
+    with pytest.raises(nc.NeurochipError, match="three positive sizes"):
+        nc.build("c4k3", data=digits, input_shape="1x8")
+    with pytest.raises(nc.NeurochipError, match="contradicts the network file's input_shape"):
+        nc.build(toml, data=digits, input_shape=(4, 4, 4))
+    with pytest.raises(nc.NeurochipError, match="--hidden must be comma-separated"):
+        nc.build(hidden="x", data=digits)
+
+
+def test_event_data_sets_the_encoder_and_copy_fine_tunes(tmp_path):
+    from .test_event_cli import _shd
+
+    path = _shd(tmp_path / "shd.h5")
+    ds = nc.load_data(path, binning={"timesteps": 4, "max_count": 3})
+    assert ds.full_scale == 3 and ds.x_train.shape[1] == 4
+    assert nc.load_data("digits", binning={"timesteps": 4}).full_scale == 0      # static data ignores it
+    net = nc.build(hidden="8", data=ds, timesteps=4)
+    assert net.config.encoder == "raster" and net.config.input_full_scale == 3
+    with pytest.raises(nc.NeurochipError, match="takes --encoder raster"):
+        nc.build(hidden="8", data=ds, timesteps=4, encoder="rate")
+    net.fit(ds, epochs=1, train_eval=0)
+    assert net.dataset_info["binning"]["max_count"] == 3
+    with pytest.raises(nc.NeurochipError, match="trained on event data"):
+        net.evaluate(Path(ROOT / "README.md"))
+    ft = net.copy(lr=0.01)
+    assert len(ft.history) == 0 and ft.config.lr == 0.01 and ft.config.lr_horizon == 0
+    for x, y in zip(net.weights(), ft.weights()):
+        assert np.array_equal(x, y)
+    with pytest.raises(nc.NeurochipError, match="runs on profile loihi"):
+        net.copy("loihi2")
+
+
+def test_energy_function(trained):
+    net, path = trained
+    kw = dict(samples=20, learn_samples=10)
+    a = nc.energy_report(path, "loihi", **kw).to_dict()
+    b = nc.load(path).energy(profile="loihi", **kw).to_dict()
+    assert a["notes"][0].startswith(f"checkpoint {path}: 2 epochs") and a["notes"][1:] == b["notes"]
+    a["notes"] = b["notes"]
+    assert json.dumps(a) == json.dumps(b)
+    u = nc.energy_report(None, "cmos45", hidden="8", timesteps=2, samples=5, learn_samples=0)
+    assert "pricing-only" in u.notes[0] and u.notes[1] == "untrained network (initial weights)"
+    assert u.network["sizes"] == [64, 8, 10] and u.network["simulated_on"] == "loihi"
+    with pytest.raises(nc.NeurochipError, match="lists a profile twice"):
+        nc.energy_report(path, ["loihi", "loihi"])
+    with pytest.raises(nc.NeurochipError, match="do not also give --timesteps"):
+        nc.energy_report(path, timesteps=4)
+
+
+def test_nir_round_trip(trained, tmp_path):
+    pytest.importorskip("nir")
+    net, _ = trained
+    out = tmp_path / "n.nir"
+    net.to_nir(out)
+    with pytest.raises(nc.NeurochipError, match="exists; pass --overwrite"):
+        net.to_nir(out)
+    back, rep = nc.import_nir(out, net.profile)
+    assert back.config.sizes == net.config.sizes and rep.lines()
+    assert back.dataset_info["nir_source"] == str(out.resolve())
+    for x, y in zip(net.weights(), back.weights()):
+        assert np.array_equal(x, y)
+
+
+def test_process_helpers_and_profile_summaries(tmp_path):
+    from neurochip import parallel
+
+    try:
+        assert nc.set_threads(1) == 1 and nc.set_threads(None) == 1
+        with pytest.raises(nc.NeurochipError, match="--threads must be between"):
+            nc.set_threads(0)
+    finally:
+        parallel._THREADS = None
+    f = tmp_path / "a.h5"
+    f.write_text("x")
+    with pytest.raises(nc.NeurochipError, match="exists; pass --overwrite"):
+        nc.check_output(f)
+    assert nc.check_output(f, overwrite=True) == f
+    with pytest.raises(nc.NeurochipError, match="--out .* is a folder"):
+        nc.check_output(tmp_path, option="--out")
+    rows = nc.profile_summaries()
+    assert len(rows) == len(nc.list_profiles())
+    assert next(r for r in rows if r["name"] == "loihi")["weight_bits"] == 8
+    from neurochip.cli import main
+
+    res = CliRunner().invoke(main, ["profiles", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output) == rows
+    assert set(nc.CHOICES["rule"]) == {"ottt-o", "ottt-a", "bptt"}

@@ -83,12 +83,12 @@ def energy(checkpoint_path, profile_name, compare, baseline, as_json, dataset, d
         if given:
             raise NeurochipError(f"the checkpoint defines the network and its data; do not also give "
                                  f"--{given[0].replace('_', '-')}")
-        rep = api.energy(checkpoint_path, names, data=Path(data) if data else None, baseline=baseline,
+        rep = api.energy_report(checkpoint_path, names, data=Path(data) if data else None, baseline=baseline,
                          samples=samples, learn_samples=0 if inference_only else learn_samples)
     else:
         if arch is not None and hidden is not None:
             raise NeurochipError("give --hidden or --arch, not both")
-        rep = api.energy(None, names, data=Path(data) if data else (dataset or "digits"), layers=arch, hidden=hidden,
+        rep = api.energy_report(None, names, data=Path(data) if data else (dataset or "digits"), layers=arch, hidden=hidden,
                          sim_profile=sim_profile, baseline=baseline, samples=samples,
                          learn_samples=0 if inference_only else learn_samples, timesteps=timesteps, encoder=encoder,
                          readout=readout, loss=loss, surrogate=surrogate, feedback=feedback, rule=rule, seed=seed)
