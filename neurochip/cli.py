@@ -1,4 +1,8 @@
-"""The ``neurochip`` command line (click). Orchestration only: parse, load, call, print.
+"""The ``neurochip`` command line (click): a thin layer over the public API (:mod:`neurochip.api`).
+
+Each command parses its options, calls the API and prints; whatever a command does, a script can
+do with the names in ``docs/api.md`` (``tests/test_cli_thin.py`` checks that the command modules
+import nothing else from the package). The checks left here are about flag combinations.
 
 Every bad input surfaces as ``Error: <one line>`` with exit code 2 (``NeurochipError`` is caught
 here and nowhere else); files the user had are never overwritten without ``--overwrite``.
