@@ -45,6 +45,7 @@ LAVA = Path("docs/lava.md")
 LAVA_LEARNING = Path("docs/lava_learning.md")
 CI_FAST = Path("docs/results/ci_fast.md")
 DATA = Path("docs/data.md")
+PROFILES = Path("docs/profiles.md")
 
 FAST_EPOCHS = 2
 FAST_SEEDS = (0,)
@@ -176,6 +177,11 @@ def _events_speed(progress):
     return {README: bench_events.blocks(bench_events.measure())}
 
 
+def _shadow(progress):
+    import bench_shadow
+    return {PROFILES: bench_shadow.blocks(bench_shadow.measure())}
+
+
 _TEMPORAL = ("bench_temporal:yinyang", "bench_temporal:events")
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
@@ -202,6 +208,8 @@ JOBS = [
         {CI_FAST: _TEMPORAL}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
         _events_speed, False, {README: ("bench_events:speed",)}),
+    Job("shadow", "docs/profiles.md bench_shadow:widths (OTTT_A accumulator clipping by shadow weight width)", 10,
+        _shadow, True, {PROFILES: ("bench_shadow:widths",)}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",
