@@ -46,6 +46,7 @@ LAVA_LEARNING = Path("docs/lava_learning.md")
 CI_FAST = Path("docs/results/ci_fast.md")
 DATA = Path("docs/data.md")
 PROFILES = Path("docs/profiles.md")
+NIR = Path("docs/nir.md")
 
 FAST_EPOCHS = 2
 FAST_SEEDS = (0,)
@@ -182,6 +183,11 @@ def _shadow(progress):
     return {PROFILES: bench_shadow.blocks(bench_shadow.measure())}
 
 
+def _nir(progress):
+    import nir_demo
+    return {NIR: nir_demo.blocks(nir_demo.measure(progress=progress))}
+
+
 _TEMPORAL = ("bench_temporal:yinyang", "bench_temporal:events")
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
@@ -210,6 +216,8 @@ JOBS = [
         _events_speed, False, {README: ("bench_events:speed",)}),
     Job("shadow", "docs/profiles.md bench_shadow:widths (OTTT_A accumulator clipping by shadow weight width)", 10,
         _shadow, True, {PROFILES: ("bench_shadow:widths",)}),
+    Job("nir", "docs/nir.md nir_demo:report/path/widths (float -> NIR -> loihi integers -> OTTT -> Lava -> NIR; "
+        "weight widths 8..3)", 40, _nir, True, {NIR: ("nir_demo:report", "nir_demo:path", "nir_demo:widths")}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",
