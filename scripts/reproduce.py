@@ -79,6 +79,12 @@ def _train_fast(progress):
     return {CI_FAST: {k: v for k, v in b.items() if not is_speed(k)}}
 
 
+def _train_online(progress):
+    import bench_train
+    with tempfile.TemporaryDirectory() as d:
+        return {README: bench_train.online_block(bench_train.measure_online(d))}
+
+
 def _memory(progress):
     import bench_memory
     rows = bench_memory.measure_state()
@@ -196,6 +202,8 @@ JOBS = [
         {README: _TRAIN + ("bench_train:speed",)}),
     Job("train-fast", "docs/results/ci_fast.md bench_train:accuracy (1 seed, 2 epochs)", 15, _train_fast, True,
         {CI_FAST: _TRAIN}),
+    Job("train-online", "README bench_train:online (train --epochs 2 --lr 5: online vs frozen vs test accuracy)", 10,
+        _train_online, True, {README: ("bench_train:online",)}),
     Job("memory", "README bench_memory:state (state KB at T = 8..512)", 20, _memory, True,
         {README: ("bench_memory:state",)}),
     Job("eval", "README bench_eval:speed/speed_peak (eval 784-512-10 on 1 and 2 threads, integer-add peak)", 40,
