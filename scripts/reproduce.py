@@ -168,7 +168,8 @@ def _eval(progress):
 
 def _temporal(progress):
     import bench_temporal as B
-    b = B.blocks(B.measure(progress=progress))
+    res = B.measure(progress=progress)
+    b = {**B.blocks(res), **B.target_block(res)}
     return {README: {"bench_temporal:summary": b.pop("bench_temporal:summary")}, DATA: b}
 
 
@@ -177,6 +178,11 @@ def _temporal_fast(progress):
     b = B.blocks(B.measure(B.FAST["seeds"], B.FAST["yy_epochs"], B.FAST["ev_epochs"], progress))
     b.pop("bench_temporal:summary")
     return {CI_FAST: b}
+
+
+def _framestack(progress):
+    import bench_temporal as B
+    return {DATA: B.framestack_block(B.framestack(progress))}
 
 
 def _events_speed(progress):
@@ -195,6 +201,7 @@ def _nir(progress):
 
 
 _TEMPORAL = ("bench_temporal:yinyang", "bench_temporal:events")
+_TEMPORAL_TARGET = ("bench_temporal:target",)
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
 JOBS = [
@@ -217,9 +224,11 @@ JOBS = [
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
     Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, digits as "
-        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
+        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
+    Job("framestack", "docs/data.md bench_temporal:framestack (emulated event digits as a 3-window frame stack, "
+        "600-128-10, 30 epochs, seed 0)", 30, _framestack, False, {DATA: ("bench_temporal:framestack",)}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
         _events_speed, False, {README: ("bench_events:speed",)}),
     Job("shadow", "docs/profiles.md bench_shadow:widths (OTTT_A accumulator clipping by shadow weight width)", 10,
