@@ -271,7 +271,7 @@ def main(argv=None) -> int:
     if a.list:
         for j in JOBS:
             tag = ("fast+full" if j.full else "fast") if j.fast else "full"
-            print(f"{j.name:12s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
+            print(f"{j.name:14s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
         return 0
     est = sum(j.estimate_s for j in jobs)
     print(f"reproduce: {len(jobs)} jobs ({', '.join(j.name for j in jobs)}); estimated {est / 60:.0f} min on a quiet "
