@@ -14,8 +14,9 @@ figure that differs from what is published, naming the file, the block and the f
     python scripts/reproduce.py --only energy memory --write
 
 The fast subset (``--fast``): one seed of each accuracy table at FAST_EPOCHS epochs (published in
-docs/results/ci_fast.md, its own figures), and the full energy, memory and Lava-learning accuracy
-figures (they are cheap: the same blocks as the full run). ``--write`` without ``--fast`` also
+docs/results/ci_fast.md, its own figures), and the full energy, memory, Lava-learning accuracy,
+shadow-width, NIR round-trip and online-accuracy figures (they are cheap: the same blocks as the
+full run). ``--write`` without ``--fast`` also
 regenerates docs/results/ci_fast.md, so one command leaves CI green.
 """
 from __future__ import annotations
