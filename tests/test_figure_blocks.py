@@ -3,11 +3,23 @@ target_block, scripts/bench_shadow.py blocks, scripts/bench_vs_lava.py's goal li
 follows from the numbers they are given."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+
+
+@pytest.fixture(autouse=True)
+def _environment_untouched():
+    """The scripts pin NUMBA_NUM_THREADS=1 when imported: keep that out of the other tests' processes."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def test_yinyang_target_is_met_or_not_by_level_and_gap():
