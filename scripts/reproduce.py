@@ -14,8 +14,9 @@ figure that differs from what is published, naming the file, the block and the f
     python scripts/reproduce.py --only energy memory --write
 
 The fast subset (``--fast``): one seed of each accuracy table at FAST_EPOCHS epochs (published in
-docs/results/ci_fast.md, its own figures), and the full energy, memory and Lava-learning accuracy
-figures (they are cheap: the same blocks as the full run). ``--write`` without ``--fast`` also
+docs/results/ci_fast.md, its own figures), and the full energy, memory, Lava-learning accuracy,
+shadow-width, NIR round-trip and online-accuracy figures (they are cheap: the same blocks as the
+full run). ``--write`` without ``--fast`` also
 regenerates docs/results/ci_fast.md, so one command leaves CI green.
 """
 from __future__ import annotations
@@ -45,6 +46,8 @@ LAVA = Path("docs/lava.md")
 LAVA_LEARNING = Path("docs/lava_learning.md")
 CI_FAST = Path("docs/results/ci_fast.md")
 DATA = Path("docs/data.md")
+PROFILES = Path("docs/profiles.md")
+NIR = Path("docs/nir.md")
 
 FAST_EPOCHS = 2
 FAST_SEEDS = (0,)
@@ -75,6 +78,12 @@ def _train_fast(progress):
     import bench_train
     b = bench_train.blocks(bench_train.measure(FAST_EPOCHS, FAST_SEEDS, "loihi", progress))
     return {CI_FAST: {k: v for k, v in b.items() if not is_speed(k)}}
+
+
+def _train_online(progress):
+    import bench_train
+    with tempfile.TemporaryDirectory() as d:
+        return {README: bench_train.online_block(bench_train.measure_online(d))}
 
 
 def _memory(progress):
@@ -160,7 +169,8 @@ def _eval(progress):
 
 def _temporal(progress):
     import bench_temporal as B
-    b = B.blocks(B.measure(progress=progress))
+    res = B.measure(progress=progress)
+    b = {**B.blocks(res), **B.target_block(res)}
     return {README: {"bench_temporal:summary": b.pop("bench_temporal:summary")}, DATA: b}
 
 
@@ -171,12 +181,28 @@ def _temporal_fast(progress):
     return {CI_FAST: b}
 
 
+def _framestack(progress):
+    import bench_temporal as B
+    return {DATA: B.framestack_block(B.framestack(progress))}
+
+
 def _events_speed(progress):
     import bench_events
     return {README: bench_events.blocks(bench_events.measure())}
 
 
+def _shadow(progress):
+    import bench_shadow
+    return {PROFILES: bench_shadow.blocks(bench_shadow.measure())}
+
+
+def _nir(progress):
+    import nir_demo
+    return {NIR: nir_demo.blocks(nir_demo.measure(progress=progress))}
+
+
 _TEMPORAL = ("bench_temporal:yinyang", "bench_temporal:events")
+_TEMPORAL_TARGET = ("bench_temporal:target",)
 _TRAIN = ("bench_train:accuracy",)
 _LOSSES = tuple(f"bench_losses:{n}" for n in ("by_loss", "options", "decoders", "order"))
 JOBS = [
@@ -184,6 +210,8 @@ JOBS = [
         {README: _TRAIN + ("bench_train:speed",)}),
     Job("train-fast", "docs/results/ci_fast.md bench_train:accuracy (1 seed, 2 epochs)", 15, _train_fast, True,
         {CI_FAST: _TRAIN}),
+    Job("train-online", "README bench_train:online (train --epochs 2 --lr 5: online vs frozen vs test accuracy)", 10,
+        _train_online, True, {README: ("bench_train:online",)}),
     Job("memory", "README bench_memory:state (state KB at T = 8..512)", 20, _memory, True,
         {README: ("bench_memory:state",)}),
     Job("eval", "README bench_eval:speed/speed_peak (eval 784-512-10 on 1 and 2 threads, integer-add peak)", 40,
@@ -197,11 +225,17 @@ JOBS = [
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
     Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, digits as "
-        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
+        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
+    Job("framestack", "docs/data.md bench_temporal:framestack (emulated event digits as a 3-window frame stack, "
+        "600-128-10, 30 epochs, seed 0)", 30, _framestack, False, {DATA: ("bench_temporal:framestack",)}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
         _events_speed, False, {README: ("bench_events:speed",)}),
+    Job("shadow", "docs/profiles.md bench_shadow:widths (OTTT_A accumulator clipping by shadow weight width)", 10,
+        _shadow, True, {PROFILES: ("bench_shadow:widths",)}),
+    Job("nir", "docs/nir.md nir_demo:report/path/widths (float -> NIR -> loihi integers -> OTTT -> Lava -> NIR; "
+        "weight widths 8..3)", 40, _nir, True, {NIR: ("nir_demo:report", "nir_demo:path", "nir_demo:widths")}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",
@@ -238,7 +272,7 @@ def main(argv=None) -> int:
     if a.list:
         for j in JOBS:
             tag = ("fast+full" if j.full else "fast") if j.fast else "full"
-            print(f"{j.name:12s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
+            print(f"{j.name:14s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
         return 0
     est = sum(j.estimate_s for j in jobs)
     print(f"reproduce: {len(jobs)} jobs ({', '.join(j.name for j in jobs)}); estimated {est / 60:.0f} min on a quiet "
