@@ -297,6 +297,9 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
     elif not resume:
         prof = load_profile(profile_name or "loihi")
         arch_str, shape = _arch_options(hidden, arch, network_file, input_shape)
+        if arch_str and ds.full_scale:          # event data: conv layers see the (C, H, W) map of a step
+            from .event_data import event_input_shape
+            shape = event_input_shape(ds, shape)
         if arch_str:
             sizes = (ds.n_features, ds.n_classes)
         else:
@@ -405,6 +408,9 @@ def eval_cmd(checkpoint_path, data, decoder, as_json):
         else:
             info = _dataset_info(None, data, info.get("seed", 0))
     ds = _load_data(info)
+    if ds.full_scale:
+        from .event_data import check_event_input
+        check_event_input(ds, engine.cfg)
     if ds.n_features != engine.cfg.sizes[0]:
         raise NeurochipError(f"data has {ds.n_features} features, the network takes {engine.cfg.sizes[0]}")
     if ds.n_classes > engine.cfg.sizes[-1]:
