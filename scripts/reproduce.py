@@ -166,7 +166,7 @@ def _temporal(progress):
 
 def _temporal_fast(progress):
     import bench_temporal as B
-    b = B.blocks(B.measure(B.FAST["seeds"], B.FAST["yy_epochs"], B.FAST["ev_epochs"], progress))
+    b = B.blocks(B.measure(B.FAST["seeds"], B.FAST["yy_epochs"], B.FAST["ev_epochs"], progress, B.FAST["ttfs_epochs"]))
     b.pop("bench_temporal:summary")
     return {CI_FAST: b}
 
