@@ -669,6 +669,29 @@ def test_cli_run_exact(checkpoint):
     assert d["lava_steps"] == 6 * 4 + 2
 
 
+def test_cli_run_event_checkpoint_exact(tmp_path):
+    """A network trained on binned event counts (per-step input) runs bit-exact in Lava from the CLI."""
+    _need_lava()
+    from neurochip.events import write_shd
+
+    rng = np.random.default_rng(3)
+    times = [np.sort(rng.uniform(0, 0.2, 400)) for _ in range(30)]
+    units = [rng.integers(40 * (i % 2), 40 * (i % 2) + 40, 400) for i in range(30)]
+    data = tmp_path / "shd.h5"
+    write_shd(data, times, units, [i % 2 for i in range(30)], times_dtype=np.float32)
+    ck = tmp_path / "ev.h5"
+    from neurochip.cli import main as cli_main
+
+    r = CliRunner().invoke(cli_main, ["train", "--data", str(data), "-T", "4", "--hidden", "12", "--epochs", "1",
+                                    "--max-count", "2", "--train-eval", "0", "--out", str(ck)])
+    assert r.exit_code == 0, r.output
+    res = CliRunner().invoke(_cli(), ["lava", "run", str(ck), "-n", "6", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["exact"] and d["samples"] == 6 and d["lava_steps"] == 6 * 4 + 2
+    assert sum(x["spikes_neurochip"] for x in d["layers"]) > 0
+
+
 def test_cli_run_table_and_bad_input(checkpoint, tmp_path):
     runner = CliRunner()
     res = runner.invoke(_cli(), ["lava", "run", str(tmp_path / "missing.h5")])

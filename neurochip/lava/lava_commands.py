@@ -72,7 +72,11 @@ def run(checkpoint, samples, custom_neurons, as_json):
     if not engine.is_int:
         raise NeurochipError("this checkpoint holds a float network; only integer networks (--precision int) "
                              "can run in Lava's fixed-point simulator")
-    data = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
+    if "binning" in info:            # event data: re-binned as in training (per-step input, docs/data.md)
+        from ..event_data import load_event_dataset
+        data = load_event_dataset(info)
+    else:
+        data = load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
     n = min(samples, len(data.y_test))
     if n < 1:
         raise NeurochipError("the checkpoint's dataset has no test samples")
