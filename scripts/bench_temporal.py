@@ -44,8 +44,10 @@ from neurochip.profile import load_profile  # noqa: E402
 from neurochip.train import fit  # noqa: E402
 from neurochip.yinyang import load_yinyang  # noqa: E402
 
-#: Yin-Yang, direct graded input: chosen on the validation split (docs/data.md)
-YY = dict(hidden=120, T=8, epochs=60, lr=0.05, init_gain=2.5)
+#: Yin-Yang, direct graded input, chosen on the validation split (docs/data.md): integer weight scales
+#: q = (4, 8) fractional bits (the init-gain rule gives (5, 8): layer 1's 8-bit weights then span only
+#: +-4 thresholds; 4 bits give +-8 at half the resolution)
+YY = dict(hidden=120, T=8, epochs=60, lr=0.05, weight_q=(4, 8))
 #: Yin-Yang, latency input + ttfs_ce: lr chosen on the validation split
 TTFS = dict(hidden=120, T=16, epochs=20, lr=0.02)
 EV = dict(hidden=128, T=8, epochs=30, max_count=8)
@@ -66,7 +68,7 @@ def yinyang_config(code: str, prec: str, seed: int) -> NetworkConfig:
     """The network of one Yin-Yang row (5 inputs: 4 and the bias)."""
     if code == "direct":
         return NetworkConfig(sizes=(5, YY["hidden"], 3), timesteps=YY["T"], precision=prec, lr=YY["lr"],
-                             init_gain=YY["init_gain"], seed=seed)
+                             weight_q=YY["weight_q"] if prec == "int" else (), seed=seed)
     return NetworkConfig(sizes=(5, TTFS["hidden"], 3), timesteps=TTFS["T"], precision=prec, lr=TTFS["lr"],
                          encoder="raster-spikes", readout="spiking", loss="ttfs_ce", decoder="latency", seed=seed)
 
@@ -145,19 +147,20 @@ def blocks(res: dict) -> dict[str, str]:
     y = [f"`python scripts/bench_temporal.py{fast}` (Yin-Yang, standard splits, loihi profile, SGD cosine, "
          f"seed{s} {seeds}; accuracy on the test split, and on the validation split where the settings were "
          f"chosen):", "",
-         "| learner | input, readout, loss | network, T, lr, epochs | test accuracy | per seed | validation |",
+         "| learner | input code | network | test accuracy | per seed | validation |",
          "| --- | --- | --- | --- | --- | --- |"]
-    direct = (f"(x, y, 1-x, 1-y) + constant bias input, direct graded encoding; integrator readout, ce_mse",
-              f"5-{YY['hidden']}-3, T = {YY['T']}, lr {YY['lr']}, init gain {YY['init_gain']}, "
-              f"{res['yy_epochs']} epochs")
-    ttfs = (f"latency code (x -> one spike at step round(x (T-1))) + bias spike at step 0, per step "
-            f"(`raster-spikes`); spiking readout, `ttfs_ce`, latency decoding",
-            f"5-{TTFS['hidden']}-3, T = {TTFS['T']}, lr {TTFS['lr']}, {res['ttfs_epochs']} epochs")
     for prec, code in ROWS:
         k = f"{prec} {code}"
         who = "integer OTTT_O (on chip)" if prec == "int" else "float OTTT_O"
-        inp, net = direct if code == "direct" else ttfs
-        y.append(f"| {who} | {inp} | {net} | {_f(yy[k]['test'])} | {_per_seed(yy[k]['test'])} | {_f(yy[k]['val'])} |")
+        net = (f"5-{YY['hidden']}-3, T = {YY['T']}" if code == "direct" else f"5-{TTFS['hidden']}-3, T = {TTFS['T']}")
+        y.append(f"| {who} | {'direct' if code == 'direct' else 'latency'} | {net} | {_f(yy[k]['test'])} | "
+                 f"{_per_seed(yy[k]['test'])} | {_f(yy[k]['val'])} |")
+    q = ", ".join(map(str, YY["weight_q"]))
+    y += ["", f"direct: inputs (x, y, 1-x, 1-y) plus a constant bias input, direct graded encoding, integrator "
+              f"readout, ce_mse loss, lr {YY['lr']}, {res['yy_epochs']} epochs; integer weights with q = ({q}) "
+              f"fractional bits per layer (`weight_q`). latency: each input one spike at step round(x (T - 1)) "
+              f"and a bias spike at step 0 (`latency_raster`), fed per step (`raster-spikes`), spiking readout, "
+              f"`ttfs_ce` loss, latency decoding, lr {TTFS['lr']}, {res['ttfs_epochs']} epochs."]
     e = [f"`python scripts/bench_temporal.py{fast}` (embedded digits, split of seed 0; integer OTTT_O on chip, "
          f"{EV['hidden']} hidden, T = {EV['T']}, loihi profile, {res['ev_epochs']} epochs, seed{s} {seeds}; test "
          f"accuracy):", "",

@@ -196,8 +196,8 @@ JOBS = [
         _losses, False, {README: ("bench_losses:summary",), REFSYS: _LOSSES}),
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
-    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, digits as "
-        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
+    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, direct and "
+        "latency + ttfs_ce inputs, digits as emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
