@@ -563,6 +563,14 @@ def build(layers: LayersLike | None = None, profile: ProfileLike = DEFAULT_PROFI
     if data is not None:
         ds = load_data(data, int(opts.get("seed", 0)))
     sizes, arch = _layer_options(layers, ds, input_shape, hidden)
+    if ds is not None and ds.full_scale and arch.get("arch"):
+        # event data: conv layers see the (C, H, W) map one step bins to (docs/data.md)
+        from .event_data import event_input_shape
+
+        if isinstance(layers, (str, os.PathLike)):
+            arch["input_shape"] = event_input_shape(ds, arch.get("input_shape") or ())
+        elif arch.get("input_shape"):
+            event_input_shape(ds, arch["input_shape"])
     opts.update(arch)
     _event_encoder(ds, opts)
     opts.setdefault("lr", DEFAULT_LR.get(opts.get("optimizer", "sgd"), DEFAULT_LR["sgd"]))
@@ -713,6 +721,10 @@ class Network:
 
     def _check_data(self, ds: Dataset) -> None:
         sz = self.config.sizes
+        if ds.full_scale:           # event data on a conv network: the same (C, H, W) map per step
+            from .event_data import check_event_input
+
+            check_event_input(ds, self.config)
         if ds.n_features != sz[0]:
             raise NeurochipError(f"data has {ds.n_features} features, the network takes {sz[0]}")
         if ds.n_classes > sz[-1]:

@@ -16,6 +16,7 @@ The dataset info kept in a checkpoint (``event_info``) holds the source and the 
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,8 @@ def _progress(label: str, enabled: bool):
 
 def load_event_dataset(info: dict, progress: bool = False):
     """Bin the source ``info`` names (see the module docstring) into a Dataset of integer rasters
-    (layout flat: ``(n, T, C H W)``, uint8 or uint16)."""
+    (layout flat: ``(n, T, C H W)``, uint8 or uint16; ``Dataset.shape`` is the map ``(T, C, H, W)`` the
+    rows flatten, C order, so a convolution reads them as ``(C, H, W)`` images)."""
     from .data import Dataset
 
     binning = EventBinning.from_dict(dict(info["binning"], layout="flat"))
@@ -102,16 +104,18 @@ def load_event_dataset(info: dict, progress: bool = False):
         else:
             b = bin_events(src, binning, _progress("binning", progress))
             itr, ite = _split(len(b.y), seed, float(info.get("test_fraction", TEST_FRACTION)))
-            return _dataset(b.x[itr], b.y[itr], b.x[ite], b.y[ite], binning, label, b.x.shape[1:])
+            return _dataset(b.x[itr], b.y[itr], b.x[ite], b.y[ite], binning, label, b.sensor)
     else:
         raise NeurochipError(f"event data: unknown source {name!r} (want 'events' with a path, or 'digits-events')")
     btr = bin_events(tr, binning, _progress("binning train", progress))
     bte = bin_events(te, binning, _progress("binning test", progress))
-    return _dataset(btr.x, btr.y, bte.x, bte.y, binning, label, btr.x.shape[1:])
+    return _dataset(btr.x, btr.y, bte.x, bte.y, binning, label, btr.sensor)
 
 
-def _dataset(xtr, ytr, xte, yte, binning: EventBinning, name: str, shape):
+def _dataset(xtr, ytr, xte, yte, binning: EventBinning, name: str, sensor):
     from .data import Dataset
+
+    shape = replace(binning, layout="map").sample_shape(sensor)    # (T, C, H, W): what the rows hold
 
     if len(ytr) == 0 or len(yte) == 0:
         raise NeurochipError(f"{name}: no samples in the {'training' if len(ytr) == 0 else 'test'} split")
@@ -120,4 +124,30 @@ def _dataset(xtr, ytr, xte, yte, binning: EventBinning, name: str, shape):
                    full_scale=int(binning.cap), spikes=binning.output == "spike")
 
 
-__all__ = ["is_event_source", "event_info", "load_event_dataset", "TEST_FRACTION"]
+def _shape_str(shape) -> str:
+    return "x".join(str(int(v)) for v in shape)
+
+
+def event_input_shape(ds, input_shape: tuple = ()) -> tuple[int, int, int]:
+    """The ``(C, H, W)`` map one step of event data ``ds`` fills (channels = polarities kept, after
+    pooling), for convolution layers: ``input_shape`` if it is that map, else a one-line error; ``()``
+    takes the map."""
+    if not ds.full_scale or len(ds.shape) != 4:
+        raise NeurochipError(f"{ds.name}: not binned event data (no per-step (C, H, W) map)")
+    sensor = tuple(int(v) for v in ds.shape[1:])
+    if input_shape and tuple(int(v) for v in input_shape) != sensor:
+        raise NeurochipError(f"{ds.name}: the events bin to {_shape_str(sensor)} (C x H x W) maps per step "
+                             f"(sensor, polarity and pooling), but the conv input shape is {_shape_str(input_shape)}")
+    return sensor
+
+
+def check_event_input(ds, cfg) -> None:
+    """One-line error unless event data ``ds`` fits network ``cfg``: a network whose first layer
+    takes a ``(C, H, W)`` image needs exactly the map the events bin to (a dense first layer takes
+    the flat vector, so only the count is checked, by the caller)."""
+    if cfg.input_shape and ds.full_scale and len(ds.shape) == 4:
+        event_input_shape(ds, cfg.input_shape)
+
+
+__all__ = ["is_event_source", "event_info", "load_event_dataset", "event_input_shape", "check_event_input",
+           "TEST_FRACTION"]

@@ -31,6 +31,7 @@ from .surrogate import SURROGATES
 
 ENCODERS = ("direct", "rate", "latency", "raster", "raster-spikes")
 RASTER_ENCODERS = ("raster", "raster-spikes")   # per-step input (n, T, features): binned events, spike rasters
+GRADED_ENCODERS = ("direct", "raster")          # layer-0 values are graded x_q (input_bits-bit messages), not spikes
 READOUTS = ("integrator", "spiking")
 LOSSES = ("ce", "mse", "ce_mse", "count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")
 SPIKE_LOSSES = ("count", "rate_ce", "rate_mse", "count_enh", "ttfs_ce")   # need a spiking readout

@@ -176,7 +176,7 @@ def _temporal(progress):
 
 def _temporal_fast(progress):
     import bench_temporal as B
-    b = B.blocks(B.measure(B.FAST["seeds"], B.FAST["yy_epochs"], B.FAST["ev_epochs"], progress))
+    b = B.blocks(B.measure(B.FAST["seeds"], B.FAST["yy_epochs"], B.FAST["ev_epochs"], progress, B.FAST["ttfs_epochs"]))
     b.pop("bench_temporal:summary")
     return {CI_FAST: b}
 
@@ -224,8 +224,8 @@ JOBS = [
         _losses, False, {README: ("bench_losses:summary",), REFSYS: _LOSSES}),
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
-    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, digits as "
-        "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
+    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, direct and "
+        "latency + ttfs_ce inputs, digits as emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
     Job("framestack", "docs/data.md bench_temporal:framestack (emulated event digits as a 3-window frame stack, "

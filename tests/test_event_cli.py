@@ -124,3 +124,59 @@ def test_energy_of_an_event_checkpoint_rebins(tmp_path):
     assert _run(["train", "--data", str(data), *FAST, "--out", str(ck)]).exit_code == 0
     r = _run(["energy", str(ck), "--json"])
     assert r.exit_code == 0, r.output
+
+
+def _dvs_npz(path, n=150, sensor=(8, 6, 2), seed=0):
+    """Event NPZ on a W x H x 2 sensor: class 0 fires ON events in the top-left quadrant, class 1
+    OFF events in the bottom-right, class 2 both polarities along row 0 (times in microseconds)."""
+    rng = np.random.default_rng(seed)
+    W, H, _ = sensor
+    evs, offsets, labels = [], [0], []
+    for i in range(n):
+        k = i % 3
+        m = 300
+        if k == 0:
+            x, y, p = rng.integers(0, W // 2, m), rng.integers(0, H // 2, m), np.ones(m, bool)
+        elif k == 1:
+            x, y, p = rng.integers(W // 2, W, m), rng.integers(H // 2, H, m), np.zeros(m, bool)
+        else:
+            x, y, p = rng.integers(0, W, m), np.zeros(m, int), rng.integers(0, 2, m).astype(bool)
+        ev = np.zeros(m, [("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])
+        ev["x"], ev["y"], ev["p"], ev["t"] = x, y, p, np.sort(rng.integers(0, 10000, m))
+        evs.append(ev)
+        offsets.append(offsets[-1] + m)
+        labels.append(k)
+    np.savez(path, events=np.concatenate(evs), offsets=np.array(offsets), labels=np.array(labels),
+             sensor_size=np.array(sensor))
+    return path
+
+
+def test_conv_arch_on_event_maps(tmp_path):
+    """Binned events feed conv layers as (C, H, W) maps: the input shape comes from the sensor (W x H
+    x polarities, after pooling), a contradicting --input-shape or an eval sensor of another shape is
+    a one-line error (even with the same number of values)."""
+    data = _dvs_npz(tmp_path / "dvs.npz")
+    ck = tmp_path / "conv.h5"
+    conv = ["-T", "4", "--arch", "c4k3-p2-d16", "--epochs", "4", "--train-eval", "0", "--seed", "0"]
+    r = _run(["train", "--data", str(data), *conv, "--out", str(ck), "--json"])
+    assert r.exit_code == 0, r.output
+    acc = json.loads(r.output.strip().splitlines()[-1])["test_accuracy"]
+    assert acc > 0.6
+    with h5py.File(ck, "r") as f:
+        cfg = json.loads(f.attrs["config"])
+    assert cfg["input_shape"] == [2, 6, 8] and cfg["sizes"][0] == 96 and cfg["encoder"] == "raster"
+    e = _run(["eval", str(ck), "--json"])
+    assert e.exit_code == 0, e.output
+    assert json.loads(e.output.strip().splitlines()[-1])["accuracy"] == acc
+    # the input shape given explicitly must be the map; pooling and merged polarity change the map
+    assert _run(["train", "--data", str(data), *conv, "--input-shape", "2x6x8"]).exit_code == 0
+    r2 = _run(["train", "--data", str(data), "-T", "4", "--arch", "c4k2-d16", "--epochs", "1", "--pool", "2",
+               "--polarity", "merge", "--out", str(tmp_path / "p.h5")])
+    assert r2.exit_code == 0, r2.output
+    with h5py.File(tmp_path / "p.h5", "r") as f:
+        assert json.loads(f.attrs["config"])["input_shape"] == [1, 3, 4]
+    _one_line_error(_run(["train", "--data", str(data), *conv, "--input-shape", "2x8x6"]), "2x6x8", "2x8x6",
+                    str(data))
+    # eval on events from a sensor of another shape (8 x 6 -> 6 x 8: as many values per step)
+    other = _dvs_npz(tmp_path / "tall.npz", sensor=(6, 8, 2))
+    _one_line_error(_run(["eval", str(ck), "--data", str(other)]), "2x8x6", "2x6x8", str(other))

@@ -26,7 +26,7 @@ def test_yinyang_target_is_met_or_not_by_level_and_gap():
     import bench_temporal as B
 
     def say(i, f):
-        return B.target_block({"yinyang": {"int": i, "float": f}})["bench_temporal:target"]
+        return B.target_block({"yinyang": {"int direct": {"test": i}, "float direct": {"test": f}}})["bench_temporal:target"]
 
     s = say([0.9633, 0.9633], [0.9683, 0.9683])           # level missed, gap 0.50 points
     assert "(not met: 96.33 %)" in s and "(met: 0.50 points below)" in s

@@ -151,6 +151,44 @@ def test_reference_kernel_equals_engine_step_by_step(profile, encoder, readout):
             assert np.array_equal(e_t._scratch[0][n0:], s_ref), (trial, t)
 
 
+def raster_engine(eng: Engine, encoder: str, full_scale: int) -> Engine:
+    """``eng``'s network (weights, biases, exponents, leaks) reading per-step input with ``encoder``."""
+    cfg = dataclasses.replace(eng.cfg, encoder=encoder, input_full_scale=full_scale)
+    e2 = Engine(cfg, eng.profile, eng.state())
+    e2.ilay = dataclasses.replace(e2.ilay, weight_exp=eng.ilay.weight_exp, leak_shift=eng.ilay.leak_shift)
+    return e2
+
+
+@pytest.mark.parametrize("encoder", ["raster", "raster-spikes"])
+@pytest.mark.parametrize("readout", ["integrator", "spiking"])
+def test_reference_kernel_equals_engine_step_by_step_raster(encoder, readout):
+    """Per-step input (binned event counts, spike rasters): the inference kernel's input rows are the
+    raster table's values (graded x_q of a count, capped at the full scale; or 0/1) and its state
+    after every step equals the engine's on the first t steps of the input."""
+    rng = np.random.default_rng([5, len(encoder), len(readout)])
+    for trial in range(4):
+        T, N = int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        eng = raster_engine(make_engine(rng, T=T, encoder="direct", readout=readout), encoder, N)
+        n0 = eng.cfg.sizes[0]
+        dt = np.uint8 if trial % 2 == 0 else np.uint16
+        x = (rng.integers(0, N + 3, (12, T, n0)) * (rng.random((12, T, n0)) < 0.6)).astype(dt)
+        y = rng.integers(0, eng.cfg.sizes[-1], 12)
+        xin = eng.prepare(x)
+        order = rng.permutation(12)
+        R = lx.input_raster(eng, xin, order)
+        b = eng.profile.synapse.input_bits
+        want = (np.minimum((np.minimum(x, N).astype(np.int64) * (2 << b) + N) // (2 * N), (1 << b) - 1)
+                if encoder == "raster" else (x > 0).astype(np.int64))
+        assert np.array_equal(R, want[order].reshape(12 * T, n0)), trial
+        ref = lx.reference_run(eng, R)
+        assert np.array_equal(eng.run(xin, y, order, False), ref.preds)
+        for t in range(1, T + 1):
+            e_t = with_timesteps(eng, t)
+            e_t.run(e_t.prepare(np.ascontiguousarray(x[:, :t])), y, order[:1], False)
+            assert np.array_equal(e_t.v[n0:], np.concatenate([v[t - 1] for v in ref.v])), (trial, t)
+            assert np.array_equal(e_t._scratch[0][n0:], np.concatenate([s[t - 1] for s in ref.spikes])), (trial, t)
+
+
 def test_reference_kernel_saturates_and_wraps_like_engine():
     """Huge inputs (u wraps, v clips, int64 beyond int32) give the engine's state too."""
     rng = np.random.default_rng(11)
@@ -542,6 +580,27 @@ def test_lava_bit_exact_random_networks_slow(seed):
     assert coverage(results)["spikes"] > 0
 
 
+def test_lava_bit_exact_raster_input():
+    """Per-step input through the export: graded counts (raster, 8-bit messages) and spike rasters
+    (raster-spikes) give Lava every spike and membrane value of neurochip's engine and reference."""
+    _need_lava()
+    rng = np.random.default_rng(77)
+    for encoder, N in (("raster", 3), ("raster-spikes", 1)):
+        base = make_engine(rng, profile="loihi", sizes=(8, 6, 3), T=5, encoder="direct", readout="spiking",
+                           thr=300, wexp=(2, 3), leak=2)
+        eng = raster_engine(base, encoder, N)
+        x = (rng.integers(0, N + 2, (10, 5, 8)) * (rng.random((10, 5, 8)) < 0.5)).astype(np.uint8)
+        y = rng.integers(0, 3, 10)
+        c = lx.compare(eng, x, y)
+        assert c.exact, (encoder, c.layers)
+        assert sum(d.spikes_neurochip for d in c.layers) > 20
+        assert export_graded(eng) == (encoder == "raster")
+
+
+def export_graded(eng) -> bool:
+    return lx.export_network(eng).layers[0].num_message_bits > 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", ["loihi", "generic"])
 def test_lava_compare_trained_digits_slow(profile):
@@ -608,6 +667,29 @@ def test_cli_run_exact(checkpoint):
     assert [x["v_mismatches"] for x in d["layers"]] == [0, 0]
     assert [x["weight_changes"] for x in d["layers"]] == [0, 0]
     assert d["lava_steps"] == 6 * 4 + 2
+
+
+def test_cli_run_event_checkpoint_exact(tmp_path):
+    """A network trained on binned event counts (per-step input) runs bit-exact in Lava from the CLI."""
+    _need_lava()
+    from neurochip.events import write_shd
+
+    rng = np.random.default_rng(3)
+    times = [np.sort(rng.uniform(0, 0.2, 400)) for _ in range(30)]
+    units = [rng.integers(40 * (i % 2), 40 * (i % 2) + 40, 400) for i in range(30)]
+    data = tmp_path / "shd.h5"
+    write_shd(data, times, units, [i % 2 for i in range(30)], times_dtype=np.float32)
+    ck = tmp_path / "ev.h5"
+    from neurochip.cli import main as cli_main
+
+    r = CliRunner().invoke(cli_main, ["train", "--data", str(data), "-T", "4", "--hidden", "12", "--epochs", "1",
+                                    "--max-count", "2", "--train-eval", "0", "--out", str(ck)])
+    assert r.exit_code == 0, r.output
+    res = CliRunner().invoke(_cli(), ["lava", "run", str(ck), "-n", "6", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["exact"] and d["samples"] == 6 and d["lava_steps"] == 6 * 4 + 2
+    assert sum(x["spikes_neurochip"] for x in d["layers"]) > 0
 
 
 def test_cli_run_table_and_bad_input(checkpoint, tmp_path):

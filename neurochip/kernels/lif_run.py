@@ -10,8 +10,9 @@ The same forward arithmetic as :func:`neurochip.kernels.ottt_int.run_int` with `
   given input raster, as Lava does.
 
 The input is a raster ``R[step, j]``: the value the input layer emits at each global step (graded
-``x_q`` under direct encoding, 0/1 spikes otherwise); :func:`encode_raster` produces it from the
-engine's prepared input exactly as ``run_int`` does (same encoder PRNG stream). State returns to
+``x_q`` under direct and raster encoding, 0/1 spikes otherwise); :func:`encode_raster` produces it
+from the engine's prepared static input exactly as ``run_int`` does (same encoder PRNG stream), and
+:func:`raster_rows` from per-step input (binned events, spike rasters) through the raster table. State returns to
 rest every ``period`` steps (``period = T``: one sample per period; ``period >= steps``: one
 continuous run). Per step and weight layer l (neuron layer l + 1)::
 
@@ -59,6 +60,21 @@ def encode_raster(X, order, T, enc, r_enc, out):
                     sj = 1 if x == t else 0
                 out[row, j] = sj
     return r_enc
+
+
+@nb.njit(**NJIT)
+def raster_rows(X, tab, order, T, out):
+    """Input-layer values of per-step input (encoders ``raster`` and ``raster-spikes``), as
+    ``run_int`` emits them: out[nn * T + t, j] = tab[0, X[n, t * F + j]] for n = order[nn], where
+    X is the ``(n, T * F)`` view of the counts (kernels/pack.py ``raster_view``, uint8/uint16) and
+    tab the ``raster_table`` (row 0: graded x_q of a count, or 0/1 spike). No PRNG is drawn."""
+    F = out.shape[1]
+    for nn in range(order.shape[0]):
+        n = order[nn]
+        for t in range(T):
+            row = nn * T + t
+            for j in range(F):
+                out[row, j] = tab[0, X[n, t * F + j]]
 
 
 @nb.njit(**NJIT)

@@ -38,7 +38,8 @@ import numpy as np
 from ..errors import NeurochipError
 from ..kernels.decode import predict
 from .. import parallel
-from ..kernels.lif_run import encode_raster, lif_forward
+from ..kernels.lif_run import encode_raster, lif_forward, raster_rows
+from ..network import GRADED_ENCODERS, RASTER_ENCODERS
 
 #: Lava steps added by each Dense hop (lava-semantics.md §1)
 from ..kernels.lava_engine import HOP_DELAY  # noqa: E402
@@ -214,7 +215,7 @@ def export_network(engine, force_custom: bool = False) -> LavaExport:
         lexp = lava_weight_exp(ilay.weight_exp[l])
         if not s.weight_exp_min <= lexp <= s.weight_exp_max:
             notes.append(f"layer {l + 1}: Dense weight_exp {lexp} is outside the chip's [{s.weight_exp_min}, {s.weight_exp_max}]")
-        nmb = s.input_bits if (l == 0 and cfg.encoder == "direct") else 0
+        nmb = s.input_bits if (l == 0 and cfg.encoder in GRADED_ENCODERS) else 0
         k = int(ilay.leak_shift[l])
         readout = l == L - 1 and cfg.readout == "integrator"
         b = np.asarray(st.bias[l], np.int64)
@@ -271,10 +272,14 @@ def input_raster(engine, xin, order: np.ndarray, advance: bool = False) -> np.nd
     """The input layer's value at every global step (len(order) * T rows, n0 columns, int32) for
     samples ``order`` of ``engine.prepare(x)``'s output, exactly as the engine's kernel emits it.
     The rate encoder draws from the engine's encoder PRNG; ``advance`` keeps the advanced state."""
-    X = np.ascontiguousarray(xin[0], np.int64)
     order = np.ascontiguousarray(order, np.int64)
     rp = engine.kernel_params()[3]
     T = rp.T
+    if engine.cfg.encoder in RASTER_ENCODERS:          # per-step input: one table look-up per value
+        R = np.zeros((len(order) * T, engine.cfg.sizes[0]), np.int32)
+        raster_rows(xin[0], np.ascontiguousarray(xin[1], np.int64), order, T, R)
+        return R
+    X = np.ascontiguousarray(xin[0], np.int64)
     R = np.zeros((len(order) * T, X.shape[1]), np.int32)
     r = encode_raster(X, order, T, rp.enc, int(engine.rng[1]), R)
     if advance:

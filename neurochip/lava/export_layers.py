@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import NeurochipError
 from ..layers import CONV, POOL, RECURRENT
+from ..network import GRADED_ENCODERS
 from .export import (EXPORT_WEIGHT_SHIFT, HOP_DELAY, LAVA_DECAY_UNITY, READOUT_VTH, Comparison, LayerDiff,
                      RunRecord, _first_diff, bias_to_mant_exp, decode_predictions, input_raster,
                      lava_exact_reasons, lava_weight_exp, sign_mode_for)
@@ -79,7 +80,7 @@ def export_layers(engine) -> dict:
     out, notes = [], []
     for l, sp in enumerate(specs):
         e = int(ilay.weight_exp[l])
-        graded = l == 0 and cfg.encoder == "direct"
+        graded = l == 0 and cfg.encoder in GRADED_ENCODERS
         nmb = s.input_bits if graded else 0
         d = dict(index=l, kind=sp.kind, token=sp.token, nmb=nmb, k_u=sp.k_u)
         prev = specs[l - 1] if l else None
