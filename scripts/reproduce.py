@@ -171,6 +171,20 @@ def _temporal_fast(progress):
     return {CI_FAST: b}
 
 
+def _sweep(progress):
+    """README bench_sweep:finding (the width sweep, recomputed in a fresh table) and bench_sweep:speed."""
+    import bench_sweep as B
+    with tempfile.TemporaryDirectory() as d:
+        progress("  bench_sweep: 24-point speed sweep on 1 and 2 LocalCluster workers")
+        speed = B.measure_speed(Path(d), progress)
+        progress("  bench_sweep: width finding (sweeps/widths.toml, 51 points, 2 workers)")
+        run = B.run_finding(Path(d) / "widths", lambda m: None)
+        f = B.finding(Path(d) / "widths" / "results.csv")
+    if not speed["rows_identical"]:
+        raise RuntimeError("bench_sweep: rows differ between 1 and 2 workers")
+    return {README: {**B.finding_block(f), **B.speed_block(speed, run)}}
+
+
 def _events_speed(progress):
     import bench_events
     return {README: bench_events.blocks(bench_events.measure())}
@@ -200,6 +214,8 @@ JOBS = [
         "emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
+    Job("sweep", "README bench_sweep:finding/speed (widths.toml: 51 points x 10 epochs on 2 workers; 24-point "
+        "sweep on 1 and 2 workers)", 400, _sweep, False, {README: ("bench_sweep:finding", "bench_sweep:speed")}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
         _events_speed, False, {README: ("bench_events:speed",)}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
