@@ -127,6 +127,21 @@ def _warm_quietly(pspecs, datasets) -> dict:
         return {"failed": str(e)}
 
 
+def state() -> dict[str, Any]:
+    """What this process has warm (``client.run(neurochip.sweep_worker.state)`` on a cluster): the
+    heavy modules, the datasets in the cache, and the Dask settings of :data:`DASK_CONFIG`."""
+    import sys
+
+    import dask
+
+    from . import sweep
+
+    return {"modules": sorted(m for m in ("sklearn.model_selection", "neurochip.train", "neurochip.energy.report")
+                              if m in sys.modules),
+            "datasets": sorted(json.loads(k)["seed"] for k in sweep._DATA_CACHE),
+            "config": {k: dask.config.get(k) for k in DASK_CONFIG}}
+
+
 async def dask_setup(worker) -> None:
     """Dask's preload hook: ``dask worker ADDRESS --preload neurochip.sweep_worker``."""
     done = await asyncio.to_thread(_warm_quietly, [], [])

@@ -1,21 +1,31 @@
 #!/usr/bin/env python
-"""Benchmark of `neurochip sweep` on Dask, and the width finding.
+"""Benchmark of `neurochip sweep` on Dask, and the width finding; the README's generated blocks.
 
 1. Speed: the 24-point sweep ``sweeps/bench_speed.toml`` (weight bits 4/5/6/8 x trace bits 5/6/7 x
    seeds 0/1, digits 64-128-10, T = 8, 3 epochs) on a LocalCluster of 1 worker, then of 2 workers
-   (worker processes, 1 thread each, NUMBA_NUM_THREADS=1; cluster start-up timed apart). Prints
-   the speedup and Dask's overhead per task: (wall x workers - sum of task seconds) / points on the
-   1-worker run, and the round trip of 200 no-op tasks.
+   (``neurochip.sweep.local_cluster``: worker processes of 1 thread, warmed by
+   ``neurochip.sweep_worker``). Timed apart and left out of the speedup: the client's start-up (this
+   process expands the spec once first: imports, the digits splits) and each cluster's start-up
+   (including every worker's warm-up). Reported per run: wall, the sum of the tasks' wall-clock and
+   CPU time (``seconds``, ``cpu_seconds``), the first task on each worker (from Dask's task stream)
+   against the median of the others, Dask's overhead per point ((wall x workers - task time) /
+   points), the CPU time of the client process (client, scheduler, nannies) and of the worker
+   processes during the sweep, and the round trip of 200 no-op tasks (1 worker).
 2. Finding: ``sweeps/widths.toml`` (one width at a time around loihi, 3 seeds, 10 epochs, and the
    float reference) on 2 workers: the smallest weight / trace / accumulator width whose mean
-   accuracy is within 1 point of float; Pareto plots (accuracy vs training energy and vs training
-   memory, mean over seeds) to docs/img/sweep_pareto.png and sweep_pareto_memory.png. Its table is
-   kept, so ``--skip-speed`` again only redraws the figures (every point is skipped).
-Tables and report.json go to runs/bench_sweep/ (--out).
+   accuracy is within 1 point of float, and the costs quoted beside it; Pareto plots (accuracy vs
+   training energy and vs training memory, mean over seeds) to docs/img/sweep_pareto.png and
+   sweep_pareto_memory.png. Its table is kept, so ``--skip-speed`` again only redraws the figures
+   and the blocks (every point is skipped).
+Tables and report.json go to runs/bench_sweep/ (--out). The script prints the README blocks
+``bench_sweep:finding`` (deterministic) and ``bench_sweep:speed`` (timings); ``python
+scripts/reproduce.py --write --only sweep`` recomputes both in fresh tables and writes them.
 
     python scripts/bench_sweep.py                    # both (about 5 min on 2 idle cores)
     python scripts/bench_sweep.py --skip-finding     # speed only
-The machine's load average is printed before and after: the speedup needs 2 idle cores.
+The speedup needs 2 idle cores: the load average is reported. On a shared machine, ``chrt -r 10
+python scripts/bench_sweep.py --skip-finding`` (root) keeps the other processes off its cores; the
+block says so.
 """
 from __future__ import annotations
 
@@ -114,7 +124,8 @@ def measure_speed(out: Path, progress=print) -> dict:
     return {"one_worker": runs[1], "two_workers": runs[2], "speedup": round(runs[1]["wall_s"] / runs[2]["wall_s"], 2),
             "client_startup_s": round(client_startup, 2),
             "rows_identical": _compare(out / "speed_w1" / "results.csv", out / "speed_w2" / "results.csv"),
-            "load": [round(load0, 1), round(os.getloadavg()[0], 1)]}
+            "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
+            "realtime": os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR)}
 
 
 def _noop(i):
@@ -224,13 +235,17 @@ def finding_block(f: dict) -> dict[str, str]:
     return {"bench_sweep:finding": "\n".join(lines)}
 
 
+REALTIME = (", run at real-time priority (`chrt -r 10 python scripts/bench_sweep.py`) so that the other "
+            "processes did not share its cores")
+
+
 def speed_block(s: dict, finding_run: dict | None = None) -> dict[str, str]:
     """``bench_sweep:speed`` (README.md): timings, never compared."""
     one, two = s["one_worker"], s["two_workers"]
     f1, f2 = one["first_task_s"], two["first_task_s"]
     txt = (f"Speed of the same machinery (`sweeps/bench_speed.toml`: {one['points']} points, weight bits 4/5/6/8 x "
            f"trace bits 5/6/7 x 2 seeds, 3 epochs; load average {s['load'][0]} before, {s['load'][1]} after, on "
-           f"{os.cpu_count()} cores): {one['wall_s']} s on 1 LocalCluster worker, {two['wall_s']} s on 2, a "
+           f"{os.cpu_count()} cores{REALTIME if s.get('realtime') else ''}): {one['wall_s']} s on 1 LocalCluster worker, {two['wall_s']} s on 2, a "
            f"**{s['speedup']}x** speedup (target 1.7x). Not in these times: the client's start-up ({s['client_startup_s']} s: "
            f"imports and the digits splits, done once before both runs) and the cluster's ({one['startup_s']} s with 1 "
            f"worker, {two['startup_s']} s with 2, including each worker's warm-up by `neurochip.sweep_worker`). Sum of "
