@@ -1,7 +1,7 @@
 """A sweep worker's start-up: warm a Dask worker before its first point, and its Dask settings.
 
 Without a warm-up, a worker's first point pays for everything a fresh process loads once: the
-scikit-learn import behind the digits loader (about 0.9 CPU-s, most of the first-task cost), the
+scikit-learn import behind the digits loader (most of the first-task cost), the
 rest of neurochip's training and energy modules, the numba kernels from the on-disk cache and one
 dataset split per seed. ``scripts/bench_sweep.py`` measures the difference (first-task cost).
 
@@ -27,9 +27,7 @@ with the same error in its row.
 sweep does not use: the statistical profiler that samples the running task every 10 ms (it feeds
 only the dashboard, which sweeps do not start), the 20 ms event-loop tick, the 100 ms memory monitor
 (a worker over its memory limit is now paused or restarted within 1 s) and the 500 ms system monitor.
-On the 2-core development machine these took about a tenth of a core with two idle workers, a
-seventh of that with these settings; ``scripts/bench_sweep.py`` reports the CPU time of every
-process of a sweep.
+``scripts/bench_sweep.py`` reports the CPU time of the client and worker processes outside the tasks.
 """
 from __future__ import annotations
 
