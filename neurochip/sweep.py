@@ -69,7 +69,7 @@ META_COLUMNS = ("point", "index")
 RESULT_COLUMNS = ("precision", "accuracy", "train_accuracy", "inference_pj_per_sample", "training_pj_per_sample",
                   "inference_bytes", "training_bytes", "spikes_per_sample", "update_zero_fraction")
 #: columns that depend on the machine, not on the point (left out of bit-identity comparisons)
-NONDETERMINISTIC = ("seconds",)
+NONDETERMINISTIC = ("seconds", "cpu_seconds")
 TABLE = "results.csv"
 SPEC_VERSION = 1   # part of every point's key: bump when a row's meaning changes
 TOLERANCES = (0.005, 0.01, 0.02, 0.05)
@@ -423,13 +423,14 @@ def run_point(pspec: dict) -> dict:
 
     Deterministic: the row depends only on ``pspec`` (``seconds`` aside). A problem in the point
     (NeurochipError) comes back as a row with ``error`` set, not as an exception."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         row = _run_point(pspec)
         row["error"] = ""
     except NeurochipError as e:
         row = {"error": str(e)}
     row["seconds"] = round(time.perf_counter() - t0, 3)
+    row["cpu_seconds"] = round(time.process_time() - c0, 3)
     return row
 
 
@@ -501,16 +502,24 @@ class ResultTable:
 
     def add(self, row: dict[str, Any]) -> bool:
         """Add a row (values formatted); False if its point is already in the table."""
-        key = row["point"]
-        if key in self.rows:
-            return False
-        cells = {k: _cell(v) for k, v in row.items()}
-        for k in cells:
-            if k not in self.columns:
-                self.columns.append(k)
-        self.rows[key] = cells
-        self.write()
-        return True
+        return self.add_many([row]) == 1
+
+    def add_many(self, rows: list[dict[str, Any]]) -> int:
+        """Add rows whose points are not in the table yet, then write the table once; how many."""
+        n = 0
+        for row in rows:
+            key = row["point"]
+            if key in self.rows:
+                continue
+            cells = {k: _cell(v) for k, v in row.items()}
+            for k in cells:
+                if k not in self.columns:
+                    self.columns.append(k)
+            self.rows[key] = cells
+            n += 1
+        if n:
+            self.write()
+        return n
 
     def write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -578,14 +587,22 @@ def _row(p: Point, result: dict) -> dict:
     return {"point": p.key, "index": p.index, **p.values, **result}
 
 
-def _local_cluster(workers: int | None):
+def local_cluster(workers: int | None = None, preload: bool = True):
+    """A LocalCluster for sweeps: ``workers`` processes (default: one per core) of one thread each,
+    single-threaded numba/OpenMP/BLAS in them, the Dask settings of :data:`sweep_worker.DASK_CONFIG`,
+    and (``preload``) every worker warmed by ``neurochip.sweep_worker`` before it joins."""
     import logging
 
+    import dask
     from distributed import LocalCluster
 
+    from .sweep_worker import DASK_CONFIG
+
     n = workers or os.cpu_count() or 1
-    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    one = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    with dask.config.set(DASK_CONFIG):
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR, env=one, preload=["neurochip.sweep_worker"] if preload else [])
 
 
 def run_sweep(spec: Spec, out_dir: str | os.PathLike, scheduler: str | None = None, workers: int | None = None,
@@ -638,27 +655,30 @@ def _run_dask(todo: list[Point], table: ResultTable, scheduler, workers, bar, re
             raise NeurochipError(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}: "
                                  f"{' '.join(str(e).split())[:160]}); start one with `dask scheduler`") from None
     else:
-        cluster = _local_cluster(workers)
+        cluster = local_cluster(workers)
         client = Client(cluster)
     lost = []
     try:
-        by_key = {}
-        futures = []
-        for p in todo:
-            fut = client.submit(run_point, p.spec, key=f"neurochip-point-{p.key}", retries=retries, pure=False)
-            by_key[fut.key] = p
-            futures.append(fut)
-        for fut in as_completed(futures):
-            p = by_key[fut.key]
-            try:
-                res = fut.result()
-            except Exception as e:   # noqa: BLE001 - a worker lost too often, a cancelled task
-                lost.append(p.key)
-                echo(f"point {p.index} ({p.label()}) did not finish: {type(e).__name__}: {' '.join(str(e).split())[:200]}")
-                continue
-            table.add(_row(p, res))
-            if bar:
-                bar.update(1)
+        from .sweep_worker import SweepWarmUp
+
+        client.register_plugin(SweepWarmUp([p.spec for p in todo]))
+        futures = client.map(run_point, [p.spec for p in todo], key=[f"neurochip-point-{p.key}" for p in todo],
+                             retries=retries, pure=False)
+        by_key = {fut.key: p for fut, p in zip(futures, todo)}
+        for batch in as_completed(futures, with_results=True, raise_errors=False).batches():
+            rows = []
+            for fut, res in batch:
+                p = by_key[fut.key]
+                if fut.status != "finished":   # a worker lost too often, a cancelled task
+                    e = res[1] if isinstance(res, tuple) else res    # (type, exception, traceback) on error
+                    lost.append(p.key)
+                    echo(f"point {p.index} ({p.label()}) did not finish: {type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]}")
+                    continue
+                rows.append(_row(p, res))
+            table.add_many(rows)
+            if bar and rows:
+                bar.update(len(rows))
     finally:
         client.close()
         if cluster is not None:

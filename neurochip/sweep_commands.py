@@ -4,6 +4,7 @@ Orchestration only; NeurochipError becomes ``Error: ...`` (exit 2) in the ``neur
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -93,10 +94,24 @@ def plot():
     """Figures (matplotlib, headless): PNG, SVG or PDF by the output's extension."""
 
 
-def _out_option(f):
-    f = click.option("--overwrite", is_flag=True, help="Replace an existing figure file.")(f)
-    return click.option("--out", "-o", "out", required=True, type=click.Path(),
-                        help="Figure file: .png, .svg or .pdf.")(f)
+def _figure(name: str, source: str):
+    """``neurochip plot NAME SOURCE [options] --out FILE [--overwrite]``: the decorated body gets SOURCE,
+    its own options and ``out``, after the figure file was checked (extension; an existing file only
+    with --overwrite)."""
+
+    def deco(body):
+        @functools.wraps(body)
+        def command(out, overwrite, **kw):
+            _prepare_out(out, overwrite)
+            return body(out=out, **kw)
+
+        command = click.option("--overwrite", is_flag=True, help="Replace an existing figure file.")(command)
+        command = click.option("--out", "-o", "out", required=True, type=click.Path(),
+                               help="Figure file: .png, .svg or .pdf.")(command)
+        command = click.argument(source, type=click.Path())(command)
+        return plot.command(name)(command)
+
+    return deco
 
 
 def _prepare_out(out: str, overwrite: bool):
@@ -121,34 +136,28 @@ def _done(fig, data, out: str, what: str) -> None:
     click.echo(f"{what}: {p}")
 
 
-@plot.command("pareto")
-@click.argument("table", type=click.Path())
+@_figure("pareto", "table")
 @click.option("--x", "x", default="inference_pj_per_sample", show_default=True, help="Column on the x axis (cost).")
 @click.option("--y", "y", default="accuracy", show_default=True, help="Column on the y axis.")
 @click.option("--label", default=None, help="Columns whose values label the points, e.g. synapse.weight_bits,learning.trace_bits.")
 @click.option("--mean-over", "average", default=None, help="Average over this axis first (e.g. seed): one point per configuration.")
-@_out_option
-def plot_pareto(table, x, y, label, average, out, overwrite):
+def plot_pareto(table, x, y, label, average, out):
     """Accuracy vs energy per sample of a sweep (TABLE: results.csv or its folder), Pareto front marked."""
     from .plot import pareto
 
-    _prepare_out(out, overwrite)
     cols, rows = _table(table)
     fig, data = pareto(cols, rows, x, y, label, average)
     _done(fig, data, out, f"{len(data['x'])} points, {len(data['front'])} on the Pareto front")
 
 
-@plot.command("axis")
-@click.argument("table", type=click.Path())
+@_figure("axis", "table")
 @click.option("--x", "x", required=True, help="Axis column, e.g. synapse.weight_bits.")
 @click.option("--by", default=None, help="Second axis: one line per value.")
 @click.option("--y", "y", default="accuracy", show_default=True)
-@_out_option
-def plot_axis(table, x, by, y, out, overwrite):
+def plot_axis(table, x, by, y, out):
     """Accuracy (or --y) vs one sweep axis, one line per value of --by (other axes averaged)."""
     from .plot import versus_axis
 
-    _prepare_out(out, overwrite)
     cols, rows = _table(table)
     fig, data = versus_axis(cols, rows, x, by, y)
     _done(fig, data, out, f"{len(data['lines'])} line(s) over {len(data['x_values'])} values of {x}")
@@ -160,40 +169,31 @@ def _ckpt(path):
     return checkpoint.load(path)
 
 
-@plot.command("curves")
-@click.argument("checkpoint_path", type=click.Path())
-@_out_option
-def plot_curves(checkpoint_path, out, overwrite):
+@_figure("curves", "checkpoint_path")
+def plot_curves(checkpoint_path, out):
     """Test (and frozen train-subset) accuracy per epoch of a checkpoint."""
     from .plot import training_curves
 
-    _prepare_out(out, overwrite)
     _, history, _ = _ckpt(checkpoint_path)
     fig, data = training_curves(history)
     _done(fig, data, out, f"{len(data['epoch'])} epochs")
 
 
-@plot.command("weights")
-@click.argument("checkpoint_path", type=click.Path())
-@_out_option
-def plot_weights(checkpoint_path, out, overwrite):
+@_figure("weights", "checkpoint_path")
+def plot_weights(checkpoint_path, out):
     """Weight histogram per layer, one bin per mantissa value of the profile's weight width."""
     from .plot import weight_histograms
 
-    _prepare_out(out, overwrite)
     engine, _, _ = _ckpt(checkpoint_path)
     fig, data = weight_histograms(engine)
     _done(fig, data, out, f"{len(data)} layers")
 
 
-@plot.command("counters")
-@click.argument("checkpoint_path", type=click.Path())
-@_out_option
-def plot_counters(checkpoint_path, out, overwrite):
+@_figure("counters", "checkpoint_path")
+def plot_counters(checkpoint_path, out):
     """Saturation and rounding counters of training, per layer."""
     from .plot import counters
 
-    _prepare_out(out, overwrite)
     engine, _, _ = _ckpt(checkpoint_path)
     fig, data = counters(engine)
     _done(fig, data, out, f"{len(data['names'])} counters x {data['counts'].shape[0]} layers")
@@ -220,17 +220,14 @@ def _sample_data(info: dict, data: str | None):
     return load_dataset(info.get("name"), info.get("path"), info.get("seed", 0))
 
 
-@plot.command("raster")
-@click.argument("checkpoint_path", type=click.Path())
+@_figure("raster", "checkpoint_path")
 @click.option("--sample", type=int, default=0, show_default=True, help="Index of the test sample.")
 @click.option("--neurons", default=None, help="Membrane traces of these neurons, LAYER:INDEX,... (default: the readout).")
 @click.option("--data", type=click.Path(), default=None, help="Take the sample from this data instead of the checkpoint's.")
-@_out_option
-def plot_raster(checkpoint_path, sample, neurons, data, out, overwrite):
+def plot_raster(checkpoint_path, sample, neurons, data, out):
     """Spike raster per layer and membrane traces over the T steps of one test sample."""
     from .plot import raster
 
-    _prepare_out(out, overwrite)
     engine, _, info = _ckpt(checkpoint_path)
     ds = _sample_data(info, data)
     if not 0 <= sample < len(ds.y_test):
@@ -241,18 +238,15 @@ def plot_raster(checkpoint_path, sample, neurons, data, out, overwrite):
     _done(fig, d, out, f"sample {sample}: label {int(ds.y_test[sample])}, predicted {d['pred']}")
 
 
-@plot.command("energy")
-@click.argument("source", type=click.Path())
+@_figure("energy", "source")
 @click.option("--profile", "profile_name", default=None, help="Pricing profile (default: the report's first, or the checkpoint's own).")
 @click.option("--samples", type=int, default=None, help="Checkpoint: count inference over the first N test samples (default all).")
 @click.option("--learn-samples", type=int, default=200, show_default=True, help="Checkpoint: count learning over N training samples (0: inference only).")
-@_out_option
-def plot_energy(source, profile_name, samples, learn_samples, out, overwrite):
+def plot_energy(source, profile_name, samples, learn_samples, out):
     """Energy per sample by op kind and layer (stacked bars), from a checkpoint or a
     `neurochip energy --json` report."""
     from .plot import energy_breakdown
 
-    _prepare_out(out, overwrite)
     if source.endswith(".json"):
         try:
             rep = json.loads(Path(source).read_text())

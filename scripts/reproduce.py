@@ -186,6 +186,20 @@ def _framestack(progress):
     return {DATA: B.framestack_block(B.framestack(progress))}
 
 
+def _sweep(progress):
+    """README bench_sweep:finding (the width sweep, recomputed in a fresh table) and bench_sweep:speed."""
+    import bench_sweep as B
+    with tempfile.TemporaryDirectory() as d:
+        progress("  bench_sweep: 24-point speed sweep on 1 and 2 LocalCluster workers")
+        speed = B.measure_speed(Path(d), progress)
+        progress("  bench_sweep: width finding (sweeps/widths.toml, 51 points, 2 workers)")
+        run = B.run_finding(Path(d) / "widths", lambda m: None)
+        f = B.finding(Path(d) / "widths" / "results.csv")
+    if not speed["rows_identical"]:
+        raise RuntimeError("bench_sweep: rows differ between 1 and 2 workers")
+    return {README: {**B.finding_block(f), **B.speed_block(speed, run)}}
+
+
 def _events_speed(progress):
     import bench_events
     return {README: bench_events.blocks(bench_events.measure())}
@@ -230,6 +244,8 @@ JOBS = [
         {CI_FAST: _TEMPORAL}),
     Job("framestack", "docs/data.md bench_temporal:framestack (emulated event digits as a 3-window frame stack, "
         "600-128-10, 30 epochs, seed 0)", 30, _framestack, False, {DATA: ("bench_temporal:framestack",)}),
+    Job("sweep", "README bench_sweep:finding/speed (widths.toml: 51 points x 10 epochs on 2 workers; 24-point "
+        "sweep on 1 and 2 workers)", 400, _sweep, False, {README: ("bench_sweep:finding", "bench_sweep:speed")}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
         _events_speed, False, {README: ("bench_events:speed",)}),
     Job("shadow", "docs/profiles.md bench_shadow:widths (OTTT_A accumulator clipping by shadow weight width)", 10,

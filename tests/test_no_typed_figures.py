@@ -62,8 +62,6 @@ LITERATURE = {
 # that other issue-14 branches turn into generated blocks now. Remove an entry once its branch is
 # merged (a stale entry fails). file alone ("", "") = the whole file.
 PENDING: list[tuple[str, str, str, str]] = [
-    ("README.md", "**How narrow can on-chip OTTT be?**", "per row, Dask), about 13 ms per point",
-     "README sweep width table and sweep speed prose: branch converting scripts/bench_sweep.py"),
     ("README.md", "**Layer kinds**", "| which-came-first (no leak memory",
      "README layer-kinds table: branch converting scripts/bench_layers.py"),
     ("docs/layers.md", "", "", "docs/layers.md: branch converting scripts/bench_layers.py"),

@@ -4,6 +4,7 @@ LocalCluster (worker processes) and on a real `dask scheduler` + `dask worker` s
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import socket
@@ -106,9 +107,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_worker(addr, log):
+def start_worker(addr, log, preload=False):
     return subprocess.Popen([DASK, "worker", addr, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                             "--host", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT, env=env())
+                             "--host", "127.0.0.1"] + (["--preload", "neurochip.sweep_worker"] if preload else []),
+                            stdout=log, stderr=subprocess.STDOUT, env=env())
 
 
 def wait_workers(addr, n):
@@ -120,7 +122,8 @@ def wait_workers(addr, n):
 
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
-    """A real `dask scheduler` and one `dask worker` on 127.0.0.1 (random free ports), stopped at the end."""
+    """A real `dask scheduler` and one `dask worker --preload neurochip.sweep_worker` on 127.0.0.1
+    (random free ports), stopped at the end; also what the worker had warm before any sweep."""
     d = tmp_path_factory.mktemp("dask")
     port = free_port()
     addr = f"tcp://127.0.0.1:{port}"
@@ -128,9 +131,15 @@ def scheduler(tmp_path_factory):
     procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               stdout=log, stderr=subprocess.STDOUT, env=env())]
     try:
-        procs.append(start_worker(addr, log))
+        procs.append(start_worker(addr, log, preload=True))
         wait_workers(addr, 1)
-        yield addr, procs, log
+        from distributed import Client
+
+        from neurochip.sweep_worker import state
+
+        with Client(addr, timeout="30s") as c:
+            warm = list(c.run(state).values())
+        yield addr, procs, log, warm
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -265,6 +274,16 @@ def test_table_adds_a_point_once_and_writes_atomically(tmp_path, monkeypatch):
     assert ResultTable(tmp_path / "r.csv").rows.keys() == {"a", "b"}
 
 
+def test_table_adds_a_batch_with_one_write(tmp_path, monkeypatch):
+    t = ResultTable(tmp_path / "r.csv")
+    t.add({"point": "a", "index": 0, "accuracy": 0.5})
+    writes = []
+    monkeypatch.setattr(ResultTable, "write", lambda self: writes.append(len(self.rows)))
+    assert t.add_many([{"point": "b", "index": 1}, {"point": "a", "index": 0}, {"point": "c", "index": 2}]) == 2
+    assert writes == [3]
+    assert t.add_many([{"point": "c", "index": 2}]) == 0 and writes == [3]   # nothing new: no write
+
+
 def test_rerun_skips_finished_points(serial_tiny, tmp_path):
     spec, rows = serial_tiny
     out = tmp_path / "o"
@@ -289,7 +308,8 @@ def test_summary_buckets():
 
 def test_point_error_becomes_a_row():
     row = run_point({"config": {"sizes": [2, 2]}, "profile": {}, "dataset": {}})
-    assert row["error"] and "seconds" in row
+    assert row["error"] and "seconds" in row and row["cpu_seconds"] >= 0
+    assert set(NONDETERMINISTIC) == {"seconds", "cpu_seconds"}   # left out of the identity comparisons
 
 
 # ---- distributed ----------------------------------------------------------------------------------
@@ -300,9 +320,56 @@ def test_local_cluster_rows_equal_serial(serial_tiny, tmp_path):
     assert compared(tmp_path / "o" / "results.csv") == rows
 
 
+def test_preloaded_remote_worker_is_warm_before_any_sweep(scheduler):
+    _, _, _, warm = scheduler
+    assert len(warm) == 1
+    assert warm[0]["modules"] == ["neurochip.energy.report", "neurochip.train", "sklearn.model_selection"]
+    assert warm[0]["datasets"] == [0]          # the default points' digits split
+    assert warm[0]["config"]["distributed.worker.profile.enabled"] is True   # remote: Dask's own settings
+
+
+def test_local_cluster_workers_are_warm_and_quiet():
+    from distributed import Client
+
+    from neurochip.sweep import local_cluster
+    from neurochip.sweep_worker import DASK_CONFIG, state
+
+    cluster = local_cluster(1)
+    try:
+        with Client(cluster) as c:
+            (st,) = c.run(state).values()
+            threads = c.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
+    finally:
+        cluster.close()
+    assert st["modules"] == ["neurochip.energy.report", "neurochip.train", "sklearn.model_selection"]
+    assert st["datasets"] == [0]
+    assert st["config"] == DASK_CONFIG
+    assert list(threads.values()) == [1]
+
+
+def test_warm_up_plugin_one_point_per_kind_and_every_dataset(tmp_path, caplog):
+    from neurochip import sweep
+    from neurochip.sweep_worker import SweepWarmUp, warm
+
+    pts = expand(load_spec(write(tmp_path, TINY)))
+    plugin = SweepWarmUp([p.spec for p in pts])
+    assert len(plugin.pspecs) == 1                            # 4 points, one kind (widths and seeds are values)
+    assert sorted(d["seed"] for d in plugin.datasets) == [0, 1]
+    sweep._DATA_CACHE.clear()
+    done = warm(plugin.pspecs, plugin.datasets)
+    assert (done["datasets"], done["points"], done["errors"]) == (2, 1, [])
+    assert sorted(json.loads(k)["seed"] for k in sweep._DATA_CACHE) == [0, 1]
+    mixed = SweepWarmUp([p.spec for p in pts] + [p.spec for p in expand(parse_spec(
+        {"base": {"dataset": "digits", "hidden": [8], "epochs": 1}, "axes": {"precision": ["float"], "rule": ["ottt-a"]}}))])
+    assert len(mixed.pspecs) == 2
+    missing = warm([], [{"path": str(tmp_path / "nope.npz"), "seed": 0}])   # logged, not raised: the task reports it
+    assert missing["datasets"] == 0 and "nope.npz" in missing["errors"][0]
+    assert "nope.npz" in caplog.text
+
+
 def test_remote_scheduler_rows_equal_serial(serial_tiny, scheduler, tmp_path):
     spec, rows = serial_tiny
-    addr, _, _ = scheduler
+    addr, _, _, _ = scheduler
     r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", addr, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert f"4 points run on {addr}" in r.stdout
@@ -322,7 +389,7 @@ def _wait_rows(path: Path, n: int, proc, timeout=90):
 
 def test_worker_killed_mid_sweep_every_point_once(serial_slow, scheduler, tmp_path):
     spec, rows = serial_slow
-    addr, procs, log = scheduler
+    addr, procs, log, _ = scheduler
     extra = start_worker(addr, log)
     procs.append(extra)
     wait_workers(addr, 2)
