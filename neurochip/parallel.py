@@ -6,9 +6,12 @@ from rest and no weight changes. The one thing that links samples is the rate en
 stream, which the serial run advances across samples (``T x n_in`` xorshift32 draws per sample).
 xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
 applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
-chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``). Counters
-are integer sums (order-free); predictions are per sample. The chunk that holds the last sample
-runs on the caller's own state arrays, so the state left behind is the serial run's too.
+chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``), taken
+from a queue by whichever thread is free (:func:`guided_chunks`, :func:`run_dynamic`: on a shared
+machine a thread can be descheduled for a while, and a static half-and-half split would leave the
+other core idle at the end). Counters are integer sums (order-free); predictions are per sample.
+The chunk that holds the last sample runs on the caller's own state arrays, so the state left
+behind is the serial run's too.
 
 Thread count: numba's convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the default and
 the ceiling; :func:`set_threads` (the CLI's ``--threads``) picks fewer. Learning stays sequential
@@ -94,6 +97,49 @@ def chunks(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
     return out
 
 
+def guided_chunks(n: int, k: int, align: int = 1, min_units: int = 1) -> list[tuple[int, int]]:
+    """``[a, b)`` ranges covering ``n`` items in order, for ``k`` workers taking them from a queue
+    (:func:`run_dynamic`): each chunk is 1/(2k) of what remains (at least ``min_units`` units of
+    ``align`` items; bounds are multiples of ``align`` except the end), so the first chunks are
+    large (few kernel calls) and the last ones small: a thread that the shared machine slows down
+    leaves little work for the others to wait on. The bounds depend on n, k, align and min_units
+    only, never on timing."""
+    units = -(-n // align)
+    out, u = [], 0
+    while u < units:
+        take = max(min_units, -(-(units - u) // (2 * max(1, k))))
+        u2 = min(units, u + take)
+        if units - u2 < min_units:       # no runt chunk at the end
+            u2 = units
+        out.append((u * align, min(n, u2 * align)))
+        u = u2
+    return out
+
+
+def run_dynamic(parts, k: int, fn) -> None:
+    """Run ``fn(w, a, b)`` for every ``(a, b)`` of ``parts`` on ``k`` workers (``w`` = 0..k-1, the
+    last is the calling thread), each taking the next part from a shared queue when it is free
+    (dynamic scheduling: no thread idles while another still has a backlog). ``w`` names the
+    worker, so ``fn`` can use per-worker scratch; results must not depend on which worker runs a
+    part. Re-raises the first error after every worker has stopped."""
+    import threading
+
+    parts = list(parts)
+    lock = threading.Lock()
+    nxt = [0]
+
+    def worker(w):
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= len(parts):
+                return
+            fn(w, *parts[i])
+
+    run_parallel([lambda w=w: worker(w) for w in range(max(1, min(k, len(parts))))])
+
+
 def run_parallel(fns) -> None:
     """Run the callables concurrently (the last one on the calling thread); re-raise any error."""
     fns = list(fns)
@@ -154,4 +200,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "threads_option", "chunks", "run_parallel", "jump"]
+__all__ = ["threads", "set_threads", "threads_option", "chunks", "guided_chunks", "run_parallel", "run_dynamic", "jump"]
