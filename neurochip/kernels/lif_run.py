@@ -99,9 +99,9 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     product per neuron (``acc += Wt[i, j] & -s_j`` for spikes), a vector reduction with no
     compaction of its inputs and no stores. A wider layer's non-zero values are compacted without
     branches, then their weight rows added four at a time; a layer whose weighted sums provably fit
-    int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32, twice the SIMD width,
-    and the neuron update reads those sums directly. The neuron update writes the recorded spikes
-    and membranes itself (no copy pass). What LLVM emits: docs/architecture.md, Speed.
+    int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32, twice the SIMD width.
+    The recorded spikes and membranes are copied after each layer's update, from the int32 values.
+    What LLVM emits: docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
