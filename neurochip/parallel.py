@@ -7,9 +7,9 @@ stream, which the serial run advances across samples (``T x n_in`` xorshift32 dr
 xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
 applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
 chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``), taken
-from a queue by whichever thread is free (:func:`guided_chunks`, :func:`run_dynamic`: on a shared
-machine a thread can be descheduled for a while, and a static half-and-half split would leave the
-other core idle at the end). Counters are integer sums (order-free); predictions are per sample.
+from a queue by whichever thread is free (:func:`run_dynamic`), each with its own padded copies
+of the hot scratch (:func:`private_copy`: no false sharing of cache lines between the cores).
+Counters are integer sums (order-free); predictions are per sample.
 The chunk that holds the last sample runs on the caller's own state arrays, so the state left
 behind is the serial run's too.
 
@@ -97,22 +97,22 @@ def chunks(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
     return out
 
 
-def guided_chunks(n: int, k: int, align: int = 1, min_units: int = 1) -> list[tuple[int, int]]:
-    """``[a, b)`` ranges covering ``n`` items in order, for ``k`` workers taking them from a queue
-    (:func:`run_dynamic`): each chunk is 1/(2k) of what remains (at least ``min_units`` units of
-    ``align`` items; bounds are multiples of ``align`` except the end), so the first chunks are
-    large (few kernel calls) and the last ones small: a thread that the shared machine slows down
-    leaves little work for the others to wait on. The bounds depend on n, k, align and min_units
-    only, never on timing."""
-    units = -(-n // align)
-    out, u = [], 0
-    while u < units:
-        take = max(min_units, -(-(units - u) // (2 * max(1, k))))
-        u2 = min(units, u + take)
-        if units - u2 < min_units:       # no runt chunk at the end
-            u2 = units
-        out.append((u * align, min(n, u2 * align)))
-        u = u2
+#: bytes of padding around a thread's private arrays (two cache lines: no false sharing with
+#: another thread's arrays, and none with the adjacent-line prefetcher)
+PAD = 128
+
+
+def private_copy(a: np.ndarray, zero: bool = False) -> np.ndarray:
+    """A C-contiguous copy of ``a`` (zeros if ``zero``) that is a view into a buffer with PAD
+    bytes before and after it, for one thread's hot scratch: small arrays allocated one after the
+    other would otherwise share a cache line with the next thread's, and every counter update in
+    the kernel would move that line between the cores (false sharing)."""
+    a = np.asarray(a)
+    pad = -(-PAD // a.itemsize)
+    buf = np.zeros(a.size + 2 * pad, a.dtype)
+    out = buf[pad:pad + a.size].reshape(a.shape)
+    if not zero:
+        out[...] = a
     return out
 
 
@@ -200,4 +200,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "threads_option", "chunks", "guided_chunks", "run_parallel", "run_dynamic", "jump"]
+__all__ = ["threads", "set_threads", "threads_option", "chunks", "private_copy", "run_parallel", "run_dynamic", "jump"]

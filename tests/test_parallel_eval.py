@@ -46,20 +46,14 @@ def test_chunks_cover_in_order():
                 assert all(a % align == 0 for a, _ in c)
 
 
-def test_guided_chunks_cover_in_order_and_shrink():
-    for n in (0, 1, 5, 46, 2000):
-        for k in (1, 2, 4):
-            for align, mu in ((1, 1), (1, 8), (7, 2)):
-                c = parallel.guided_chunks(n, k, align, mu)
-                assert [a for a, _ in c[1:]] == [b for _, b in c[:-1]]
-                assert (c[0][0] == 0 and c[-1][1] == n) if n else c == []
-                assert all(a % align == 0 and b > a for a, b in c)
-                sizes = [b - a for a, b in c]
-                assert all(x >= y for x, y in zip(sizes, sizes[1:-1]))      # never growing
-                assert all(x >= mu * align for x in sizes[:-1])                # no runt chunk:
-                assert len(sizes) <= 1 or sizes[-1] > (mu - 1) * align         # the end's too
-    c = parallel.guided_chunks(2000, 2, 1, 8)
-    assert c[0] == (0, 500) and len(c) > 8
+def test_private_copy_is_padded_and_equal():
+    a = np.arange(12, dtype=np.int64).reshape(3, 4)
+    for zero in (False, True):
+        b = parallel.private_copy(a, zero)
+        assert b.shape == a.shape and b.dtype == a.dtype and b.flags.c_contiguous
+        assert np.array_equal(b, np.zeros_like(a) if zero else a) and not np.shares_memory(a, b)
+        off = b.__array_interface__["data"][0] - b.base.__array_interface__["data"][0]
+        assert off >= parallel.PAD and b.base.nbytes - off - b.nbytes >= parallel.PAD
 
 
 def test_run_dynamic_runs_each_part_once_and_reraises():
@@ -74,7 +68,7 @@ def test_run_dynamic_runs_each_part_once_and_reraises():
         with lock:
             seen.append((w, a, b))
 
-    parts = parallel.guided_chunks(100, 2, 1, 4)
+    parts = parallel.chunks(100, 12)
     parallel.run_dynamic(parts, 2, fn)
     assert sorted((a, b) for _, a, b in seen) == parts
     assert {w for w, _, _ in seen} == {0, 1}
@@ -97,12 +91,12 @@ def test_threads_bit_identical_whatever_the_schedule(monkeypatch):
     order = np.r_[np.arange(41), np.arange(41)[::-1], np.arange(7)]
     res = {}
     jump = parallel.jump
-    for n, delay in ((1, None), (2, None), (2, 0), (2, 2)):
+    for n, delay in ((1, None), (2, None), (2, 0), (2, 1)):
         e = copy.deepcopy(eng)
         parallel.set_threads(n)
         if delay is not None:
-            parts = parallel.guided_chunks(order.shape[0], 2, 1, 8)
-            slow_a = parts[delay][0]
+            parts = parallel.chunks(order.shape[0], 2)
+            slow_a = parts[min(delay, 1)][0]
             monkeypatch.setattr(parallel, "jump", lambda s, k, a=slow_a, per=5 * 12: (
                 time.sleep(0.2) if k == a * per else None, jump(s, k))[1])
         preds = e.run(e.prepare(x), y, order, False)

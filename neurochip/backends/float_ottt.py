@@ -55,8 +55,8 @@ class FloatBackend(Backend):
 
     def infer(self, X, order, preds, kernel):
         """``kernel(order_part, state, preds_part)`` over the samples ``order`` (inference), on
-        every thread as the integer back end does (neurochip/parallel.py): guided chunks from a
-        queue, each starting the encoder stream where the serial run would be (``parallel.jump``:
+        every thread as the integer back end does (neurochip/parallel.py): one chunk per thread, each
+        starting the encoder stream where the serial run would be (``parallel.jump``:
         T x n_in draws per sample under rate encoding), the chunk holding the last sample on the
         back end's own state, so the state and PRNG left behind are the serial run's. Returns the
         kernel's result for that last chunk."""
@@ -67,10 +67,10 @@ class FloatBackend(Backend):
             return kernel(order, st, preds)
         net = self.fk.net
         per_sample = net.T * X.shape[1] if net.enc == 1 else 0
-        parts = parallel.guided_chunks(N, nthr, min_units=8)
+        parts = parallel.chunks(N, nthr)
         nw = min(nthr, len(parts))
         r0 = int(st.rng[1])
-        sts = [FloatState(*(f.copy() for f in st)) for _ in range(nw)]
+        sts = [FloatState(*(parallel.private_copy(f) for f in st)) for _ in range(nw)]
         out = []
 
         def chunk(w, a, b):

@@ -85,18 +85,20 @@ class IntOttt(Backend):
             run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds)
             return
         # inference: samples are independent (neurochip/parallel.py); chunk [a, b) starts the encoder
-        # stream where the serial run would be after the samples before it. Chunks are taken from
-        # a queue by whichever thread is free; each thread has its own state, scratch and counters,
-        # except that the chunk holding the last sample runs on the caller's state and scratch, so
-        # the state left behind is the serial run's
+        # stream where the serial run would be after the samples before it. One chunk per thread
+        # (each kernel call has a fixed cost, and train.run_epoch calls in slices of 128 samples);
+        # each thread has its own padded state, scratch and counters, except that the chunk holding
+        # the last sample runs on the caller's state and scratch, so the state left behind is the
+        # serial run's
         per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
         N = order.shape[0]
-        parts = parallel.guided_chunks(N, nthr, min_units=8)
+        parts = parallel.chunks(N, nthr)
         nw = min(nthr, len(parts))
         r0 = int(self.rng[1])
-        sts = [NeuronState(*(f.copy() for f in st)) for _ in range(nw)]
-        scs = [Scratch(*(f.copy() for f in sc)) for _ in range(nw)]
-        cnts = [Counters(np.zeros_like(self.sat), np.zeros_like(self.ops)) for _ in range(nw)]
+        pc = parallel.private_copy
+        sts = [NeuronState(*(pc(f) for f in st)) for _ in range(nw)]
+        scs = [Scratch(*(pc(f) for f in sc)) for _ in range(nw)]
+        cnts = [Counters(pc(self.sat, True), pc(self.ops, True)) for _ in range(nw)]
 
         def chunk(w, a, b):
             st_c, sc_c = (st, sc) if b == N else (sts[w], scs[w])
