@@ -284,3 +284,22 @@ def test_bench_eval_upscale():
     assert np.allclose(upscale(np.full((1, 8, 8), 0.25), 28), 0.25)
     ramp = np.tile(np.arange(8.0), (1, 8, 1))            # value = column index
     assert np.allclose(upscale(ramp, 28)[0, 5], np.linspace(0, 7, 28))
+
+
+def test_inference_slices_do_not_change_results(monkeypatch):
+    """train.run_epoch calls inference in slices of INFER_CHUNK samples: any slicing, on 1 or 2
+    threads, gives the predictions, counters and encoder PRNG of one call."""
+    from neurochip import train
+
+    eng, x, y = _trained("rate", "integrator")
+    order = np.r_[np.arange(41), np.arange(41)[::-1]]
+    out = {}
+    for n, chunk in ((1, 10_000), (1, 7), (2, 7), (2, 32)):
+        parallel.set_threads(n)
+        monkeypatch.setattr(train, "INFER_CHUNK", chunk)
+        e = copy.deepcopy(eng)
+        pred = run_epoch(e, e.prepare(x), y, order, False)
+        out[n, chunk] = (pred, e.ops.copy(), e.sat.copy(), e.rng.copy(), e.v.copy())
+    for key, got in out.items():
+        for a, b in zip(out[1, 10_000], got):
+            assert np.array_equal(a, b), key

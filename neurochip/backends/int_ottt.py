@@ -86,7 +86,7 @@ class IntOttt(Backend):
             return
         # inference: samples are independent (neurochip/parallel.py); chunk [a, b) starts the encoder
         # stream where the serial run would be after the samples before it. One chunk per thread
-        # (each kernel call has a fixed cost, and train.run_epoch calls in slices of 128 samples);
+        # (each kernel call has a fixed cost: train.run_epoch calls inference in slices of 1024 samples);
         # each thread has its own padded state, scratch and counters, except that the chunk holding
         # the last sample runs on the caller's state and scratch, so the state left behind is the
         # serial run's
