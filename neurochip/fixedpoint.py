@@ -13,10 +13,9 @@ Conventions (all values are Python/numba int64 unless stated):
   is (-2^(bits-1), 2^(bits-1)] (lava/proc/lif/models.py ``subthr_dynamics``; lava-semantics.md §3).
 * ``leak(v, k, mode)``   v * (1 - 2^-k) in integers; k = 0 means "no memory" (result 0), as Lava's
   dv = 4096 >> 0 = 4096. mode 0 = floor: ``v - (v >> k)`` (arithmetic shift, OTTT chip);
-  mode 1 = toward zero: ``sign(v) * ((|v| * (2^k - 1)) >> k)`` (computed as ``v - ((v + r) >> k)``,
-  r = 2^k - 1 for v >= 0 else 0: no multiply), which is exactly Lava's
+  mode 1 = toward zero: ``sign(v) * ((|v| * (2^k - 1)) >> k)``, which is exactly Lava's
   ``sign(v) * ((|v| * (4096 - dv)) >> 12)`` with dv = 4096 >> k (chip-model.md §1, lava-semantics.md §4).
-* ``mul_shift_rtz(x, m, s)`` ``sign(x m) (|x m| >> s)``, the toward-zero decay (``leak`` mode 1 is its m = 2^k - 1 case) and
+* ``mul_shift_rtz(x, m, s)`` ``sign(x m) (|x m| >> s)``, the toward-zero decay of ``leak`` mode 1 and
   of Lava's LIF (``rtz`` in lava-semantics.md §4).
 * ``shift_round(x, s, mode, r)`` x / 2^s rounded: 0 floor, 1 nearest (ties up), 2 stochastic with r
   uniform in [0, 2^s) (unbiased: E[result] = x / 2^s). s < 0 shifts left.
@@ -87,8 +86,7 @@ def wrap_lava(x, bits):
 @nb.njit(**NJIT)
 def mul_shift_rtz(x, m, s):
     """``sign(x m) (|x m| >> s)``: a product scaled down, rounded toward zero (m >= 0). The one
-    toward-zero decay: Lava's LIF decays (kernels/lava_engine.py) use it; ``leak`` mode 1 is its
-    m = 2^k - 1 case, computed there without the multiply."""
+    toward-zero decay: ``leak`` mode 1 and Lava's LIF decays (kernels/lava_engine.py) use it."""
     p = x * m
     if p >= 0:
         return p >> s
@@ -97,19 +95,11 @@ def mul_shift_rtz(x, m, s):
 
 @nb.njit(**NJIT)
 def leak(v, k, mode):
-    """v (1 - 2^-k), floor (mode 0) or toward zero (mode 1), without a multiply.
-
-    Toward zero is ``sign(v) ((|v| (2^k - 1)) >> k)`` (``mul_shift_rtz``); for a = |v| >= 0,
-    ``floor(a (2^k - 1) / 2^k) = a - ceil(a / 2^k) = a - ((a + 2^k - 1) >> k)``, and for v < 0
-    ``-(|v| - ceil(|v| / 2^k)) = v - floor(v / 2^k)``, the floor leak. So mode 1 is
-    ``v - ((v + (2^k - 1 if v >= 0 else 0)) >> k)``: a select, an add and a shift, vectorisable
-    in any lane width that holds v + 2^k (tests/test_fixedpoint.py checks it against both forms)."""
     if k == 0:
         return 0 * v
     if mode == 0:
         return v - (v >> k)
-    r = ((1 << k) - 1) if v >= 0 else 0 * v
-    return v - ((v + r) >> k)
+    return mul_shift_rtz(v, (1 << k) - 1, k)
 
 
 @nb.njit(**NJIT)
