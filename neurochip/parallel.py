@@ -6,9 +6,12 @@ from rest and no weight changes. The one thing that links samples is the rate en
 stream, which the serial run advances across samples (``T x n_in`` xorshift32 draws per sample).
 xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
 applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
-chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``). Counters
-are integer sums (order-free); predictions are per sample. The chunk that holds the last sample
-runs on the caller's own state arrays, so the state left behind is the serial run's too.
+chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``), taken
+from a queue by whichever thread is free (:func:`run_dynamic`), each with its own padded copies
+of the hot scratch (:func:`private_copy`: no false sharing of cache lines between the cores).
+Counters are integer sums (order-free); predictions are per sample.
+The chunk that holds the last sample runs on the caller's own state arrays, so the state left
+behind is the serial run's too.
 
 Thread count: numba's convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the default and
 the ceiling; :func:`set_threads` (``neurochip.api.set_threads``, the CLI's ``--threads``) picks fewer. Learning stays sequential
@@ -76,6 +79,49 @@ def chunks(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
     return out
 
 
+#: bytes of padding around a thread's private arrays (two cache lines: no false sharing with
+#: another thread's arrays, and none with the adjacent-line prefetcher)
+PAD = 128
+
+
+def private_copy(a: np.ndarray, zero: bool = False) -> np.ndarray:
+    """A C-contiguous copy of ``a`` (zeros if ``zero``) that is a view into a buffer with PAD
+    bytes before and after it, for one thread's hot scratch: small arrays allocated one after the
+    other would otherwise share a cache line with the next thread's, and every counter update in
+    the kernel would move that line between the cores (false sharing)."""
+    a = np.asarray(a)
+    pad = -(-PAD // a.itemsize)
+    buf = np.zeros(a.size + 2 * pad, a.dtype)
+    out = buf[pad:pad + a.size].reshape(a.shape)
+    if not zero:
+        out[...] = a
+    return out
+
+
+def run_dynamic(parts, k: int, fn) -> None:
+    """Run ``fn(w, a, b)`` for every ``(a, b)`` of ``parts`` on ``k`` workers (``w`` = 0..k-1, the
+    last is the calling thread), each taking the next part from a shared queue when it is free
+    (dynamic scheduling: no thread idles while another still has a backlog). ``w`` names the
+    worker, so ``fn`` can use per-worker scratch; results must not depend on which worker runs a
+    part. Re-raises the first error after every worker has stopped."""
+    import threading
+
+    parts = list(parts)
+    lock = threading.Lock()
+    nxt = [0]
+
+    def worker(w):
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= len(parts):
+                return
+            fn(w, *parts[i])
+
+    run_parallel([lambda w=w: worker(w) for w in range(max(1, min(k, len(parts))))])
+
+
 def run_parallel(fns) -> None:
     """Run the callables concurrently (the last one on the calling thread); re-raise any error."""
     fns = list(fns)
@@ -136,4 +182,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "chunks", "run_parallel", "jump"]
+__all__ = ["threads", "set_threads", "chunks", "private_copy", "run_parallel", "run_dynamic", "jump"]

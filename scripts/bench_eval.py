@@ -169,12 +169,14 @@ def blocks(r: dict) -> dict[str, str]:
         rows.append(f"| {n} | {v['samples_per_s']:,.0f} | {1e3 * v['cpu_s_per_sample']:.3f} | {v['cores_used']:.2f} | "
                     f"{'yes' if v['identical_to_first'] else 'NO'} |")
     sp = f" Speed-up from the second thread: {r['speedup']:.2f}x." if "speedup" in r else ""
+    ks = list(r["runs"])
+    cpu = (f"the CPU time per sample on {ks[-1]} threads is {r['runs'][ks[-1]]['cpu_s_per_sample'] / r['runs'][ks[0]]['cpu_s_per_sample']:.2f} "
+           f"times that on {ks[0]} (1.00: the split adds no work)") if len(ks) > 1 else "one thread count timed"
     ev = "\n".join(rows) + (
         f"\n\n`eval` of {r['network']} (T = {r['T']}, rate encoding, {r['profile']}, untrained) on {r['samples']:,} "
         f"digits upscaled to 28 x 28, median of the timed runs on {r['cores']} cores shared with other work "
         f"(load average {r['load_before']:.1f} before, {r['load_after']:.1f} after).{sp} The speed-up can "
-        f"only reach the cores the process obtains (fourth column): the CPU time per sample is the same "
-        f"on 1 and 2 threads, so the split adds no work. Control: a trivial `nogil` numba loop on "
+        f"only reach the cores the process obtains (fourth column); {cpu}. Control: a trivial `nogil` numba loop on "
         + ", ".join(f"{k} thread(s) obtains {c:.2f} cores" for k, c in r["control_cores"].items()) + ".")
     peak = (f"One inference step of this network does {r['ops_per_step']:,.0f} simple integer operations "
             f"(synaptic adds counted by the kernel plus one update per neuron): "

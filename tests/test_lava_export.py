@@ -277,6 +277,33 @@ def test_reference_kernel_equals_python_model_int32_and_int64_sums(profile):
         assert np.array_equal(np.concatenate(ref.spikes, axis=1).astype(np.int64), ps.astype(np.int64))
 
 
+@pytest.mark.parametrize("sizes", [(20, 24, 12), (12, 17, 16, 3), (30, 16, 40)])
+@pytest.mark.parametrize("encoder", ["direct", "rate"])
+def test_reference_kernel_row_and_transposed_paths_equal_python_model(sizes, encoder):
+    """Layers wider than SMALL_POST add the rows of their non-zero inputs, layers with at most
+    SMALL_POST neurons sum densely over transposed weights: both (int32 and int64 sums, spikes and
+    graded inputs, membranes at the clip edges) give the Python-int model's spikes and membranes."""
+    from neurochip.kernels.lif_run import SMALL_POST
+
+    assert any(n > SMALL_POST for n in sizes[1:]) and any(n <= SMALL_POST for n in sizes[1:])
+    rng = np.random.default_rng([9, len(sizes), len(encoder)])
+    for huge in (False, True):
+        eng = make_engine(rng, sizes=sizes, T=4, encoder=encoder, readout="spiking", wmode="mixed",
+                          wexp=(12 if huge else 2,) * (len(sizes) - 1), thr=40, leak=2)
+        R = rng.integers(0, 256, size=(9, sizes[0])) * (rng.random((9, sizes[0])) < 0.4)
+        if encoder == "rate":
+            R = (R != 0).astype(np.int64)
+        elif huge:
+            R[:, 0] = 1 << 30                            # sum_j W x > 2^31: the int64 path
+        ref = lx.reference_run(eng, R, period=4)
+        pv, ps = _python_forward(eng, R, 4)
+        assert np.array_equal(np.concatenate(ref.v, axis=1).astype(np.int64), pv.astype(np.int64))
+        assert np.array_equal(np.concatenate(ref.spikes, axis=1).astype(np.int64), ps.astype(np.int64))
+        assert ps.astype(np.int64).sum() > 0
+        if huge:
+            assert ref.events.sum() > 0                       # currents wrap, membranes clip
+
+
 def test_reference_continuous_run_has_no_resets():
     rng = np.random.default_rng(5)
     eng = make_engine(rng, sizes=(6, 4, 3), T=4, encoder="rate", readout="spiking", thr=40, wexp=(4, 4), leak=12)

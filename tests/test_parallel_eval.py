@@ -46,6 +46,68 @@ def test_chunks_cover_in_order():
                 assert all(a % align == 0 for a, _ in c)
 
 
+def test_private_copy_is_padded_and_equal():
+    a = np.arange(12, dtype=np.int64).reshape(3, 4)
+    for zero in (False, True):
+        b = parallel.private_copy(a, zero)
+        assert b.shape == a.shape and b.dtype == a.dtype and b.flags.c_contiguous
+        assert np.array_equal(b, np.zeros_like(a) if zero else a) and not np.shares_memory(a, b)
+        off = b.__array_interface__["data"][0] - b.base.__array_interface__["data"][0]
+        assert off >= parallel.PAD and b.base.nbytes - off - b.nbytes >= parallel.PAD
+
+
+def test_run_dynamic_runs_each_part_once_and_reraises():
+    import threading
+    import time
+
+    seen, lock = [], threading.Lock()
+
+    def fn(w, a, b):
+        if a == 0:
+            time.sleep(0.05)            # worker holding the first part is slow: the other takes the rest
+        with lock:
+            seen.append((w, a, b))
+
+    parts = parallel.chunks(100, 12)
+    parallel.run_dynamic(parts, 2, fn)
+    assert sorted((a, b) for _, a, b in seen) == parts
+    assert {w for w, _, _ in seen} == {0, 1}
+    slow = next(w for w, a, _ in seen if a == 0)
+    assert sum(w != slow for w, _, _ in seen) > len(parts) // 2
+
+    def bad(w, a, b):
+        if a > 0:
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        parallel.run_dynamic(parts, 2, bad)
+
+
+def test_threads_bit_identical_whatever_the_schedule(monkeypatch):
+    """A thread slowed down (as on a busy machine) takes fewer chunks: same results as one thread."""
+    import time
+
+    eng, x, y = _trained("rate", "integrator")
+    order = np.r_[np.arange(41), np.arange(41)[::-1], np.arange(7)]
+    res = {}
+    jump = parallel.jump
+    for n, delay in ((1, None), (2, None), (2, 0), (2, 1)):
+        e = copy.deepcopy(eng)
+        parallel.set_threads(n)
+        if delay is not None:
+            parts = parallel.chunks(order.shape[0], 2)
+            slow_a = parts[min(delay, 1)][0]
+            monkeypatch.setattr(parallel, "jump", lambda s, k, a=slow_a, per=5 * 12: (
+                time.sleep(0.2) if k == a * per else None, jump(s, k))[1])
+        preds = e.run(e.prepare(x), y, order, False)
+        monkeypatch.setattr(parallel, "jump", jump)
+        res[n, delay] = (preds, _everything(e))
+    for key in res:
+        assert np.array_equal(res[1, None][0], res[key][0]), key
+        for k in res[1, None][1]:
+            assert np.array_equal(res[1, None][1][k], res[key][1][k]), (key, k)
+
+
 def test_set_threads_checks_range():
     with pytest.raises(NeurochipError):
         parallel.set_threads(0)
@@ -105,6 +167,34 @@ def test_threads_bit_identical(encoder, readout, rule):
     for k in res[1][2]:
         assert np.array_equal(res[1][2][k], res[2][2][k]), k
     assert res[1][2]["ops"].sum() > 0
+
+
+@pytest.mark.parametrize("rule,encoder", [("ottt-o", "rate"), ("ottt-a", "direct"), ("bptt", "rate")])
+def test_float_threads_bit_identical(rule, encoder):
+    """The float back ends' inference runs over threads too: same predictions, encoder PRNG and
+    state left behind as one thread, then the same learning pass."""
+    cfg = NetworkConfig(sizes=(12, 16, 4), timesteps=5, encoder=encoder, readout="integrator", loss="ce_mse",
+                        rule=rule, precision="float", lr=0.05, init_gain=4.0, seed=3)
+    eng = Engine(cfg, load_profile("loihi"))
+    rng = np.random.default_rng(7)
+    x = rng.random((41, 12))
+    y = rng.integers(0, 4, 41)
+    run_epoch(eng, eng.prepare(x[:20]), y[:20], np.arange(20), True)
+    res = {}
+    for n in (1, 2):
+        e = copy.deepcopy(eng)
+        parallel.set_threads(n)
+        xin = e.prepare(x)
+        order = np.r_[np.arange(41), np.arange(41)[::-1], np.arange(5)]
+        preds = e.run(xin, y, order, False)
+        after = e.rng.copy(), [a.copy() for a in e.backend.fk.state]
+        lp = e.run(xin, y, np.arange(6), True)
+        res[n] = (preds, after, lp, e.W.copy())
+    assert np.array_equal(res[1][0], res[2][0]) and len(set(res[1][0].tolist())) > 1
+    assert np.array_equal(res[1][1][0], res[2][1][0])
+    for a, b in zip(res[1][1][1], res[2][1][1]):
+        assert np.array_equal(a, b)
+    assert np.array_equal(res[1][2], res[2][2]) and np.array_equal(res[1][3], res[2][3])
 
 
 def test_evaluate_and_counts_identical():
@@ -194,3 +284,22 @@ def test_bench_eval_upscale():
     assert np.allclose(upscale(np.full((1, 8, 8), 0.25), 28), 0.25)
     ramp = np.tile(np.arange(8.0), (1, 8, 1))            # value = column index
     assert np.allclose(upscale(ramp, 28)[0, 5], np.linspace(0, 7, 28))
+
+
+def test_inference_slices_do_not_change_results(monkeypatch):
+    """train.run_epoch calls inference in slices of INFER_CHUNK samples: any slicing, on 1 or 2
+    threads, gives the predictions, counters and encoder PRNG of one call."""
+    from neurochip import train
+
+    eng, x, y = _trained("rate", "integrator")
+    order = np.r_[np.arange(41), np.arange(41)[::-1]]
+    out = {}
+    for n, chunk in ((1, 10_000), (1, 7), (2, 7), (2, 32)):
+        parallel.set_threads(n)
+        monkeypatch.setattr(train, "INFER_CHUNK", chunk)
+        e = copy.deepcopy(eng)
+        pred = run_epoch(e, e.prepare(x), y, order, False)
+        out[n, chunk] = (pred, e.ops.copy(), e.sat.copy(), e.rng.copy(), e.v.copy())
+    for key, got in out.items():
+        for a, b in zip(out[1, 10_000], got):
+            assert np.array_equal(a, b), key

@@ -8,6 +8,8 @@ through time on it; :mod:`.bptt` runs backpropagation through time.
 """
 from __future__ import annotations
 
+from .. import parallel
+from ..kernels.float_types import FloatState
 from ..kernels.ottt_float import run_float
 from ..kernels.pack import P_DEC, float_input, pack_common
 from ..kernels.pack_float import float_kernel
@@ -51,6 +53,36 @@ class FloatBackend(Backend):
     def set_lr(self, lr):
         self.fk.set_lr(lr)
 
+    def infer(self, X, order, preds, kernel):
+        """``kernel(order_part, state, preds_part)`` over the samples ``order`` (inference), on
+        every thread as the integer back end does (neurochip/parallel.py): one chunk per thread, each
+        starting the encoder stream where the serial run would be (``parallel.jump``:
+        T x n_in draws per sample under rate encoding), the chunk holding the last sample on the
+        back end's own state, so the state and PRNG left behind are the serial run's. Returns the
+        kernel's result for that last chunk."""
+        st = self.fk.state
+        N = order.shape[0]
+        nthr = parallel.threads()
+        if nthr < 2 or N < 2:
+            return kernel(order, st, preds)
+        net = self.fk.net
+        per_sample = net.T * X.shape[1] if net.enc == 1 else 0
+        parts = parallel.chunks(N, nthr)
+        nw = min(nthr, len(parts))
+        r0 = int(st.rng[1])
+        sts = [FloatState(*(parallel.private_copy(f) for f in st)) for _ in range(nw)]
+        out = []
+
+        def chunk(w, a, b):
+            st_c = st if b == N else sts[w]
+            st_c.rng[1] = parallel.jump(r0, a * per_sample)
+            r = kernel(order[a:b], st_c, preds[a:b])
+            if b == N:
+                out.append(r)
+
+        parallel.run_dynamic(parts, nw, chunk)
+        return out[0]
+
     def set_decoder(self, cfg):
         super().set_decoder(cfg)
         self.fk.set_decoder(self.P[P_DEC])
@@ -60,4 +92,8 @@ class FloatOttt(FloatBackend):
     """Float OTTT_O / OTTT_A."""
 
     def run(self, xin, y, order, learn, preds):
-        run_float(xin[0], y, order, *self.fk.args, preds, learn)
+        net, lp, prm, st = self.fk.args
+        if learn:
+            run_float(xin[0], y, order, net, lp, prm, st, preds, True)
+            return
+        self.infer(xin[0], order, preds, lambda o, st_c, p: run_float(xin[0], y, o, net, lp, prm, st_c, p, False))

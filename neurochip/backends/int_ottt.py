@@ -84,25 +84,29 @@ class IntOttt(Backend):
         if learn or nthr < 2 or order.shape[0] < 2:
             run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds)
             return
-        # inference: samples are independent (neurochip/parallel.py); chunk c starts the encoder
-        # stream where the serial run would be after the samples before it
+        # inference: samples are independent (neurochip/parallel.py); chunk [a, b) starts the encoder
+        # stream where the serial run would be after the samples before it. One chunk per thread
+        # (each kernel call has a fixed cost: train.run_epoch calls inference in slices of 1024 samples);
+        # each thread has its own padded state, scratch and counters, except that the chunk holding
+        # the last sample runs on the caller's state and scratch, so the state left behind is the
+        # serial run's
         per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
-        parts = parallel.chunks(order.shape[0], nthr)
+        N = order.shape[0]
+        parts = parallel.chunks(N, nthr)
+        nw = min(nthr, len(parts))
         r0 = int(self.rng[1])
-        runs, extra = [], []
-        for c, (a, b) in enumerate(parts):
-            if c == len(parts) - 1:      # the caller's arrays: the state left is the serial run's
-                st_c, sc_c, cnt_c = st, sc, cnt
-            else:
-                st_c = NeuronState(*(f.copy() for f in st))
-                sc_c = Scratch(*(f.copy() for f in sc))
-                cnt_c = Counters(np.zeros_like(self.sat), np.zeros_like(self.ops))
-                extra.append(cnt_c)
+        pc = parallel.private_copy
+        sts = [NeuronState(*(pc(f) for f in st)) for _ in range(nw)]
+        scs = [Scratch(*(pc(f) for f in sc)) for _ in range(nw)]
+        cnts = [Counters(pc(self.sat, True), pc(self.ops, True)) for _ in range(nw)]
+
+        def chunk(w, a, b):
+            st_c, sc_c = (st, sc) if b == N else (sts[w], scs[w])
             st_c.rng[1] = parallel.jump(r0, a * per_sample)
-            runs.append(lambda a=a, b=b, st_c=st_c, sc_c=sc_c, cnt_c=cnt_c: run_int(
-                X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnt_c, preds[a:b]))
-        parallel.run_parallel(runs)
-        for cnt_c in extra:
+            run_int(X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnts[w], preds[a:b])
+
+        parallel.run_dynamic(parts, nw, chunk)
+        for cnt_c in cnts:
             self.sat += cnt_c.sat
             self.ops += cnt_c.ops
 

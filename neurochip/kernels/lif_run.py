@@ -86,6 +86,12 @@ def max_size(sizes):
     return m
 
 
+#: a weight layer with at most this many postsynaptic neurons sums densely over a transposed copy
+#: of its weights (one dot product per neuron, no compaction, no stores inside the sum); wider
+#: layers add the rows of their non-zero inputs (event-driven)
+SMALL_POST = 16
+
+
 @nb.njit(**NJIT)
 def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum, counts, first, preds, events):
     """Run the raster R (steps x n0) through the network; state returns to rest every ``period``.
@@ -95,7 +101,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     dec           decoder mode (kernels/decode.py)
     W, B          flat int32 weights (presynaptic-major, offsets woff) and biases (layers 1..L)
     v, s, cur     int64 scratch flat over neuron layers 0..L (offsets noff); v and s hold the
-                  state after the last step on return
+                  state after the last step on return (cur: the last step's sums of wide layers)
     rec_s, rec_v  per-step spikes (uint8) and membranes (int32, after reset) of layers 1..L,
                   shape (steps, n_neurons - n0); a shape (0, 0) array records nothing
     outsum, counts, first  readout decoding of the current sample (int64[n_out] scratch; decode.py)
@@ -104,11 +110,14 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
 
     Speed, same results: hot loops index with uint64 (``U``) offsets, so numba emits no
     negative-index wraparound code and the loops vectorise (about 4x faster than signed offsets);
-    a layer's non-zero values are compacted without branches, then their weight rows added (no
-    per-value branch: 0/1 layers add, a graded input layer multiplies); a layer whose weighted
-    sums provably fit int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32,
-    twice the SIMD width, and widens the sums to int64 before the shift. What LLVM emits:
-    docs/architecture.md, Speed.
+    the layers' values live in an int32 array (``s32``, copied to ``s`` on return). A layer with
+    at most SMALL_POST neurons (the readout) sums densely over a transposed weight copy: one dot
+    product per neuron (``acc += Wt[i, j] & -s_j`` for spikes), a vector reduction with no
+    compaction of its inputs and no stores. A wider layer's non-zero values are compacted without
+    branches, then their weight rows added four at a time; a layer whose weighted sums provably fit
+    int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32, twice the SIMD width.
+    The recorded spikes and membranes are copied after each layer's update, from the int32 values.
+    What LLVM emits: docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
@@ -117,11 +126,12 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     n_out = sizes[L]
     rec_spk = rec_s.shape[0] > 0
     rec_mem = rec_v.shape[0] > 0
-    n_rec = U(noff[L] + n_out - n0)
     un0 = U(n0)
+    n_all = noff[L] + n_out
     m = max_size(sizes)
     c32 = np.zeros(m, np.int32)
     idx = np.zeros(m, np.uint64)
+    s32 = np.zeros(n_all, np.int32)
     # per layer: can the weighted sum overflow int32? bound = max |input| * max_i sum_j |W[j, i]|;
     # are the layer's values 0/1 (spikes; the input layer unless direct-encoded)?
     narrow = np.zeros(L, np.bool_)
@@ -146,84 +156,122 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             if col[i] > mc:
                 mc = col[i]
         narrow[l] = mc * (in_max if l == 0 else 1) < (1 << 31)
+    # transposed copies (postsynaptic-major) of the small layers' weights
+    toff = np.zeros(L, np.int64)
+    nt = 0
+    for l in range(L):
+        toff[l] = nt
+        if sizes[l + 1] <= SMALL_POST:
+            nt += sizes[l] * sizes[l + 1]
+    Wt = np.zeros(nt, np.int32)
+    for l in range(L):
+        npre = sizes[l]
+        npost = sizes[l + 1]
+        if npost <= SMALL_POST:
+            for j in range(npre):
+                for i in range(npost):
+                    Wt[toff[l] + i * npre + j] = W[woff[l] + j * npost + i]
     for st in range(steps):
         t = st % period
         if t == 0:
             for k in range(v.shape[0]):
                 v[k] = 0
-                s[k] = 0
+            for k in range(n_all):
+                s32[k] = 0
             for i in range(n_out):
                 outsum[i] = 0
                 counts[i] = 0
                 first[i] = period
         ust = U(st)
         for j in range(un0):
-            s[j] = R[ust, j]
+            s32[j] = R[ust, j]
         for l in range(L):
             npre = U(sizes[l])
             npost = U(sizes[l + 1])
             pre = U(noff[l])
             post = U(noff[l + 1])
             wo = U(woff[l])
-            # the non-zero presynaptic values, compacted without branches (the zero pattern is
-            # data-dependent: a branch per input would mispredict)
-            nz = U(0)
-            for j in range(npre):
-                idx[nz] = j
-                nz += U(s[pre + j] != 0)
             binary = l > 0 or binary_in
-            if narrow[l]:
-                # int32 sums (8 lanes per AVX2 add), exact: |sum| <= bound < 2^31 (checked above)
+            small = npost <= U(SMALL_POST)
+            if small:
+                # dense dot products over the transposed weights (no branches, no stores inside)
+                to = U(toff[l])
                 for i in range(npost):
-                    c32[i] = 0
-                if binary:
-                    # four rows per pass: a quarter of the loads and stores of the sums, and a
-                    # shorter store-to-load chain through c32 (exact: every partial sum is within
-                    # the bound, and int32 addition is associative modulo 2^32 anyway)
-                    jj = U(0)
-                    while jj + U(4) <= nz:
-                        b1 = wo + idx[jj] * npost
-                        b2 = wo + idx[jj + U(1)] * npost
-                        b3 = wo + idx[jj + U(2)] * npost
-                        b4 = wo + idx[jj + U(3)] * npost
-                        for i in range(npost):
-                            c32[i] += (W[b1 + i] + W[b2 + i]) + (W[b3 + i] + W[b4 + i])
-                        jj += U(4)
-                    while jj < nz:
-                        base = wo + idx[jj] * npost
-                        for i in range(npost):
-                            c32[i] += W[base + i]
-                        jj += U(1)
+                    rb = to + U(i) * npre
+                    if narrow[l]:
+                        a32 = np.int32(0)
+                        if binary:
+                            for j in range(npre):
+                                a32 += Wt[rb + j] & -s32[pre + j]
+                        else:
+                            for j in range(npre):
+                                a32 += Wt[rb + j] * s32[pre + j]
+                        c32[i] = a32
+                    else:
+                        a64 = 0
+                        for j in range(npre):
+                            a64 += np.int64(Wt[rb + j]) * s32[pre + j]
+                        cur[post + i] = a64
+            else:
+                # the non-zero presynaptic values, compacted without branches (the zero pattern is
+                # data-dependent: a branch per input would mispredict)
+                nz = U(0)
+                for j in range(npre):
+                    idx[nz] = j
+                    nz += U(s32[pre + j] != 0)
+                if narrow[l]:
+                    # int32 sums (8 lanes per AVX2 add), exact: |sum| <= bound < 2^31 (checked above)
+                    for i in range(npost):
+                        c32[i] = 0
+                    if binary:
+                        # four rows per pass: a quarter of the loads and stores of the sums, and a
+                        # shorter store-to-load chain through c32 (exact: every partial sum is within
+                        # the bound, and int32 addition is associative modulo 2^32 anyway)
+                        jj = U(0)
+                        while jj + U(4) <= nz:
+                            b1 = wo + idx[jj] * npost
+                            b2 = wo + idx[jj + U(1)] * npost
+                            b3 = wo + idx[jj + U(2)] * npost
+                            b4 = wo + idx[jj + U(3)] * npost
+                            for i in range(npost):
+                                c32[i] += (W[b1 + i] + W[b2 + i]) + (W[b3 + i] + W[b4 + i])
+                            jj += U(4)
+                        while jj < nz:
+                            base = wo + idx[jj] * npost
+                            for i in range(npost):
+                                c32[i] += W[base + i]
+                            jj += U(1)
+                    else:
+                        for jj in range(nz):
+                            j = idx[jj]
+                            base = wo + j * npost
+                            sv = s32[pre + j]
+                            for i in range(npost):
+                                c32[i] += W[base + i] * sv
                 else:
+                    for i in range(npost):
+                        cur[post + i] = 0
                     for jj in range(nz):
                         j = idx[jj]
                         base = wo + j * npost
-                        s32 = np.int32(s[pre + j])
+                        sj = np.int64(s32[pre + j])
                         for i in range(npost):
-                            c32[i] += W[base + i] * s32
-                for i in range(npost):
-                    cur[post + i] = c32[i]
-            else:
-                for i in range(npost):
-                    cur[post + i] = 0
-                for jj in range(nz):
-                    j = idx[jj]
-                    base = wo + j * npost
-                    sj = s[pre + j]
-                    for i in range(npost):
-                        cur[post + i] += W[base + i] * sj
+                            cur[post + i] += W[base + i] * sj
             last = l == L - 1
             lif = lif_of(lifs, l, last)
             boff = post - un0
             n_cur = 0
             n_mem = 0
+            if narrow[l]:
+                for i in range(npost):
+                    cur[post + i] = c32[i]
             if not last:
                 for i in range(npost):
                     sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
                     n_cur += wrapped
                     n_mem += clipped
                     v[post + i] = v2
-                    s[post + i] = sp
+                    s32[post + i] = sp
             else:
                 for i in range(npost):
                     sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
@@ -233,17 +281,19 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                     counts[i] += sp
                     first[i] = min(first[i], t if sp else period)
                     v[post + i] = v2
-                    s[post + i] = sp
+                    s32[post + i] = sp
+            if rec_spk:
+                for i in range(npost):
+                    rec_s[ust, boff + i] = s32[post + i]
+            if rec_mem:
+                for i in range(npost):
+                    rec_v[ust, boff + i] = v[post + i]
             events[l, EV_CURRENT] += n_cur
             events[l, EV_MEMBRANE] += n_mem
-        if rec_spk:
-            for k in range(n_rec):
-                rec_s[ust, k] = s[un0 + k]
-        if rec_mem:
-            for k in range(n_rec):
-                rec_v[ust, k] = v[un0 + k]
         if t == period - 1 or st == steps - 1:
             preds[st // period] = predict(counts, outsum, first, dec)
+    for k in range(n_all):
+        s[k] = s32[k]
 
 
-__all__ = ["encode_raster", "lif_forward", "EV_CURRENT", "EV_MEMBRANE"]
+__all__ = ["encode_raster", "lif_forward", "EV_CURRENT", "EV_MEMBRANE", "SMALL_POST"]

@@ -64,6 +64,7 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
     r_learn = st.rng[0]
     n_draw = 0
     n_sat = 0
+    n_enc = 0      # encoder draws, added to the counter once (not a memory add per draw)
     # static input X[n, j]; per-step input (raster encoders, enc >= 3): row t of the sample's
     # raster at X[n, t * n0 + j], mapped by the table imp (kernels/pack.raster_table)
     n0 = X.shape[1] // rp.T if enc >= 3 else X.shape[1]
@@ -79,7 +80,7 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
                 sj = x
             elif enc == 1:
                 r_enc, r = rand_bits(r_enc, 8)
-                ops[0, O_ENC] += 1
+                n_enc += 1
                 sj = 1 if r < x else 0
             else:
                 sj = 1 if x == t else 0
@@ -90,6 +91,7 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
             n_draw += dr
             n_sat += satd
             tr[j] = a
+    ops[0, O_ENC] += n_enc
     if learn:
         ops[0, O_PRNG] += n_draw
         ops[0, O_TRACE] += n0
