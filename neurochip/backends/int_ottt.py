@@ -82,10 +82,13 @@ class IntOttt(Backend):
         cnt = Counters(self.sat, self.ops)
         nthr = parallel.threads()
         if learn or nthr < 2 or order.shape[0] < 2:
-            run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds)
+            # samples in order; a sample's conv layers split over the threads (bit-identical)
+            run_int(X, imp, y, order, learn, net._replace(chunks=parallel.kernel_chunks(nthr)), lifs, lrn, rp, wts,
+                    st, sc, cnt, preds)
             return
         # inference: samples are independent (neurochip/parallel.py); chunk c starts the encoder
-        # stream where the serial run would be after the samples before it
+        # stream where the serial run would be after the samples before it; kernels run serially
+        # in each thread (IntNet.chunks = 1)
         per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
         parts = parallel.chunks(order.shape[0], nthr)
         r0 = int(self.rng[1])
