@@ -230,14 +230,16 @@ def lava_block(workdir) -> dict[str, str]:
                         capture_output=True, text=True)
     if tr.returncode != 0:
         raise RuntimeError(f"neurochip train failed: {tr.stderr.strip()[-300:]}")
-    acc = [ln for ln in tr.stdout.splitlines() if "test" in ln.lower()]
+    import re
+    acc = re.findall(r"test accuracy (\d\.\d+)", tr.stdout)     # the last line (not its time or path)
+    if not acc:
+        raise RuntimeError(f"neurochip train printed no test accuracy: {tr.stdout.strip()[-300:]}")
     out = subprocess.run(cli + ["lava", "run", ck, "--samples", "50"], capture_output=True, text=True)
     if out.returncode not in (0, 1):
         raise RuntimeError(f"neurochip lava run failed: {out.stderr.strip()[-300:]}")
     lines = [ln for ln in out.stdout.splitlines() if not ln.startswith("time:")]
-    body = (["`neurochip train --arch c8k3-a2u2-r32-d10 --epochs 5 --out lr.h5` (digits, direct encoding; its last "
-             "test line below), then `neurochip lava run lr.h5 --samples 50`:", "", "```"] + acc[-1:] + ["..."]
-            + lines + ["```"])
+    body = (["`neurochip train --arch c8k3-a2u2-r32-d10 --epochs 5 --out lr.h5` (digits, direct encoding; "
+             f"test accuracy: {acc[-1]}), then `neurochip lava run lr.h5 --samples 50`:", "", "```"] + lines + ["```"])
     return {"bench_layers:lava": "\n".join(body)}
 
 
