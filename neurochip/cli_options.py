@@ -18,8 +18,8 @@ def threads_option(f):
     :func:`neurochip.api.set_threads` before the command runs; the command itself never sees it."""
 
     @click.option("--threads", "threads_", type=int, default=None,
-                  help="Threads for inference passes (default: all cores, or NUMBA_NUM_THREADS). "
-                       "Results are identical for any number; learning stays sequential.")
+                  help="Threads (default: all cores, or NUMBA_NUM_THREADS): inference passes split the samples, "
+                       "learning splits a sample's conv layers. Results are identical for any number.")
     @functools.wraps(f)
     def wrapper(*args, threads_=None, **kw):
         set_threads(threads_)

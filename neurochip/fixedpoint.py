@@ -38,6 +38,27 @@ NJIT = dict(cache=True, nogil=True)
 #: kernel-internal steps (called only from other kernels): no Python/C wrappers to build, which
 #: would unbox every array of their typed tuples and dominate the cold compile time
 NJIT_INNER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+#: kernel-internal steps with a ``prange`` over chunks of disjoint outputs (kernels/conv.py)
+NJIT_PAR_INNER = dict(NJIT_INNER, parallel=True)
+
+
+def _start_numba_threads() -> None:
+    """Start numba's threading layer now, leaving multiprocessing's start method unset.
+
+    numba starts it the first time a kernel with a ``prange`` is compiled, loaded or run, and
+    while starting it reads ``multiprocessing.get_start_method()``, which fixes the start method as
+    a side effect; Lava's import then fails (it calls ``set_start_method('fork')``). Starting it
+    here, before any such kernel, and clearing the method again if it was unset, keeps the choice
+    open for whoever comes later (``set_start_method(None, force=True)`` is multiprocessing's own
+    reset)."""
+    import multiprocessing as mp
+    unset = mp.get_start_method(allow_none=True) is None
+    nb.get_num_threads()          # starts the threading layer (idempotent)
+    if unset:
+        mp.set_start_method(None, force=True)
+
+
+_start_numba_threads()
 
 MASK32 = 0xFFFFFFFF
 

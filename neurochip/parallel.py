@@ -13,9 +13,17 @@ Counters are integer sums (order-free); predictions are per sample.
 The chunk that holds the last sample runs on the caller's own state arrays, so the state left
 behind is the serial run's too.
 
+Learning is sequential over samples (one chip learning online), but inside a sample the conv
+kernels (kernels/conv.py: forward sums, transposed error, shared-weight update sums) split their
+outputs into :func:`threads` chunks of disjoint outputs over numba's thread pool (``prange``):
+each output is computed by one thread exactly as the serial kernel computes it, and the counters
+are integer sums, so weights, counters and predictions are bit-identical for any thread count.
+:func:`kernel_chunks` applies the setting (``numba.set_num_threads`` in the calling thread) and
+returns the chunk count the kernels get (``IntNet.chunks``). The sample-parallel inference above
+runs its kernels serially (one chunk) in each of its threads.
+
 Thread count: numba's convention. ``NUMBA_NUM_THREADS`` (default: all cores) is the default and
-the ceiling; :func:`set_threads` (``neurochip.api.set_threads``, the CLI's ``--threads``) picks fewer. Learning stays sequential
-(one chip learning online).
+the ceiling; :func:`set_threads` (``neurochip.api.set_threads``, the CLI's ``--threads``) picks fewer.
 """
 from __future__ import annotations
 
@@ -42,9 +50,8 @@ def threads() -> int:
 def set_threads(n: int | None) -> int:
     """Use ``n`` threads (None: keep the current setting, by default all cores); returns it.
 
-    The setting is this module's, not ``numba.set_num_threads``: that would start numba's own
-    thread pool, which fixes multiprocessing's start method and breaks Lava's import (it sets
-    ``fork`` itself); the samples run in Python threads over ``nogil`` kernels instead."""
+    The setting is this module's; :func:`kernel_chunks` applies it to numba's pool (thread-local)
+    where a kernel uses it. Inference samples run in Python threads over ``nogil`` kernels."""
     global _THREADS
     if n is None:
         return threads()
@@ -53,6 +60,16 @@ def set_threads(n: int | None) -> int:
         raise NeurochipError(f"--threads must be between 1 and {top} (NUMBA_NUM_THREADS), got {n}")
     _THREADS = int(n)
     return _THREADS
+
+
+def kernel_chunks(n: int | None = None) -> int:
+    """Chunks the conv kernels split a sample's outputs into (``IntNet.chunks``): ``n`` (default
+    :func:`threads`), with ``numba.set_num_threads(n)`` in the calling thread so that the chunks
+    run on that many threads. numba's pool was started by neurochip.fixedpoint without fixing
+    multiprocessing's start method (Lava's import sets it)."""
+    n = threads() if n is None else int(n)
+    numba.set_num_threads(n)
+    return n
 
 
 def pool(n: int) -> ThreadPoolExecutor:
@@ -182,4 +199,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "chunks", "private_copy", "run_parallel", "run_dynamic", "jump"]
+__all__ = ["threads", "set_threads", "kernel_chunks", "chunks", "private_copy", "run_parallel", "run_dynamic", "jump"]

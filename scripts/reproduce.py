@@ -48,6 +48,7 @@ CI_FAST = Path("docs/results/ci_fast.md")
 DATA = Path("docs/data.md")
 PROFILES = Path("docs/profiles.md")
 NIR = Path("docs/nir.md")
+LAYERS = Path("docs/layers.md")
 
 FAST_EPOCHS = 2
 FAST_SEEDS = (0,)
@@ -167,6 +168,33 @@ def _eval(progress):
 
 
 
+def _layers(progress):
+    import json
+    import subprocess
+
+    import bench_layers
+    progress("  bench_layers: digits conv vs MLP (3 seeds), 28x28 conv net on 1 and 2 threads, which-came-first, "
+             "memory")
+    # a fresh process with numba's default thread ceiling (this one pins NUMBA_NUM_THREADS=1)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    out = subprocess.run([sys.executable, str(HERE / "bench_layers.py"), "--json", "-"], env=env, capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench_layers failed: {out.stderr.strip()[-300:]}")
+    for line in out.stdout.strip().splitlines()[:-1]:
+        progress("  " + line)
+    b = bench_layers.blocks(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {README: b["README"], LAYERS: b["docs/layers.md"]}
+
+
+def _layers_lava(progress):
+    import bench_layers
+    progress("  train c8k3-a2u2-r32-d10 for 5 epochs, neurochip lava run --samples 50")
+    with tempfile.TemporaryDirectory() as d:
+        return {LAYERS: bench_layers.lava_block(d)}
+
+
 def _temporal(progress):
     import bench_temporal as B
     res = B.measure(progress=progress)
@@ -246,6 +274,12 @@ JOBS = [
         "600-128-10, 30 epochs, seed 0)", 30, _framestack, False, {DATA: ("bench_temporal:framestack",)}),
     Job("sweep", "README bench_sweep:finding/speed (widths.toml: 51 points x 10 epochs on 2 workers; 24-point "
         "sweep on 1 and 2 workers)", 400, _sweep, False, {README: ("bench_sweep:finding", "bench_sweep:speed")}),
+    Job("layers", "README bench_layers:table/speed, docs/layers.md bench_layers:summary/speed_summary (conv vs MLP "
+        "3 seeds x 20 epochs; 28x28 conv net 5 epochs on 1 and 2 threads; which-came-first; memory)", 420, _layers,
+        False, {README: ("bench_layers:table", "bench_layers:speed"),
+                LAYERS: ("bench_layers:summary", "bench_layers:speed_summary")}),
+    Job("layers-lava", "docs/layers.md bench_layers:lava (a conv/pool/recurrent/CUBA net trained, then run in Lava)",
+        240, _layers_lava, False, {LAYERS: ("bench_layers:lava",)}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,
         _events_speed, False, {README: ("bench_events:speed",)}),
     Job("shadow", "docs/profiles.md bench_shadow:widths (OTTT_A accumulator clipping by shadow weight width)", 10,

@@ -303,3 +303,55 @@ def test_inference_slices_do_not_change_results(monkeypatch):
     for key, got in out.items():
         for a, b in zip(out[1, 10_000], got):
             assert np.array_equal(a, b), key
+
+
+def _digits28(n):
+    from neurochip.data import load_dataset
+
+    ds = load_dataset("digits", None, 0)
+    idx = np.minimum((np.arange(28) * 8) // 28, 7)
+    return ds.x_train[:n].reshape(-1, 8, 8)[:, idx][:, :, idx].reshape(-1, 784), ds.y_train[:n]
+
+
+@pytest.mark.parametrize("rule", ["ottt-o", "ottt-a"])
+def test_conv_learning_threads_bit_identical(rule):
+    """Learning splits a sample's conv kernels (forward sums, transposed error, shared-weight update
+    sums: kernels/conv.py) into chunks of disjoint outputs over numba's threads: weights, counters,
+    PRNG states, predictions and the state left behind are bit-identical for 1 and 2 threads.
+    The reference net of docs/layers.md is big enough for every conv kernel to take its parallel
+    path (PAR_MIN_WORK)."""
+    x, y = _digits28(10)
+    cfg = NetworkConfig(sizes=(784, 10), arch="c16k5-p2-c32k3-p2-d10", timesteps=4, rule=rule, lr=0.5,
+                        lr_schedule="constant", seed=1)
+    res = {}
+    for n in (1, 2):
+        parallel.set_threads(n)
+        e = Engine(cfg, load_profile("loihi"))
+        w0 = e.W.copy()
+        xin = e.prepare(x)
+        lp = e.run(xin, y, np.r_[np.arange(10), np.arange(4)], True)
+        assert numba.get_num_threads() == n
+        parallel.set_threads(1)
+        preds = e.run(xin, y, np.arange(10), False)
+        res[n] = (lp, preds, _everything(e))
+        assert not np.array_equal(e.W, w0)
+    assert np.array_equal(res[1][0], res[2][0]) and np.array_equal(res[1][1], res[2][1])
+    for k in res[1][2]:
+        assert np.array_equal(res[1][2][k], res[2][2][k]), k
+    assert res[1][2]["ops"].sum() > 0
+
+
+def test_conv_learning_leaves_multiprocessing_alone():
+    """Running the kernels with a prange (numba's threading layer starts) must not fix
+    multiprocessing's start method either (neurochip.fixedpoint starts it and clears the method)."""
+    import subprocess
+    import sys
+
+    code = ("import multiprocessing as mp, numpy as np; from neurochip import parallel; "
+            "from neurochip.engine import Engine; from neurochip.network import NetworkConfig; "
+            "from neurochip.profile import load_profile; parallel.set_threads(2); "
+            "e = Engine(NetworkConfig(sizes=(64, 10), arch='c4k3-p2-d10', timesteps=2), load_profile('loihi')); "
+            "x = np.random.default_rng(0).random((3, 64)); e.run(e.prepare(x), np.zeros(3, np.int64), np.arange(3), True); "
+            "assert mp.get_start_method(allow_none=True) is None; mp.set_start_method('spawn'); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -82,14 +82,16 @@ class IntOttt(Backend):
         cnt = Counters(self.sat, self.ops)
         nthr = parallel.threads()
         if learn or nthr < 2 or order.shape[0] < 2:
-            run_int(X, imp, y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds)
+            # samples in order; a sample's conv layers split over the threads (bit-identical)
+            run_int(X, imp, y, order, learn, net._replace(chunks=parallel.kernel_chunks(nthr)), lifs, lrn, rp, wts,
+                    st, sc, cnt, preds)
             return
         # inference: samples are independent (neurochip/parallel.py); chunk [a, b) starts the encoder
         # stream where the serial run would be after the samples before it. One chunk per thread
         # (each kernel call has a fixed cost: train.run_epoch calls inference in slices of 1024 samples);
         # each thread has its own padded state, scratch and counters, except that the chunk holding
         # the last sample runs on the caller's state and scratch, so the state left behind is the
-        # serial run's
+        # serial run's. Kernels run serially in each of these threads (IntNet.chunks = 1)
         per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
         N = order.shape[0]
         parts = parallel.chunks(N, nthr)

@@ -14,9 +14,11 @@ layer (kernels/error.py, with the pool's q).
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from ..counters import O_BWD, O_DENSE, O_EFF, O_ERR, O_PRE_EV, O_PRE_VAL, O_SURR, O_SYN, S_ERROR
-from ..fixedpoint import NJIT
+from ..fixedpoint import NJIT, NJIT_INNER, NJIT_PAR_INNER
+from .chunks import NEURON_WORK, n_chunks
 from .cuba import neurons_step
 from .error import error_to_lower, surrogate_at
 from .state import G_CIN, G_HIN, G_HOUT, G_K, G_NCONN, G_PW, G_WIN, G_WOUT
@@ -57,12 +59,14 @@ def pool_forward(l, net, lif, k_u, wts, st, sc, cnt):
     neurons_step(l, net, lif, k_u, wts, st, cnt)
 
 
-@nb.njit(**NJIT)
-def pool_error(l, net, lifs, lrn, wts, st, sc, cnt):
-    """Errors of neuron layer l (hidden) from the pool outputs' errors."""
+@nb.njit(**NJIT_INNER)
+def _err_chans(c0, c1, l, net, lifs, lrn, st, sc):
+    """pool_error for channels c0..c1-1: returns (saturated, non-zero errors, non-zero output
+    errors passed back). A zero sum skips the surrogate (its rounded error is 0)."""
     geo = net.geom[l]
-    cin, hin, win = geo[G_CIN], geo[G_HIN], geo[G_WIN]
+    hin, win = geo[G_HIN], geo[G_WIN]
     hout, wout, k = geo[G_HOUT], geo[G_WOUT], geo[G_K]
+    pw = geo[G_PW]
     g = st.g
     pre = net.noff[l]
     post = net.noff[l + 1]
@@ -71,7 +75,7 @@ def pool_error(l, net, lifs, lrn, wts, st, sc, cnt):
     nz = 0
     nsat = 0
     nbwd = 0
-    for c in range(cin):
+    for c in range(c0, c1):
         for y in range(hin):
             oy = y // k
             for x in range(win):
@@ -81,14 +85,50 @@ def pool_error(l, net, lifs, lrn, wts, st, sc, cnt):
                 if oy < hout and ox < wout:
                     d = g[post + (c * hout + oy) * wout + ox]
                     nbwd += d != 0
-                    d *= geo[G_PW]
-                sg = surrogate_at(st.vpre[j], st.s[j], lifs.thr, lrn.c_sg, sc.lut_sg, lrn.spike_op, one)
-                g2, satd = error_to_lower(d, sg, sh, lrn.err_bits)
-                nsat += satd
+                    d *= pw
+                g2 = 0
+                if d != 0:
+                    sg = surrogate_at(st.vpre[j], st.s[j], lifs.thr, lrn.c_sg, sc.lut_sg, lrn.spike_op, one)
+                    g2, satd = error_to_lower(d, sg, sh, lrn.err_bits)
+                    nsat += satd
                 g[j] = g2
                 nz += g2 != 0
+    return nsat, nz, nbwd
+
+
+@nb.njit(**NJIT_PAR_INNER)
+def _err_par(nch, l, net, lifs, lrn, st, sc, part):
+    """_err_chans over nch chunks of channels, one per thread (kernels/chunks.py)."""
+    cin = net.geom[l][G_CIN]
+    for c in nb.prange(nch):
+        nsat, nz, nbwd = _err_chans(cin * c // nch, cin * (c + 1) // nch, l, net, lifs, lrn, st, sc)
+        part[c, 0] = nsat
+        part[c, 1] = nz
+        part[c, 2] = nbwd
+
+
+@nb.njit(**NJIT)
+def pool_error(l, net, lifs, lrn, wts, st, sc, cnt):
+    """Errors of neuron layer l (hidden) from the pool outputs' errors; channels split into chunks
+    over the threads for large layers (kernels/chunks.py)."""
+    geo = net.geom[l]
+    cin, hin, win = geo[G_CIN], geo[G_HIN], geo[G_WIN]
+    npre = cin * hin * win
+    nch = n_chunks(net.chunks, cin, npre * NEURON_WORK)
+    part = np.empty((nch, 3), np.int64)
+    if nch == 1:
+        part[0, 0], part[0, 1], part[0, 2] = _err_chans(0, cin, l, net, lifs, lrn, st, sc)
+    else:
+        _err_par(nch, l, net, lifs, lrn, st, sc, part)
+    nsat = 0
+    nz = 0
+    nbwd = 0
+    for c in range(nch):
+        nsat += part[c, 0]
+        nz += part[c, 1]
+        nbwd += part[c, 2]
     cnt.sat[l - 1, S_ERROR] += nsat
-    cnt.ops[l - 1, O_SURR] += cin * hin * win
+    cnt.ops[l - 1, O_SURR] += npre
     cnt.ops[l - 1, O_ERR] += nz
     cnt.ops[l, O_BWD] += nbwd
 
