@@ -222,3 +222,35 @@ def test_fix_is_idempotent_touches_one_module_and_lava_runs(tmp_path):
     """, tmp_path)
     # lava-semantics.md: Dense delivers 100 at steps 2, 4, 5; u = 100 << 6; v halves each step: 0, 6400, 3200, 8000, 10400
     assert "RESULT 6400 10400" in out, out
+
+
+def test_lava_imports_after_the_start_method_was_fixed_to_fork(tmp_path):
+    """Lava's runtime module calls set_start_method('fork') at import: once anything fixed the start
+    method (Dask's LocalCluster in a sweep, or a plain get_start_method()), that raised "context has
+    already been set" and Lava was unusable for the rest of the process. Already 'fork': usable."""
+    _need_lava()
+    out = _run_child("""
+        import multiprocessing as mp
+        assert mp.get_start_method() == "fork"          # fixes the method, as Dask does
+        from neurochip.lava.compat import lava_status
+        ok, why = lava_status()
+        assert ok, why
+        assert mp.get_start_method() == "fork"
+        print("ok")
+    """, tmp_path)
+    assert out.strip().endswith("ok")
+
+
+def test_lava_refuses_another_start_method_in_one_line(tmp_path):
+    """A process that chose 'spawn' keeps it; Lava is reported unusable, saying why."""
+    _need_lava()
+    out = _run_child("""
+        import multiprocessing as mp
+        mp.set_start_method("spawn")
+        from neurochip.lava.compat import lava_status
+        ok, why = lava_status()
+        assert not ok and "'fork'" in why and "'spawn'" in why and "\\n" not in why, why
+        assert mp.get_start_method() == "spawn"
+        print("ok")
+    """, tmp_path)
+    assert out.strip().endswith("ok")

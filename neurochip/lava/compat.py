@@ -123,6 +123,30 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+LAVA_MP_MODULE = "lava.magma.runtime.message_infrastructure.multiprocessing"
+
+
+def _start_method_for_lava() -> tuple[bool, str]:
+    """Lava's runtime module calls ``multiprocessing.set_start_method('fork')`` when it is imported
+    (lava/magma/runtime/message_infrastructure/multiprocessing.py), which raises "context has already
+    been set" once anything in the process has fixed the start method, even to 'fork' (Dask, or a
+    plain ``multiprocessing.get_start_method()``, fixes it to the platform default). Already 'fork':
+    unset it so that Lava's call sets the same method again. Another method: not usable, say why
+    (changing the process's choice behind its back is not ours to do)."""
+    import multiprocessing as mp
+
+    if LAVA_MP_MODULE in sys.modules or sys.platform == "win32":
+        return True, ""
+    method = mp.get_start_method(allow_none=True)
+    if method is None:
+        return True, ""
+    if method == "fork":
+        mp.set_start_method(None, force=True)      # Lava's import sets 'fork' again
+        return True, ""
+    return False, (f"Lava's runtime needs multiprocessing's 'fork' start method, but this process has set "
+                   f"'{method}'; use Lava before setting it, or run Lava in a fresh process")
+
+
 def lava_status() -> tuple[bool, str]:
     """(usable, reason): whether stock Lava imports here (after the import fix), and if not, why."""
     if importlib.util.find_spec("lava") is None:
@@ -138,6 +162,9 @@ def lava_status() -> tuple[bool, str]:
         return False, (f"lava-nc {v} is installed but neurochip needs lava-nc {LAVA_VERSION} (its fixed-point "
                        f"semantics are the ones verified); install it with: {INSTALL_COMMAND}")
     install_import_fix()
+    fork_ok, why_not = _start_method_for_lava()
+    if not fork_ok:
+        return False, why_not
     try:
         import lava.magma.core.run_configs  # noqa: F401
         import lava.proc.dense.process  # noqa: F401
