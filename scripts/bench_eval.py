@@ -77,22 +77,47 @@ def _busy(a, reps):
     return x
 
 
+def _on_threads(k: int, fn, args_of) -> tuple[float, float]:
+    """(wall s, CPU s) of fn(*args_of(i)) run on k Python threads at once."""
+    import threading
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    th = [threading.Thread(target=fn, args=args_of(i)) for i in range(k)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
 def control_cores(threads=(1, 2), reps: int = 1500) -> dict:
     """Cores a trivial nogil numba loop obtains on 1 and 2 Python threads (CPU s / wall s): what
     the machine grants this process, whatever the kernel."""
-    import threading
-
     a = np.arange(100_000, dtype=np.int64)
     _busy(a, 1)
     out = {}
     for k in threads:
-        c0, t0 = time.process_time(), time.perf_counter()
-        th = [threading.Thread(target=_busy, args=(a, reps)) for _ in range(k)]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        out[k] = (time.process_time() - c0) / (time.perf_counter() - t0)
+        wall, cpu = _on_threads(k, _busy, lambda i: (a, reps))
+        out[k] = cpu / wall
+    return out
+
+
+def control_scaling(threads=(1, 2), reps: int = 300) -> dict:
+    """The machine's own speed-up from k threads on the kind of work an inference step does: each
+    thread adds a 784 x 512 int32 array (the hidden layer's weights, 1.6 MB: the size of the
+    kernel's working set) into its own accumulator ``reps`` times, vectorised; throughput of k
+    threads (k x the work) over one thread's. Below k: the cores share something (caches, memory
+    bandwidth, or a host that maps the two virtual cores onto one physical core), and no
+    sample-parallel split can beat that figure."""
+    w = [np.ones(784 * 512, np.int32) for _ in range(max(threads))]
+    acc = [np.zeros(784 * 512, np.int32) for _ in range(max(threads))]
+    _adds(acc[0], w[0], 1)
+    base = None
+    out = {}
+    for k in threads:
+        wall, _ = min((_on_threads(k, _adds, lambda i: (acc[i], w[i], reps)) for _ in range(3)), key=lambda x: x[0])
+        base = wall if base is None else base
+        out[k] = k * base / wall
     return out
 
 
@@ -156,6 +181,7 @@ def measure(samples: int = 2000, repeats: int = 3, threads=(1, 2), profile: str 
     out["step_ops_per_s"] = out["ops_per_step"] / (r1["cpu_s_per_sample"] / 8)
     out["peak_adds_per_s"] = peak_int_adds()
     out["control_cores"] = control_cores(threads)
+    out["control_scaling"] = control_scaling(threads)
     out["fraction_of_peak"] = out["step_ops_per_s"] / out["peak_adds_per_s"]
     if len(threads) > 1:
         out["speedup"] = out["runs"][threads[1]]["samples_per_s"] / r1["samples_per_s"]
@@ -177,7 +203,11 @@ def blocks(r: dict) -> dict[str, str]:
         f"digits upscaled to 28 x 28, median of the timed runs on {r['cores']} cores shared with other work "
         f"(load average {r['load_before']:.1f} before, {r['load_after']:.1f} after).{sp} The speed-up can "
         f"only reach the cores the process obtains (fourth column); {cpu}. Control: a trivial `nogil` numba loop on "
-        + ", ".join(f"{k} thread(s) obtains {c:.2f} cores" for k, c in r["control_cores"].items()) + ".")
+        + ", ".join(f"{k} thread(s) obtains {c:.2f} cores" for k, c in r["control_cores"].items()) + "."
+        + ("" if "control_scaling" not in r else
+           " The machine's own speed-up on this kind of work (each thread adding a 784 x 512 int32 array, the "
+           "hidden weights' size, into its own sums): " + ", ".join(f"{k} thread(s) {c:.2f}x" for k, c in
+                                                                      r["control_scaling"].items()) + "."))
     peak = (f"One inference step of this network does {r['ops_per_step']:,.0f} simple integer operations "
             f"(synaptic adds counted by the kernel plus one update per neuron): "
             f"{r['step_ops_per_s'] / 1e9:.2f} G per CPU second on one thread, {100 * r['fraction_of_peak']:.0f} % of the "
