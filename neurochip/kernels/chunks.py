@@ -5,8 +5,9 @@ conv kernels (kernels/conv.py: forward sums, transposed error, shared-weight upd
 neuron update (kernels/cuba.py) and the pool error (kernels/pool.py) split their outputs into
 ``n_chunks`` contiguous chunks and run them under a ``prange`` over the chunks. Every output is
 computed by exactly one chunk, in the same order as the serial loop (no reduction across
-threads); each chunk's counters go to its own slot and are summed after the loop in chunk order
-(integer sums). So results are bit-identical for any number of threads, including one.
+threads); each chunk's counters go to its own row of a ``part`` array, summed after the loop
+(``part.sum(axis=0)``: integer sums, exact in any order).
+So results are bit-identical for any number of threads, including one.
 
 ``IntNet.chunks`` is the thread count the host chose (neurochip/parallel.py ``kernel_chunks``:
 ``--threads`` / ``NUMBA_NUM_THREADS``, applied with ``numba.set_num_threads``); 1 keeps every kernel on

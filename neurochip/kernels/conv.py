@@ -156,11 +156,7 @@ def conv_forward(l, net, lif, k_u, wts, st, sc, cnt):
         _fwd_par(nch, sc.c32, st.cur, post, s, pre, W, wo, rownz, geo, True, part)
     else:
         _fwd_par(nch, st.g[post:post + npost], st.cur, post, s, pre, W, wo, rownz, geo, False, part)
-    nsyn = 0
-    neff = 0
-    for c in range(nch):
-        nsyn += part[c, 0]
-        neff += part[c, 1]
+    nsyn, neff = part.sum(axis=0)           # the chunks' counters (integer sums: order-free)
     ops = cnt.ops
     ops[l, O_PRE_EV] += nev
     ops[l, O_PRE_VAL] += npre
@@ -283,11 +279,7 @@ def conv_error(l, net, lifs, lrn, wts, st, sc, cnt):
                                             lifs, lrn, sc, st)
     else:
         _err_par(nch, nnz, poy, pox, sc.gneg, sh, one, pre, wts.W, net.woff[l], geo, lifs, lrn, sc, st, part)
-    nsat = 0
-    nz = 0
-    for c in range(nch):
-        nsat += part[c, 0]
-        nz += part[c, 1]
+    nsat, nz = part.sum(axis=0)
     cnt.sat[l - 1, S_ERROR] += nsat
     cnt.ops[l - 1, O_SURR] += cin * hin * win
     cnt.ops[l - 1, O_ERR] += nz
@@ -427,9 +419,7 @@ def conv_update(l, net, lrn, wts, st, sc, cnt):
         part[0] = _upd_rows(0, nr, nnz, poy, pox, pnz, gpos, sc.wacc, st.tr, net.noff[l], geo)
     else:
         _upd_par(nch, nr, nnz, poy, pox, pnz, gpos, sc.wacc, st.tr, net.noff[l], geo, part)
-    npairs = 0
-    for c in range(nch):
-        npairs += part[c]
+    npairs = part.sum()
     cnt.ops[l, O_WUPD] += npairs
     if npairs:
         write_sums(l, net.woff[l], nw, cout, lrn, wts, st, sc, cnt)

@@ -84,15 +84,7 @@ def neurons_step(l, net, lif, k_u, wts, st, cnt):
                                                                   st.v, st.vpre, st.s)
     else:
         _neurons_par(nch, npost, post, b0, k_u, lif, wts.B, st.cur, st.u, st.v, st.vpre, st.s, part)
-    nspk = 0
-    nact = 0
-    ncur = 0
-    nmem = 0
-    for c in range(nch):
-        nspk += part[c, 0]
-        nact += part[c, 1]
-        ncur += part[c, 2]
-        nmem += part[c, 3]
+    nspk, nact, ncur, nmem = part.sum(axis=0)    # the chunks' counters (integer sums: order-free)
     ops = cnt.ops
     cnt.sat[l, S_CURRENT] += ncur
     cnt.sat[l, S_MEMBRANE] += nmem

@@ -120,13 +120,7 @@ def pool_error(l, net, lifs, lrn, wts, st, sc, cnt):
         part[0, 0], part[0, 1], part[0, 2] = _err_chans(0, cin, l, net, lifs, lrn, st, sc)
     else:
         _err_par(nch, l, net, lifs, lrn, st, sc, part)
-    nsat = 0
-    nz = 0
-    nbwd = 0
-    for c in range(nch):
-        nsat += part[c, 0]
-        nz += part[c, 1]
-        nbwd += part[c, 2]
+    nsat, nz, nbwd = part.sum(axis=0)       # the chunks' counters (integer sums: order-free)
     cnt.sat[l - 1, S_ERROR] += nsat
     cnt.ops[l - 1, O_SURR] += npre
     cnt.ops[l - 1, O_ERR] += nz
