@@ -47,6 +47,18 @@ _EXPORTS = {
     "set_threads": "api",
     "check_output": "api",
     "CHOICES": "api",
+    "SweepRun": "api",
+    "SweepTable": "api",
+    "read_sweep": "api",
+    "run_sweep": "api",
+    "sweep_points": "api",
+    "plot_pareto": "api",
+    "plot_axis": "api",
+    "plot_curves": "api",
+    "plot_weights": "api",
+    "plot_counters": "api",
+    "plot_raster": "api",
+    "plot_energy": "api",
 }
 
 __all__ = list(_EXPORTS)

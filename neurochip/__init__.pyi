@@ -4,6 +4,10 @@ from .api import (CHOICES as CHOICES, EnergyReport as EnergyReport, Evaluation a
                   compare_lava_learning as compare_lava_learning, energy_report as energy_report, import_nir as import_nir,
                   lava_status as lava_status, list_profiles as list_profiles, load as load, load_data as load_data,
                   load_profile as load_profile, profile_summaries as profile_summaries, set_threads as set_threads)
+from .api import (SweepRun as SweepRun, SweepTable as SweepTable, plot_axis as plot_axis, plot_counters as plot_counters,
+                  plot_curves as plot_curves, plot_energy as plot_energy, plot_pareto as plot_pareto,
+                  plot_raster as plot_raster, plot_weights as plot_weights, read_sweep as read_sweep,
+                  run_sweep as run_sweep, sweep_points as sweep_points)
 from .binning import EventBinning as EventBinning
 from .data import Dataset as Dataset
 from .errors import NeurochipError as NeurochipError

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .lava.export import Comparison, LavaExport
     from .lava.learning_task import LearnComparison
+    from matplotlib.figure import Figure
+
     from .nir_import import ImportReport
 
 #: default learning rate per optimizer (the chip learns by plain SGD; momentum and adam are float)
@@ -944,7 +947,7 @@ class Network:
         single = len(pricing) == 1
         if single and n_learn and not models[0].learning:
             raise NeurochipError(f"profile '{pricing[0].name}' has no on-chip learning (energy.learning = false in "
-                                 f"{models[0].path}): its learning energy is not defined; pass --inference-only")
+                                 f"{models[0].path}): its learning energy is not defined; pass --inference-only or --learn-samples 0")
         base_model = base = None
         if baseline is not None and not (isinstance(baseline, str) and baseline.lower() == "none"):
             base = load_profile(baseline)
@@ -1195,6 +1198,388 @@ def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: 
     return learning_task.learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, lava=lava, **kw)
 
 
+# ---- design-space sweeps ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SweepTable:
+    """A sweep's results table (``results.csv``, ``docs/sweep.md``): one row per finished point,
+    every cell the text the file holds (``""`` when empty). ``axes`` are the swept columns;
+    :meth:`column` reads one column as floats (NaN where empty, e.g. the float reference's energy).
+
+    Example::
+
+        t = nc.read_sweep("runs/tiny")
+        print(len(t), t.axes, t.column("accuracy").max())
+    """
+    path: Path
+    columns: list[str]
+    rows: list[dict[str, str]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def axes(self) -> list[str]:
+        """The axis columns (between ``index`` and ``precision``)."""
+        from .plot import axis_columns
+
+        return axis_columns(self.columns)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as float64 (NaN where the cell is empty or not a number)."""
+        from .sweep import number
+
+        if name not in self.columns:
+            raise NeurochipError(f"{self.path}: no column '{name}' (columns: {', '.join(self.columns)})")
+        return np.array([number(r.get(name)) for r in self.rows], float)
+
+
+def read_sweep(path: str | os.PathLike[str]) -> SweepTable:
+    """The results table of a sweep: ``results.csv`` or the folder that holds it.
+
+    Example::
+
+        rows = nc.read_sweep("runs/tiny").rows      # list of dicts, one per point
+    """
+    from .sweep import TABLE, read_table
+
+    p = Path(path)
+    p = p / TABLE if p.is_dir() else p
+    cols, rows = read_table(p)
+    return SweepTable(p, cols, rows)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """What :func:`run_sweep` did: points computed now (``ran``), already in the table (``skipped``),
+    lost to the infrastructure (``lost``: their keys; run the sweep again to compute them), the
+    wall-clock ``seconds``, the whole ``table`` after the run and the ``summary`` (best accuracy, and
+    per accuracy bucket the cheapest point; also written to ``summary.json``).
+
+    Example::
+
+        run = nc.run_sweep("sweeps/tiny.toml", "runs/tiny", serial=True)
+        print(run.text()); best = run.summary["best"]
+    """
+    out_dir: Path
+    table: SweepTable
+    ran: int
+    skipped: int
+    lost: tuple[str, ...]
+    seconds: float
+    summary: dict[str, Any]
+    axis_names: tuple[str, ...]
+
+    def text(self) -> str:
+        """The summary as ``neurochip sweep`` prints it."""
+        from .sweep import format_summary
+
+        return format_summary(self.summary, list(self.axis_names))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The line ``neurochip sweep --json`` prints."""
+        return {"ran": self.ran, "skipped": self.skipped, "lost": len(self.lost), "seconds": round(self.seconds, 3),
+                "table": str(self.table.path), **self.summary}
+
+
+SpecLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+
+def _spec(spec: SpecLike):
+    from .sweep import load_spec, parse_spec
+
+    if isinstance(spec, Mapping):
+        return parse_spec(dict(spec), "<spec>")
+    if isinstance(spec, (str, os.PathLike)):
+        return load_spec(spec)
+    raise NeurochipError(f"a sweep spec is a TOML file or a dict of its tables, got {type(spec).__name__}")
+
+
+def sweep_points(spec: SpecLike) -> list[dict[str, Any]]:
+    """Every point of a sweep spec, resolved and validated, nothing run (``neurochip sweep
+    --dry-run``): per point ``index``, ``point`` (its key, ``""`` when invalid), ``values`` (axis ->
+    value), ``label`` and ``error`` (None, or the one-line reason it cannot run). ``spec``: a TOML
+    file (relative paths in it are relative to the file) or the same tables as a dict.
+
+    Example::
+
+        pts = nc.sweep_points({"base": {"hidden": [16], "epochs": 1}, "axes": {"synapse.weight_bits": [4, 8]}})
+        print([p["label"] for p in pts if p["error"] is None])
+    """
+    from .sweep import expand
+
+    return [{"index": p.index, "point": p.key, "values": dict(p.values), "label": p.label(), "error": p.error}
+            for p in expand(_spec(spec))]
+
+
+def _echo_warning(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def run_sweep(spec: SpecLike, out_dir: str | os.PathLike[str], *, scheduler: str | None = None,
+          workers: int | None = None, serial: bool = False, skip_invalid: bool = False,
+          progress: bool | ProgressFactory = False, echo: Callable[[str], None] | None = None) -> SweepRun:
+    """Train, evaluate and price every point of a design-space sweep (``neurochip sweep``,
+    ``docs/sweep.md``): rows stream into ``out_dir/results.csv`` (a re-run skips the points already
+    there), with ``points.json`` and ``summary.json`` beside it.
+
+    Runs on a LocalCluster of ``workers`` processes (default one per core), on the Dask scheduler at
+    ``scheduler``, or, ``serial``, one point after another in this process. Invalid points raise
+    before anything runs unless ``skip_invalid``; ``echo`` gets each invalid or lost point's line
+    (default: a ``UserWarning``); ``progress``: a bar over points on stderr. A script that starts a
+    LocalCluster needs the ``if __name__ == "__main__":`` guard.
+
+    Example::
+
+        run = nc.run_sweep("sweeps/tiny.toml", "runs/tiny", serial=True)
+        fig = nc.plot_pareto(run.table, out="pareto.png")
+    """
+    from .sweep import atomic_write, run_sweep as _run, summarize
+
+    if serial and (scheduler or workers):
+        raise NeurochipError("--serial runs in this process: do not also give --scheduler or --workers")
+    if scheduler and workers:
+        raise NeurochipError("--workers sizes the LocalCluster; with --scheduler the cluster has its own workers")
+    if workers is not None and workers < 1:
+        raise NeurochipError(f"--workers must be at least 1, got {workers}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NeurochipError(f"--out {out_dir} is a file; give a folder")
+    sp = _spec(spec)
+    res = _run(sp, out, scheduler=scheduler, workers=workers, serial=serial, skip_invalid=skip_invalid,
+                    progress=_points_bar(progress), echo=echo or _echo_warning)
+    summary = summarize(res.points, res.table)
+    atomic_write(out / "summary.json", json.dumps(summary, indent=1))
+    return SweepRun(out_dir=out, table=read_sweep(res.table.path), ran=res.ran, skipped=res.skipped,
+                    lost=tuple(res.lost), seconds=res.seconds, summary=summary, axis_names=tuple(sp.axis_names))
+
+
+def _points_bar(progress: bool | ProgressFactory):
+    """The sweep runner's progress protocol (``make(n)`` -> ``update(k)``, ``finish()``) over a
+    progress-bar factory of :meth:`Network.fit`'s kind."""
+    factory = _progress_factory(progress)
+    if factory is None:
+        return None
+
+    class _Bar:
+        def __init__(self, n: int) -> None:
+            self._cm = factory(n, "points")
+            self._bar = self._cm.__enter__()
+
+        def update(self, k: int) -> None:
+            self._bar.update(k)
+
+        def finish(self) -> None:
+            self._cm.__exit__(None, None, None)
+
+    return _Bar
+
+
+# ---- figures ------------------------------------------------------------------------------------
+
+TableLike = Union[SweepTable, str, "os.PathLike[str]"]
+NetworkLike = Union["Network", str, "os.PathLike[str]"]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _figure(out: PathLike | None, overwrite: bool, draw: Callable[[], tuple[Any, Any]],
+            summary: Callable[[Any], str]) -> "Figure":
+    """Check ``out`` (extension; an existing file only with ``overwrite``) before any work, draw,
+    attach what was drawn, write ``out``; the figure is closed in pyplot (``savefig`` still works)."""
+    from .plot import _plt, check_path, save
+
+    if out is not None:
+        check_path(out)
+        check_output(out, overwrite=overwrite, option="--out")
+    fig, data = draw()
+    fig.neurochip_data = data              # type: ignore[attr-defined]
+    fig.neurochip_summary = summary(data)  # type: ignore[attr-defined]
+    if out is not None:
+        save(fig, out)
+    else:
+        _plt().close(fig)
+    return fig
+
+
+def _table(table: TableLike) -> SweepTable:
+    return table if isinstance(table, SweepTable) else read_sweep(table)
+
+
+def _network(network: NetworkLike) -> "Network":
+    return network if isinstance(network, Network) else load(network)
+
+
+def plot_pareto(table: TableLike, *, x: str = "inference_pj_per_sample", y: str = "accuracy",
+                label: str | Sequence[str] | None = None, mean_over: str | None = None,
+                out: PathLike | None = None, overwrite: bool = False) -> "Figure":
+    """Accuracy (``y``) against energy per sample (``x``) of a sweep's points (``table``: a
+    :class:`SweepTable`, ``results.csv`` or its folder), the Pareto front joined; float-reference
+    rows (no energy) as a dashed line. ``label``: columns whose values annotate the points;
+    ``mean_over``: an axis to average over first (``"seed"``).
+
+    Every figure function returns a matplotlib ``Figure`` (Agg backend, closed in pyplot: call
+    ``fig.savefig`` or show it in a notebook) with ``fig.neurochip_data`` (what was drawn) and
+    ``fig.neurochip_summary`` (the line ``neurochip plot`` prints); ``out`` (``.png``, ``.svg``,
+    ``.pdf``) is checked before any work and written, an existing file only with ``overwrite``.
+
+    Example::
+
+        fig = nc.plot_pareto("runs/tiny", label="synapse.weight_bits", out="pareto.png")
+    """
+    from .plot import pareto
+
+    def draw():
+        t = _table(table)
+        lab = label if label is None or isinstance(label, str) else ",".join(label)
+        return pareto(t.columns, t.rows, x, y, lab, mean_over)
+
+    return _figure(out, overwrite, draw, lambda d: f"{len(d['x'])} points, {len(d['front'])} on the Pareto front")
+
+
+def plot_axis(table: TableLike, x: str, *, by: str | None = None, y: str = "accuracy",
+              out: PathLike | None = None, overwrite: bool = False) -> "Figure":
+    """Mean ``y`` against the values of the sweep axis ``x``, one line per value of ``by`` (the
+    other axes averaged, bars from min to max). Returns a ``Figure`` as :func:`plot_pareto`.
+
+    Example::
+
+        fig = nc.plot_axis("runs/tiny", "synapse.weight_bits", by="seed")
+    """
+    from .plot import versus_axis
+
+    def draw():
+        t = _table(table)
+        return versus_axis(t.columns, t.rows, x, by, y)
+
+    return _figure(out, overwrite, draw, lambda d: f"{len(d['lines'])} line(s) over {len(d['x_values'])} values of {x}")
+
+
+def plot_curves(network: NetworkLike, *, out: PathLike | None = None, overwrite: bool = False) -> "Figure":
+    """Test accuracy per epoch of a :class:`Network` or checkpoint, and the frozen train-subset
+    accuracy when it was measured. Returns a ``Figure`` as :func:`plot_pareto`.
+
+    Example::
+
+        fig = nc.plot_curves("run.h5", out="curves.png")
+    """
+    from .plot import training_curves
+
+    return _figure(out, overwrite, lambda: training_curves(_network(network).history),
+                   lambda d: f"{len(d['epoch'])} epochs")
+
+
+def plot_weights(network: NetworkLike, *, out: PathLike | None = None, overwrite: bool = False) -> "Figure":
+    """Weight histogram per layer: one bin per mantissa value of the profile's weight width (64
+    bins for the float reference). Returns a ``Figure`` as :func:`plot_pareto`.
+
+    Example::
+
+        fig = nc.plot_weights(net); fig.savefig("weights.svg")
+    """
+    from .plot import weight_histograms
+
+    return _figure(out, overwrite, lambda: weight_histograms(_network(network)._engine), lambda d: f"{len(d)} layers")
+
+
+def plot_counters(network: NetworkLike, *, out: PathLike | None = None, overwrite: bool = False) -> "Figure":
+    """Saturation and rounding counters of training, per layer (integer networks). Returns a
+    ``Figure`` as :func:`plot_pareto`.
+
+    Example::
+
+        fig = nc.plot_counters("run.h5", out="counters.pdf")
+    """
+    from .plot import counters
+
+    return _figure(out, overwrite, lambda: counters(_network(network)._engine),
+                   lambda d: f"{len(d['names'])} counters x {d['counts'].shape[0]} layers")
+
+
+def _neuron_list(neurons: str | Sequence[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
+    if neurons is None or not isinstance(neurons, str):
+        return None if neurons is None else [(int(l), int(i)) for l, i in neurons]
+    out = []
+    for part in neurons.split(","):
+        try:
+            l, i = part.split(":")
+            out.append((int(l), int(i)))
+        except ValueError:
+            raise NeurochipError(f"--neurons wants LAYER:INDEX pairs like 1:0,2:3; got '{part}'") from None
+    return out
+
+
+def plot_raster(network: NetworkLike, sample: int = 0, *, data: DataLike | None = None,
+                neurons: str | Sequence[tuple[int, int]] | None = None, out: PathLike | None = None,
+                overwrite: bool = False) -> "Figure":
+    """Spikes of every layer over the T steps of test sample ``sample`` (of ``data``, default the
+    network's recorded dataset), and the membranes of ``neurons`` (``[(layer, index), ...]`` or
+    ``"1:0,2:3"``, layers 1..L; default the readout) with the threshold; integer networks.
+    ``fig.neurochip_data["pred"]`` is the prediction. Returns a ``Figure`` as :func:`plot_pareto`.
+
+    Example::
+
+        fig = nc.plot_raster("run.h5", sample=3, neurons=[(1, 0), (2, 7)], out="raster.png")
+    """
+    from .plot import raster
+
+    picked = _neuron_list(neurons)
+
+    def draw():
+        net = _network(network)
+        ds = net._data(data)
+        if not 0 <= sample < len(ds.y_test):
+            raise NeurochipError(f"--sample {sample}: the test set has {len(ds.y_test)} samples (0..{len(ds.y_test) - 1})")
+        net._check_data(ds)
+        fig, d = raster(net._engine, ds.x_test[sample], picked, int(ds.y_test[sample]))
+        d["label"] = int(ds.y_test[sample])
+        return fig, d
+
+    return _figure(out, overwrite, draw, lambda d: f"sample {sample}: label {d['label']}, predicted {d['pred']}")
+
+
+def plot_energy(source: "EnergyReport | Mapping[str, Any] | NetworkLike", *, profile: ProfileLike | None = None,
+                samples: int | None = None, learn_samples: int | None = None, out: PathLike | None = None,
+                overwrite: bool = False) -> "Figure":
+    """Energy per sample of every op kind in every weight layer, stacked, for inference and (when
+    counted) training. ``source``: an :class:`EnergyReport`, its ``to_dict()``, a ``neurochip energy
+    --json`` file (``.json``; ``profile`` picks which of its pricings to draw, default the first),
+    or a :class:`Network` or checkpoint, counted here by :meth:`Network.energy` on its recorded
+    data: ``profile`` prices it (default the network's own), over the first ``samples`` test
+    samples (default all) and ``learn_samples`` training samples (default 200; 0 for a profile
+    without on-chip learning). Returns a ``Figure`` as :func:`plot_pareto`.
+
+    Example::
+
+        fig = nc.plot_energy("run.h5", learn_samples=100, out="energy.png")
+        fig = nc.plot_energy(net.energy(profile=["loihi", "loihi2"]), profile="loihi2")
+    """
+    from .plot import energy_breakdown
+
+    is_file = isinstance(source, (str, os.PathLike)) and os.fspath(source).lower().endswith(".json")
+    counted = isinstance(source, (Network, str, os.PathLike)) and not is_file
+    if not counted and (samples is not None or learn_samples is not None):
+        raise NeurochipError("--samples and --learn-samples count a checkpoint; an energy report is counted already")
+
+    def draw():
+        if counted:
+            rep = _network(source).energy(profile=profile, baseline=None, samples=samples,   # type: ignore[arg-type]
+                                          learn_samples=200 if learn_samples is None else learn_samples).to_dict()
+            return energy_breakdown(rep, None)
+        if isinstance(source, EnergyReport):
+            rep = source.to_dict()
+        elif isinstance(source, Mapping):
+            rep = dict(source)
+        else:
+            try:
+                rep = json.loads(Path(source).read_text())
+            except (OSError, ValueError) as e:
+                raise NeurochipError(f"{os.fspath(source)}: not a readable JSON energy report ({type(e).__name__})") from None
+        name = profile.name if isinstance(profile, Profile) else (os.fspath(profile) if profile is not None else None)
+        return energy_breakdown(rep, name)
+
+    return _figure(out, overwrite, draw, lambda d: ", ".join(f"{k}: {len(v)} op kinds" for k, v in d.items()))
+
+
 # ---- helpers ------------------------------------------------------------------------------------
 
 def _learn_arch(arch: str, hidden: int) -> int:
@@ -1303,7 +1688,8 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
 
 
 __all__ = ["AvgPool2d", "CHOICES", "Conv2d", "DEFAULT_LR", "DEFAULT_PROFILE", "Dense", "EnergyReport", "Evaluation",
-           "EventBinning", "Flatten", "Network", "NetworkConfig", "Recording", "RecurrentDense", "SumPool2d", "build",
-           "check_output", "compare_lava_learning", "energy_report", "import_nir", "list_profiles", "lava_status", "load",
-           "load_data", "load_profile", "profile_summaries", "set_threads"]
-
+           "EventBinning", "Flatten", "Network", "NetworkConfig", "Recording", "RecurrentDense", "SumPool2d",
+           "SweepRun", "SweepTable", "build", "check_output", "compare_lava_learning", "energy_report", "import_nir",
+           "lava_status", "list_profiles", "load", "load_data", "load_profile", "plot_axis", "plot_counters",
+           "plot_curves", "plot_energy", "plot_pareto", "plot_raster", "plot_weights", "profile_summaries",
+           "read_sweep", "run_sweep", "set_threads", "sweep_points"]
