@@ -1313,7 +1313,7 @@ def sweep_points(spec: SpecLike) -> list[dict[str, Any]]:
 
 
 def _echo_warning(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warnings.warn(message, UserWarning, stacklevel=4)   # at the caller of run_sweep
 
 
 def run_sweep(spec: SpecLike, out_dir: str | os.PathLike[str], *, scheduler: str | None = None,

@@ -60,6 +60,9 @@ def test_public_functions_are_type_hinted():
 
     for f in (nc.load_profile, nc.list_profiles, nc.load_data, nc.build, nc.load, nc.lava_status, nc.energy_report,
               nc.import_nir, nc.profile_summaries, nc.set_threads, nc.check_output, nc.compare_lava_learning,
+              nc.run_sweep, nc.sweep_points, nc.read_sweep, nc.plot_pareto, nc.plot_axis, nc.plot_curves,
+              nc.plot_weights, nc.plot_counters, nc.plot_raster, nc.plot_energy, nc.SweepTable.column,
+              nc.SweepRun.text, nc.SweepRun.to_dict,
               *(getattr(nc.Network, m) for m in ("fit", "evaluate", "predict", "run_sample", "save", "energy",
                                                    "training_report", "to_lava", "compare_lava", "weights",
                                                    "counters", "warm_up", "copy", "to_nir")), nc.Profile.replace):

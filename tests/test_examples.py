@@ -18,7 +18,12 @@ EXPECT = {
     "lava_check.py": ["export: stock Lava processes", "lava: "],
     "energy_of_trained.py": ["effective MACs", "loihi ", "truenorth "],
     "one_sample.py": ["predicted", "hidden spikes", "readout membrane", "largest hidden trace"],
+    "sweep_and_plot.py": ["point 1: synapse.weight_bits=8", "2 points run", "best accuracy", "on the Pareto front"],
 }
+
+
+# extra arguments of a script's fast run (where it writes)
+ARGS = {"sweep_and_plot.py": lambda tmp: ["--out", str(tmp / "sweep")]}
 
 
 def _run(script: str, *args: str, env_fast: bool = False) -> subprocess.CompletedProcess:
@@ -38,8 +43,8 @@ def test_every_example_is_tested_and_listed():
 
 
 @pytest.mark.parametrize("script", sorted(EXPECT))
-def test_example_runs_fast(script):
-    res = _run(script, "--fast")
+def test_example_runs_fast(script, tmp_path):
+    res = _run(script, "--fast", *ARGS.get(script, lambda tmp: [])(tmp_path))
     assert res.returncode == 0, res.stdout + res.stderr
     for want in EXPECT[script]:
         assert want in res.stdout, (want, res.stdout)
@@ -63,6 +68,19 @@ def test_lava_example_checks_bit_exactness_when_lava_is_usable():
         assert "EXACT" in res.stdout and "differing spikes" in res.stdout
     else:
         assert why in res.stdout and "EXACT" not in res.stdout
+
+
+def test_sweep_example_writes_its_table_and_figures(tmp_path):
+    res = _run("sweep_and_plot.py", "--fast", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    import neurochip as nc
+
+    table = nc.read_sweep(tmp_path)
+    assert table.column("synapse.weight_bits").tolist() == [6.0, 8.0]
+    for name in ("pareto.png", "accuracy_vs_bits.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    again = _run("sweep_and_plot.py", "--fast", "--out", str(tmp_path))       # resumes: nothing to run
+    assert again.returncode == 0 and "0 points run, 2 already in" in again.stdout, again.stdout + again.stderr
 
 
 def test_one_sample_plot(tmp_path):
