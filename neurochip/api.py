@@ -48,13 +48,13 @@ from .surrogate import SURROGATES
 from .train import TRAIN_EVAL, History
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .energy.counts import Counts
     from .energy.neurobench import Footprint, NeuroBench
     from .engine import Engine
     from .lava.export import Comparison, LavaExport
     from .lava.learning_task import LearnComparison
-    from matplotlib.figure import Figure
-
     from .nir_import import ImportReport
 
 #: default learning rate per optimizer (the chip learns by plain SGD; momentum and adam are float)
@@ -947,7 +947,8 @@ class Network:
         single = len(pricing) == 1
         if single and n_learn and not models[0].learning:
             raise NeurochipError(f"profile '{pricing[0].name}' has no on-chip learning (energy.learning = false in "
-                                 f"{models[0].path}): its learning energy is not defined; pass --inference-only or --learn-samples 0")
+                                 f"{models[0].path}): its learning energy is not defined; pass --inference-only "
+                                 "or --learn-samples 0")
         base_model = base = None
         if baseline is not None and not (isinstance(baseline, str) and baseline.lower() == "none"):
             base = load_profile(baseline)
