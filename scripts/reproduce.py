@@ -49,6 +49,7 @@ DATA = Path("docs/data.md")
 PROFILES = Path("docs/profiles.md")
 NIR = Path("docs/nir.md")
 LAYERS = Path("docs/layers.md")
+EXAMPLES = Path("examples/README.md")
 
 FAST_EPOCHS = 2
 FAST_SEEDS = (0,)
@@ -166,6 +167,27 @@ def _eval(progress):
         raise RuntimeError("bench_eval: 1 and 2 threads differ")
     return {README: bench_eval.blocks(r)}
 
+
+
+#: the examples whose full-mode output examples/README.md publishes (each prints deterministic lines)
+EXAMPLE_SCRIPTS = ("onchip_vs_float.py", "bit_width_sweep.py", "energy_of_trained.py", "lava_check.py")
+
+
+def _examples(progress):
+    """Each example of EXAMPLE_SCRIPTS in full mode, in a fresh process; its output is the block."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "NEUROCHIP_EXAMPLES_FAST"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    parts = []
+    for name in EXAMPLE_SCRIPTS:
+        progress(f"  examples/{name} (full mode)")
+        out = subprocess.run([sys.executable, str(ROOT / "examples" / name)], env=env, capture_output=True,
+                             text=True, cwd=ROOT)
+        if out.returncode != 0:
+            raise RuntimeError(f"examples/{name} failed: {out.stderr.strip()[-300:]}")
+        parts += [f"$ python examples/{name}", out.stdout.rstrip(), ""]
+    return {EXAMPLES: {"examples:output": "```\n" + "\n".join(parts).rstrip() + "\n```"}}
 
 
 def _layers(progress):
@@ -286,6 +308,8 @@ JOBS = [
         _shadow, True, {PROFILES: ("bench_shadow:widths",)}),
     Job("nir", "docs/nir.md nir_demo:report/path/widths (float -> NIR -> loihi integers -> OTTT -> Lava -> NIR; "
         "weight widths 8..3)", 40, _nir, True, {NIR: ("nir_demo:report", "nir_demo:path", "nir_demo:widths")}),
+    Job("examples", "examples/README.md examples:output (four examples in full mode)", 60, _examples, False,
+        {EXAMPLES: ("examples:output",)}),
     Job("lava", "docs/lava.md example + speed, docs/lava_learning.md speed and §8 digits (runs Lava)", 270,
         _lava, False, {LAVA: ("lava_run:example", "bench_vs_lava:network", "bench_vs_lava:speed"),
                        LAVA_LEARNING: ("bench_lava_learning:speed", "bench_lava_learning:digits",

@@ -65,7 +65,7 @@ PENDING: list[tuple[str, str, str, str]] = []
 
 
 def documents() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return [ROOT / "README.md", ROOT / "examples" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def profile_pj() -> set[float]:
