@@ -40,7 +40,7 @@ from .binning import EventBinning
 from .data import Dataset
 from .errors import NeurochipError
 from .layers import AvgPool2d, Conv2d, Dense, Flatten, RecurrentDense, SumPool2d
-from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS, READOUTS, RULES,
+from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, CUBA_TRACES, PRECISIONS, READOUTS, RULES,
                       NetworkConfig)
 from .profile import Profile
 from .surrogate import SURROGATES
@@ -62,7 +62,7 @@ DEFAULT_PROFILE = "loihi"
 #: the allowed values of every option that takes a name (what the CLI offers as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
     "precision": PRECISIONS, "rule": RULES, "encoder": ENCODERS, "readout": READOUTS, "loss": LOSSES,
-    "decoder": DECODERS, "feedback": FEEDBACK, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES,
+    "decoder": DECODERS, "feedback": FEEDBACK, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "cuba_trace": CUBA_TRACES,
     "surrogate": tuple(SURROGATES), "dataset": ("digits", "yinyang", "digits-events"),
     "nir_convention": ("euler", "norse", "sinabs"),
 }

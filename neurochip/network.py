@@ -112,12 +112,11 @@ class NetworkConfig:
             if self.precision == "float":
                 for li, lay in enumerate(weight_layers(specs)):
                     if type(lay).__name__ != "Dense" or lay.k_u:
-                        # the float reference for layer kinds (kernels/ottt_float_layers.py): OTTT with plain SGD
-                        for bad, why in ((self.optimizer != "sgd", f"--optimizer {self.optimizer}"),
-                                         (self.sws, "--sws"), (self.learn_threshold, "--learn-threshold")):
+                        # the float reference for layer kinds (kernels/ottt_float_layers.py): SGD, momentum, Adam
+                        for bad, why in ((self.sws, "--sws"), (self.learn_threshold, "--learn-threshold")):
                             if bad:
                                 raise NeurochipError(f"layer {li} ({lay.token}): the float reference runs {why} on plain dense"
-                                                     " layers only; layer kinds train with OTTT and plain SGD")
+                                                     " layers only; layer kinds train without it")
             if self.recurrent:
                 raise NeurochipError("--recurrent is the float reference's option; in --arch write r<n> for a recurrent layer")
         if len(sizes) < 2 or min(sizes) < 1:

@@ -372,6 +372,8 @@ CASES = [
     ("loihi", "c4k3p1-p3-d5", 36, (1, 6, 6), "ottt-o", "latency", "spiking", "count", "transpose", 5, 9),
     ("generic", "p2-c3k2-d4", 36, (1, 6, 6), "ottt-o", "direct", "integrator", "ce_mse", "transpose", 5, 10),
     ("loihi", "c2k3-c3k2s2-d4", 49, (1, 7, 7), "ottt-a", "rate", "integrator", "mse", "transpose", 5, 11),
+    ("loihi", "d6-r5u1-d3", 8, (), "ottt-o", "direct", "integrator", "ce_mse", "transpose", 6, 12),
+    ("generic", "c2k2-c3k2u2-d4", 36, (1, 6, 6), "ottt-a", "direct", "integrator", "ce_mse", "transpose", 5, 13),
 ]
 
 
@@ -426,7 +428,8 @@ def test_shadow_and_nearest_rounding_conv():
     run_both(CASES[2], shadow=12)
 
 
-@pytest.mark.parametrize("case", [CASES[3], CASES[4], CASES[6]], ids=["conv", "recurrent", "dense"])
+@pytest.mark.parametrize("case", [CASES[3], CASES[4], CASES[6], CASES[11], CASES[12]],
+                         ids=["conv", "recurrent", "dense", "hidden-recurrent", "hidden-conv"])
 def test_cuba_trace_choice_bit_exact(case):
     """The exact CUBA trace (the default, checked by every case above) fills the current traces;
     the plain one (cuba_trace="plain") keeps none and still matches the reference bit for bit."""
