@@ -41,7 +41,7 @@ from .binning import EventBinning
 from .data import Dataset
 from .errors import NeurochipError
 from .layers import AvgPool2d, Conv2d, Dense, Flatten, RecurrentDense, SumPool2d
-from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, PRECISIONS, READOUTS, RULES,
+from .network import (DECODERS, ENCODERS, FEEDBACK, LOSSES, LR_SCHEDULES, OPTIMIZERS, CUBA_TRACES, PRECISIONS, READOUTS, RULES,
                       NetworkConfig)
 from .profile import Profile
 from .surrogate import SURROGATES
@@ -65,7 +65,7 @@ DEFAULT_PROFILE = "loihi"
 #: the allowed values of every option that takes a name (what the CLI offers as choices)
 CHOICES: dict[str, tuple[str, ...]] = {
     "precision": PRECISIONS, "rule": RULES, "encoder": ENCODERS, "readout": READOUTS, "loss": LOSSES,
-    "decoder": DECODERS, "feedback": FEEDBACK, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES,
+    "decoder": DECODERS, "feedback": FEEDBACK, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "cuba_trace": CUBA_TRACES,
     "surrogate": tuple(SURROGATES), "dataset": ("digits", "yinyang", "digits-events"),
     "nir_convention": ("euler", "norse", "sinabs"),
 }
@@ -1665,7 +1665,7 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
     """Presynaptic traces of every weight layer over the T steps of one sample, by the kernel's
     own step (kernels/trace.py) in run_int's order: per step, the input's traces, then each hidden
     layer's, drawing from a copy of the learning PRNG."""
-    from .kernels.trace import trace_step
+    from .kernels.trace import cuba_trace_step, trace_step
 
     _, lifs, lrn, _ = engine.kernel_params()
     T = R.shape[0]
@@ -1675,14 +1675,20 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
     sto, bits = bool(lrn.tr_sto), int(lrn.tr_bits)
     ks = [int(k) for k in lifs.leak_shift]
     out = [np.zeros((T, engine.cfg.sizes[l]), np.int64) for l in range(L)]
+    kus = [int(k) for k in lrn.tr_ku]        # > 0: a CUBA layer's exact trace (current trace z first)
     state = [np.zeros(engine.cfg.sizes[l], np.int64) for l in range(L)]
+    zstate = [np.zeros(engine.cfg.sizes[l], np.int64) for l in range(L)]
     for t in range(T):
         for l in range(L):
             fired = R[t] != 0 if l == 0 else spikes[l - 1][t] != 0
-            a = state[l]
+            a, z = state[l], zstate[l]
             for j in range(a.shape[0]):
                 imp = (int(impulse[j]) if l == 0 else one) if fired[j] else 0
-                v, rng, _, _ = trace_step(int(a[j]), imp, ks[l], sto, bits, rng)
+                if kus[l]:
+                    zz, v, rng, _, _ = cuba_trace_step(int(z[j]), int(a[j]), imp, kus[l], ks[l], sto, bits, rng)
+                    z[j] = zz
+                else:
+                    v, rng, _, _ = trace_step(int(a[j]), imp, ks[l], sto, bits, rng)
                 a[j] = v
             out[l][t] = a
     return out

@@ -178,7 +178,9 @@ def _load(f, path: Path):
     from .counters import OPS, SAT
     from .network import int_layout
 
-    cfg = NetworkConfig.from_dict(json.loads(f.attrs["config"]))
+    cd = json.loads(f.attrs["config"])
+    cd.setdefault("cuba_trace", "plain")    # written before the exact CUBA trace: trained with the plain one
+    cfg = NetworkConfig.from_dict(cd)
     profile = profile_from_dict(json.loads(f.attrs["profile"]), source=f"{path}:profile")
     dataset = json.loads(f.attrs["dataset"])
     if not isinstance(dataset, dict) or not ({"name", "path"} & set(dataset)):

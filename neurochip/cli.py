@@ -88,6 +88,8 @@ def _summary_line(net, history, seconds, train_eval, extra=None) -> str:
 @click.option("--surrogate-param", type=float, default=None, help="The surrogate's parameter (alpha, width, variance or slope); default per surrogate.")
 @click.option("--feedback", type=click.Choice(CHOICES["feedback"]), default=None, help="Error to hidden layers: exact transposed weights or fixed random feedback.")
 @click.option("--optimizer", type=click.Choice(CHOICES["optimizer"]), default=None, help="Float reference only.")
+@click.option("--cuba-trace", type=click.Choice(CHOICES["cuba_trace"]), default=None,
+              help="CUBA layers' OTTT trace: exact (input filtered by the current and membrane decays, default) or plain (docs/layers.md).")
 @click.option("--lr", type=float, default=None, help="Learning rate (int: quantized to a 4-bit mantissa and a shift).")
 @click.option("--lr-schedule", type=click.Choice(CHOICES["lr_schedule"]), default=None, help="cosine annealing over --lr-horizon epochs (default) or constant.")
 @click.option("--lr-horizon", type=int, default=None, help="Epochs the cosine anneals over (default --epochs); past it the rate stays at its floor. Kept in the checkpoint, so a resumed run keeps it.")
@@ -106,7 +108,7 @@ def _summary_line(net, history, seconds, train_eval, extra=None) -> str:
 @threads_option
 @event_options
 def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, profile_name, precision, rule, detach_reset, encoder, readout, loss,
-          decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, lr, lr_schedule, lr_horizon,
+          decoder, recurrent, sws, learn_threshold, surrogate, surrogate_param, feedback, optimizer, cuba_trace, lr, lr_schedule, lr_horizon,
           init_gain, shadow_bits, epochs, train_eval, seed, out, resume, init_path,
           overwrite, report, as_json, progress, **ev):
     """Train a network on chip (integer OTTT) or in float, and write a checkpoint."""
@@ -119,7 +121,7 @@ def train(dataset, data, hidden, arch, network_file, input_shape, timesteps, pro
     net_opts = dict(timesteps=timesteps, precision=precision, rule=rule, detach_reset=detach_reset, encoder=encoder,
                     readout=readout, loss=loss, decoder=decoder, recurrent=recurrent, sws=sws,
                     learn_threshold=learn_threshold, surrogate=surrogate, surrogate_param=surrogate_param, feedback=feedback,
-                    optimizer=optimizer, lr=lr, lr_schedule=lr_schedule, lr_horizon=lr_horizon, init_gain=init_gain, shadow_weight_bits=shadow_bits,
+                    optimizer=optimizer, cuba_trace=cuba_trace, lr=lr, lr_schedule=lr_schedule, lr_horizon=lr_horizon, init_gain=init_gain, shadow_weight_bits=shadow_bits,
                     seed=seed)
     if dataset and data:
         raise NeurochipError("give either --dataset or --data, not both")

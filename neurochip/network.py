@@ -41,6 +41,7 @@ FEEDBACK = ("transpose", "random")
 RULES = ("ottt-o", "ottt-a", "bptt")
 PRECISIONS = ("int", "float")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+CUBA_TRACES = ("exact", "plain")    # docs/layers.md "CUBA layers: the exact OTTT trace"
 LR_SCHEDULES = ("cosine", "constant")
 LR_FLOOR = 0.05              # cosine annealing stops at 5% of the initial rate
 CE_MSE_MIX = 0.05            # OTTT's (1 - 0.05) * CE + 0.05 * MSE (official code, paper §5)
@@ -84,6 +85,7 @@ class NetworkConfig:
     shadow_weight_bits: int = -1     # -1: the profile's value
     seed: int = 0
     arch: str = ""                   # layer kinds (docs/layers.md); "": dense layers from sizes
+    cuba_trace: str = "exact"        # CUBA layers' OTTT trace: exact (filtered by current and membrane) or plain
     input_shape: tuple[int, ...] = ()   # (C, H, W) of the input for convolutions; (): flat
     leak_shifts: tuple[int, ...] = ()   # per neuron layer 1..L: leak shift k (NIR import); (): the profile's
     weight_q: tuple[int, ...] = ()      # per weight layer: fractional bits q (NIR import); (): from init_gain
@@ -110,12 +112,11 @@ class NetworkConfig:
             if self.precision == "float":
                 for li, lay in enumerate(weight_layers(specs)):
                     if type(lay).__name__ != "Dense" or lay.k_u:
-                        # the float reference for layer kinds (kernels/ottt_float_layers.py): OTTT with plain SGD
-                        for bad, why in ((self.optimizer != "sgd", f"--optimizer {self.optimizer}"),
-                                         (self.sws, "--sws"), (self.learn_threshold, "--learn-threshold")):
+                        # the float reference for layer kinds (kernels/ottt_float_layers.py): SGD, momentum, Adam
+                        for bad, why in ((self.sws, "--sws"), (self.learn_threshold, "--learn-threshold")):
                             if bad:
                                 raise NeurochipError(f"layer {li} ({lay.token}): the float reference runs {why} on plain dense"
-                                                     " layers only; layer kinds train with OTTT and plain SGD")
+                                                     " layers only; layer kinds train without it")
             if self.recurrent:
                 raise NeurochipError("--recurrent is the float reference's option; in --arch write r<n> for a recurrent layer")
         if len(sizes) < 2 or min(sizes) < 1:
@@ -125,7 +126,7 @@ class NetworkConfig:
         for name, allowed in (("encoder", ENCODERS), ("readout", READOUTS), ("loss", LOSSES),
                               ("surrogate", tuple(SURROGATES)), ("feedback", FEEDBACK),
                               ("rule", RULES), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS),
-                              ("lr_schedule", LR_SCHEDULES), ("decoder", DECODERS)):
+                              ("lr_schedule", LR_SCHEDULES), ("decoder", DECODERS), ("cuba_trace", CUBA_TRACES)):
             if getattr(self, name) not in allowed:
                 raise NeurochipError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
         if not (isinstance(self.input_full_scale, int) and 1 <= self.input_full_scale <= 65535):

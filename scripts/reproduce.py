@@ -210,6 +210,12 @@ def _layers(progress):
     return {README: b["README"], LAYERS: b["docs/layers.md"]}
 
 
+def _cuba_trace(progress):
+    import bench_cuba_trace
+    progress("  bench_cuba_trace: digits d128u1/d128u2, plain vs exact CUBA trace, 3 seeds x 20 epochs")
+    return {LAYERS: bench_cuba_trace.blocks(bench_cuba_trace.measure(progress=progress))}
+
+
 def _layers_lava(progress):
     import bench_layers
     progress("  train c8k3-a2u2-r32-d10 for 5 epochs, neurochip lava run --samples 50")
@@ -300,6 +306,8 @@ JOBS = [
         "3 seeds x 20 epochs; 28x28 conv net 5 epochs on 1 and 2 threads; which-came-first; memory)", 420, _layers,
         False, {README: ("bench_layers:table", "bench_layers:speed"),
                 LAYERS: ("bench_layers:summary", "bench_layers:speed_summary")}),
+    Job("cuba-trace", "docs/layers.md bench_cuba_trace:digits (digits with CUBA hidden neurons: exact vs plain OTTT "
+        "trace, 2 archs x 3 seeds x 20 epochs)", 100, _cuba_trace, False, {LAYERS: ("bench_cuba_trace:digits",)}),
     Job("layers-lava", "docs/layers.md bench_layers:lava (a conv/pool/recurrent/CUBA net trained, then run in Lava)",
         240, _layers_lava, False, {LAYERS: ("bench_layers:lava",)}),
     Job("events-speed", "README bench_events:speed (SHD-layout loader throughput and memory, 10,000 samples)", 60,

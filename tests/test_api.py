@@ -316,6 +316,19 @@ def test_api_errors_are_the_cli_messages(tmp_path):
 
 # ---- one sample, step by step -------------------------------------------------------------------
 
+def test_run_sample_traces_of_a_cuba_layer(digits):
+    """run_sample's traces of a CUBA layer's input are the kernel's exact (doubly filtered) trace:
+    equal to what a learning run of that sample leaves (floor-rounded traces, so the learning
+    PRNG's other draws do not matter; the input's traces do not depend on the weights)."""
+    for choice in ("exact", "plain"):
+        net = nc.build("d12u2", "generic", data=digits, timesteps=6, cuba_trace=choice)
+        rec = net.run_sample(digits.x_test[0])
+        eng = net._engine
+        eng.run(eng.prepare(digits.x_test[:1]), digits.y_test[:1], np.array([0]), True)
+        np.testing.assert_array_equal(rec.traces[0][-1], eng.tr[:64], err_msg=choice)
+        assert rec.traces[0][-1].max() > 0
+
+
 def test_run_sample_records_what_the_kernel_computes(trained, digits):
     from neurochip.lava.export import input_raster, reference_run
 

@@ -136,6 +136,38 @@ def test_checkpoint_without_the_frozen_train_accuracy_still_loads(good, tmp_path
     assert len(h.train_acc) == 2 and np.isnan(h.train_acc).all()
 
 
+def test_checkpoint_stores_the_cuba_trace_choice(tmp_path):
+    """The CUBA trace choice survives a save; a checkpoint written before the option existed (no
+    cuba_trace in its config) loads as "plain", the trace it was trained with."""
+    import json
+    for choice in ("exact", "plain"):
+        p = _save(tmp_path / f"{choice}.h5", arch="d8u2", cuba_trace=choice)
+        assert checkpoint.load(p)[0].cfg.cuba_trace == choice
+
+    def drop(f):
+        d = json.loads(f.attrs["config"])
+        del d["cuba_trace"]
+        f.attrs["config"] = json.dumps(d)
+    old = _corrupt(tmp_path / "exact.h5", tmp_path / "old.h5", drop)
+    assert checkpoint.load(old)[0].cfg.cuba_trace == "plain"
+
+
+def test_float_layer_optimizer_state_round_trips(tmp_path):
+    """Adam's moments and step count of a float layer network are saved and restored."""
+    eng = Engine(NetworkConfig(sizes=(64, 10), arch="c2k3-p2-r6u1", precision="float", optimizer="adam", lr=0.001),
+                 load_profile("loihi"))
+    x = np.random.default_rng(0).uniform(0, 1, size=(2, 64))
+    eng.run(eng.prepare(x), np.array([1, 2]), np.arange(2), True)
+    st = {k: v.copy() for k, v in eng.optimizer_state().items()}
+    assert st["M1"].any() and int(st["step"][0]) > 0
+    h = History()
+    h.append(epoch=1, train_acc=0.5, train_acc_online=0.5, test_acc=0.5, seconds=1.0, samples_per_s=1.0)
+    checkpoint.save(tmp_path / "f.h5", eng, h, INFO)
+    back = checkpoint.load(tmp_path / "f.h5")[0].optimizer_state()
+    for k in ("M1", "M2", "step"):
+        np.testing.assert_array_equal(back[k], st[k], err_msg=k)
+
+
 @pytest.mark.parametrize("edit,needle", [
     (_replace("bias/b0", lambda a: a[:-1]), "/bias/b0 has shape"),
     (_replace("counters/ops", lambda a: a[:, :-1]), "/counters/ops has shape"),

@@ -278,6 +278,16 @@ def test_footprint_at_true_widths():
     assert "feedback" not in fp
 
 
+def test_footprint_counts_cuba_current_traces():
+    """The exact CUBA trace keeps a current trace per input of a learned CUBA layer (recurrent:
+    its own spikes too); the plain trace keeps none."""
+    prof = load_profile("loihi")
+    fp = {r.item: r for r in footprint(Engine(NetworkConfig(sizes=(10, 3), arch="d6-r5u2"), prof)).items}
+    assert fp["current_traces"].count == 6 + 5 and fp["current_traces"].bits == 7
+    fp = {r.item: r for r in footprint(Engine(NetworkConfig(sizes=(10, 3), arch="d6-r5u2", cuba_trace="plain"), prof)).items}
+    assert "current_traces" not in fp
+
+
 def test_resources_fit_and_limits():
     def rm(**v):
         base = dict(cores_per_chip=128, neurons_per_core=1024, synaptic_memory_bytes_per_core=131072,

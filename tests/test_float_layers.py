@@ -1,8 +1,11 @@
 """The float OTTT reference for layer kinds (kernels/ottt_float_layers.py) against an explicit
 unrolled computation: dense matrices built from the geometry by loops, traces as unrolled sums
-``a(t) = sum_{tau <= t} lambda^(t - tau) s(tau)`` (recurrent: of s(tau - 1)), and the OTTT gradient
-``sum_t g(t) a(t)^T`` of every synapse folded onto the weight it uses (a conv's shared weight
-collects the products of every output position)."""
+``a(t) = sum_{tau <= t} resp(t - tau) s(tau)`` (recurrent: of s(tau - 1)) with the membrane's response
+``resp(n) = lambda^n`` to a unit input, or for a CUBA layer under the exact trace the response through
+the current, ``resp(n) = sum_{i=0..n} lambda^i lambda_u^(n - i)`` (docs/layers.md), and the OTTT
+gradient ``sum_t g(t) a(t)^T`` of every synapse folded onto the weight it uses (a conv's shared
+weight collects the products of every output position). The optimizers (momentum, Adam) against
+their update formulas written out in numpy."""
 from __future__ import annotations
 
 import numpy as np
@@ -59,6 +62,11 @@ def unrolled_gradient(eng, x, label):
     k = prof.neuron.leak_shift
     lam = [1 - 2.0 ** -k] * L
     lam_u = [1 - 2.0 ** -sp.k_u if sp.k_u else 0.0 for sp in specs]
+    lam_tr = lam_u if cfg.cuba_trace == "exact" else [0.0] * L
+
+    def resp(l, n):
+        """dv(t)/dW through one input at t - n, reset ignored: through the current and the membrane."""
+        return sum(lam[l] ** i * lam_tr[l] ** (n - i) for i in range(n + 1))
     code, par = SURROGATE_CODES[cfg.surrogate], param_of(cfg.surrogate, cfg.surrogate_param)
     S = [[None] * (L + 1) for _ in range(T)]
     v = [np.zeros(n) for n in sizes[1:]]
@@ -95,26 +103,28 @@ def unrolled_gradient(eng, x, label):
                 continue
             o = eng.lay.woff[l]
             # unrolled traces: of the layer's input, and (recurrent) of its own spikes one step late
-            a = sum(lam[l] ** (t - tau) * S[tau][l] for tau in range(t + 1))
+            a = sum(resp(l, t - tau) * S[tau][l] for tau in range(t + 1))
             M, idx, R, ridx = mats[l]
             outer = np.outer(g[l + 1], a)
             for (i, j), m in np.ndenumerate(idx):
                 if m >= 0:
                     G[o + m] += outer[i, j]
             if R is not None:
-                ar = sum(lam[l] ** (t - tau) * S[tau - 1][l + 1] for tau in range(1, t + 1)) if t > 0 else np.zeros(sizes[l + 1])
+                ar = sum(resp(l, t - tau) * S[tau - 1][l + 1] for tau in range(1, t + 1)) if t > 0 else np.zeros(sizes[l + 1])
                 outer = np.outer(g[l + 1], ar)
                 for (i, j), m in np.ndenumerate(ridx):
                     G[o + m] += outer[i, j]
     return G, S
 
 
-@pytest.mark.parametrize("arch,shape", [("c3k3s2p1-p2-d6", (1, 7, 7)), ("c2k2-p2u2-c3k2-d4", (1, 7, 7)), ("c4k2p1-a2u3-d4", (1, 7, 7)),
-                                        ("r8-r6u2-d4", ()), ("c2k3-f-r5-d4", (1, 7, 7))])
-def test_float_ottt_gradient_equals_unrolled(arch, shape):
+@pytest.mark.parametrize("arch,shape,trace", [("c3k3s2p1-p2-d6", (1, 7, 7), "exact"), ("c2k2-p2u2-c3k2-d4", (1, 7, 7), "exact"),
+                                              ("c4k2p1-a2u3-d4", (1, 7, 7), "exact"), ("r8-r6u2-d4", (), "exact"),
+                                              ("c2k3-f-r5-d4", (1, 7, 7), "exact"), ("c3k2u1-d6u2-d4", (1, 7, 7), "exact"),
+                                              ("r8u1-r6u2-d4", (), "plain"), ("c3k2u1-d6u2-d4", (1, 7, 7), "plain")])
+def test_float_ottt_gradient_equals_unrolled(arch, shape, trace):
     prof = load_profile("loihi")
     cfg = NetworkConfig(sizes=(49, 4), arch=arch, input_shape=shape, timesteps=6, precision="float", rule="ottt-a",
-                        lr=1e-9, init_gain=5.0, lr_schedule="constant", seed=2)
+                        lr=1e-9, init_gain=5.0, lr_schedule="constant", seed=2, cuba_trace=trace)
     eng = Engine(cfg, prof)
     rng = np.random.default_rng(3)
     x = rng.uniform(0.2, 1.0, size=(1, 49))
@@ -149,10 +159,57 @@ def test_float_layers_learn_digits():
 
 def test_float_layers_refusals():
     from neurochip.errors import NeurochipError
-    for kw, msg in ((dict(optimizer="adam"), "--optimizer adam"),
-                    (dict(sws=True), "--sws")):
-        with pytest.raises(NeurochipError, match=r"layer 0 \(c4k3\): the float reference runs " + msg.replace("-", r"\-")):
-            NetworkConfig(sizes=(64, 10), arch="c4k3", precision="float", **kw)
+    for arch, kw, msg in (("c4k3", dict(sws=True), r"layer 0 \(c4k3\): the float reference runs \-\-sws"),
+                          ("d8-r6u2", dict(learn_threshold=True), r"layer 1 \(r6u2\): the float reference runs \-\-learn\-threshold")):
+        with pytest.raises(NeurochipError, match=msg):
+            NetworkConfig(sizes=(64, 10), arch=arch, precision="float", **kw)
+    for opt in ("momentum", "adam"):       # no longer refused
+        NetworkConfig(sizes=(64, 10), arch="c4k3-p2-r6u2", precision="float", optimizer=opt)
+
+
+@pytest.mark.parametrize("rule", ["ottt-a", "ottt-o", "bptt"])
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
+def test_float_layers_optimizer_step(opt, rule):
+    """Every weight layer kind (conv shared weights, recurrent rows, CUBA dense) steps by the
+    optimizer's formula applied to the gradient of the sample (OTTT_A, BPTT: one step per sample;
+    OTTT_O at T = 1: one step per sample too), moments carried from sample to sample."""
+    from neurochip.kernels.pack_float import ADAM
+    T = 1 if rule == "ottt-o" else 4
+    lr, mu = 0.02, 0.8
+    cfg = NetworkConfig(sizes=(49, 4), arch="c2k3-p2u1-r6u2-d4", input_shape=(1, 7, 7), timesteps=T, precision="float",
+                        rule=rule, optimizer=opt, lr=lr, momentum=mu, init_gain=5.0, lr_schedule="constant", seed=4)
+    eng = Engine(cfg, load_profile("loihi"))
+    net = eng.backend.net
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.2, 1.0, size=(4, 49))
+    y = np.array([1, 2, 0, 3])
+    xin = eng.prepare(x)
+    n_ff = eng.lay.n_ff
+    m1, m2 = np.zeros(n_ff), np.zeros(n_ff)
+    b1, b2, eps = ADAM
+    moved = np.zeros(n_ff, bool)
+    for k in range(4):
+        w0 = eng.W[:n_ff].astype(np.float64)
+        eng.run(xin, y, np.array([k]), True)
+        G = net.G[:n_ff].astype(np.float64)
+        if opt == "sgd":
+            step = lr * G
+        elif opt == "momentum":
+            m1 = mu * m1 + G
+            step = lr * m1
+        else:
+            m1 = b1 * m1 + (1 - b1) * G
+            m2 = b2 * m2 + (1 - b2) * G * G
+            step = lr * (m1 / (1 - b1 ** (k + 1))) / (np.sqrt(m2 / (1 - b2 ** (k + 1))) + eps)
+        dw = eng.W[:n_ff].astype(np.float64) - w0
+        np.testing.assert_allclose(dw, -step, rtol=1e-3, atol=2e-7, err_msg=f"sample {k}")
+        moved |= dw != 0
+        assert int(net.step[0]) == k + 1
+    for l, sp in enumerate(cfg.layers):
+        o = eng.lay.woff[l]
+        assert not sp.learned or moved[o:o + sp.n_weights].any(), f"layer {l} ({sp.token}) never stepped"
+    if opt != "sgd":
+        np.testing.assert_allclose(eng.optimizer_state()["M1"][:n_ff], m1, rtol=1e-4, atol=1e-9)
 
 
 def _grads(arch, shape, T, rule_grads, seed=2):

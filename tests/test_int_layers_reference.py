@@ -18,6 +18,9 @@ Forward sums, transposed errors and updates are then plain sums over those lists
   row-shared (chip-model.md §5: one 32-bit draw per weight row with a term, scrambled per column;
   a conv row is one input offset's C_out weights); the recurrent rows learn from the trace of the layer's own
   spikes ``a_rec = decay_k(a_rec) + s(t-1) 2^F``, drawn right after the traces of the layer's input.
+* a learned CUBA layer's exact trace (``cuba_trace="exact"``): per input, the current trace
+  ``z = decay_{k_u}(z) + impulse`` and then ``a = decay_k(a) + z``, both clipped at the trace width,
+  drawn in that order (recurrent inputs likewise); ``"plain"``: ``a`` alone, as for LIF layers.
 * pools learn nothing, so the traces of their inputs are not kept.
 """
 from __future__ import annotations
@@ -80,7 +83,8 @@ class LayerChip(ReferenceChip):
         self.M = [2 ** (chip.q[l] - sp.shift) if sp.kind == POOL else 0 for l, sp in enumerate(self.specs)]
         self.syn = [synapses(sp, self.M[l]) for l, sp in enumerate(self.specs)]
         self.u = None
-        self.per_pair = self.rec_k_delta = self.ignore_ku = 0     # sensitivity switches (tests below)
+        self.cfg = cfg
+        self.per_pair = self.rec_k_delta = self.ignore_ku = self.z_delta = 0     # sensitivity switches (tests below)
 
     def w(self, l, widx):
         return self.M[l] if widx < 0 else self.W[l][widx]
@@ -138,6 +142,8 @@ class LayerChip(ReferenceChip):
             Ucur = [[0] * sizes[l + 1] for l in range(L)]
             A = [[0] * sizes[l] for l in range(L)]
             R = [[0] * sizes[l + 1] for l in range(L)]               # recurrent traces
+            Z = [[0] * sizes[l] for l in range(L)]                   # CUBA current traces (exact trace)
+            ZR = [[0] * sizes[l + 1] for l in range(L)]              # ... of recurrent inputs
             Sprev = [[0] * sizes[l + 1] for l in range(L)]
             acc = [[0] * len(self.W[l]) for l in range(L)] if c.rule == "ottt-a" else None
             counts, outsum = [0] * n_out, [0] * n_out
@@ -191,16 +197,29 @@ class LayerChip(ReferenceChip):
                     if S[L][i] and first[i] == c.T:
                         first[i] = t
                 if learn:
-                    # traces, in the chip's order: layer l's inputs, then layer l's own-spike traces
+                    # traces, in the chip's order: layer l's inputs, then layer l's own-spike traces;
+                    # a CUBA layer's exact trace: the current trace Z (decay k_u), then A with Z as
+                    # its impulse (docs/layers.md)
                     for l in range(L):
+                        ku = specs[l].k_u if self.cfg.cuba_trace == "exact" and specs[l].learned else 0
                         if l == 0 or specs[l].kind != POOL:
                             for j in range(sizes[l]):
-                                A[l][j] = self.trace_step(l, A[l][j], S[l][j] != 0, imps[j] if l == 0 else 2 ** c.F)
-                            self.ops["trace_updates"][l] += sizes[l]
+                                imp = imps[j] if l == 0 else 2 ** c.F
+                                if ku:
+                                    Z[l][j] = self.trace_k(Z[l][j], ku, S[l][j] != 0, imp, l)
+                                    A[l][j] = self.trace_step(l, A[l][j], True, Z[l][j] + self.z_delta)
+                                else:
+                                    A[l][j] = self.trace_step(l, A[l][j], S[l][j] != 0, imp)
+                            self.ops["trace_updates"][l] += sizes[l] * (2 if ku else 1)
                         if specs[l].kind == RECURRENT:
+                            kr = c.kleak[l] + self.rec_k_delta
                             for j in range(sizes[l + 1]):
-                                R[l][j] = self.trace_k(R[l][j], c.kleak[l] + self.rec_k_delta, Sprev[l][j] != 0, 2 ** c.F, l)
-                            self.ops["trace_updates"][l] += sizes[l + 1]
+                                if ku:
+                                    ZR[l][j] = self.trace_k(ZR[l][j], ku, Sprev[l][j] != 0, 2 ** c.F, l)
+                                    R[l][j] = self.trace_k(R[l][j], kr, True, ZR[l][j] + self.z_delta, l)
+                                else:
+                                    R[l][j] = self.trace_k(R[l][j], kr, Sprev[l][j] != 0, 2 ** c.F, l)
+                            self.ops["trace_updates"][l] += sizes[l + 1] * (2 if ku else 1)
                 for l in range(L):
                     Sprev[l] = list(S[l + 1])
                 if not learn:
@@ -307,6 +326,7 @@ class LayerChip(ReferenceChip):
             self.u = [[0] * sizes[0]] + Ucur
             self.rtr = [[0] * sizes[0]] + R
             self.trace = A
+            self.ztrace, self.zrtr = Z, [[0] * sizes[0]] + ZR
         return preds
 
 
@@ -329,6 +349,8 @@ def check_equal(eng, ref, preds, rpreds, what):
             np.testing.assert_array_equal(eng.u[noff[l + 1]:noff[l + 2]], ref.u[l + 1], err_msg=f"{what}: CUBA currents {l}")
     np.testing.assert_array_equal(eng.tr, flat(ref.trace), err_msg=f"{what}: traces")
     np.testing.assert_array_equal(eng.trr, flat(ref.rtr), err_msg=f"{what}: recurrent traces")
+    np.testing.assert_array_equal(eng.tz, flat(ref.ztrace), err_msg=f"{what}: CUBA current traces")
+    np.testing.assert_array_equal(eng.trz, flat(ref.zrtr), err_msg=f"{what}: CUBA recurrent current traces")
     assert int(eng.rng[0]) == ref.learn_rng.state, f"{what}: learning PRNG state (number of draws)"
     assert int(eng.rng[1]) == ref.enc_rng.state, f"{what}: encoder PRNG state"
     for names, arr, mine in ((SAT, eng.sat, ref.sat), (OPS, eng.ops, ref.ops)):
@@ -350,16 +372,18 @@ CASES = [
     ("loihi", "c4k3p1-p3-d5", 36, (1, 6, 6), "ottt-o", "latency", "spiking", "count", "transpose", 5, 9),
     ("generic", "p2-c3k2-d4", 36, (1, 6, 6), "ottt-o", "direct", "integrator", "ce_mse", "transpose", 5, 10),
     ("loihi", "c2k3-c3k2s2-d4", 49, (1, 7, 7), "ottt-a", "rate", "integrator", "mse", "transpose", 5, 11),
+    ("loihi", "d6-r5u1-d3", 8, (), "ottt-o", "direct", "integrator", "ce_mse", "transpose", 6, 12),
+    ("generic", "c2k2-c3k2u2-d4", 36, (1, 6, 6), "ottt-a", "direct", "integrator", "ce_mse", "transpose", 5, 13),
 ]
 
 
-def build(case, shadow=-1, lr=1.0, gain=4.0):
+def build(case, shadow=-1, lr=1.0, gain=4.0, cuba_trace="exact"):
     prof_name, arch, n_in, shape, rule, enc, ro, loss, fb, T, seed = case
     prof = load_profile(prof_name)
     cfg = NetworkConfig(sizes=(n_in, 3 if arch.endswith("d3") else 4 if arch.endswith("d4") else 5),
                         arch=arch, input_shape=shape, timesteps=T, encoder=enc, readout=ro, loss=loss,
                         feedback=fb, rule=rule, lr=lr, lr_schedule="constant", init_gain=gain,
-                        shadow_weight_bits=shadow, seed=seed)
+                        shadow_weight_bits=shadow, seed=seed, cuba_trace=cuba_trace)
     state = init_state(cfg, prof)
     rng = np.random.default_rng(500 + seed)
     thr = prof.neuron.threshold << prof.neuron.input_shift
@@ -404,12 +428,32 @@ def test_shadow_and_nearest_rounding_conv():
     run_both(CASES[2], shadow=12)
 
 
-@pytest.mark.parametrize("field", ["per_pair", "rec_k_delta", "ignore_ku", "pool_q"])
+@pytest.mark.parametrize("case", [CASES[3], CASES[4], CASES[6], CASES[11], CASES[12]],
+                         ids=["conv", "recurrent", "dense", "hidden-recurrent", "hidden-conv"])
+def test_cuba_trace_choice_bit_exact(case):
+    """The exact CUBA trace (the default, checked by every case above) fills the current traces;
+    the plain one (cuba_trace="plain") keeps none and still matches the reference bit for bit."""
+    run_both(case, cuba_trace="plain")
+    runs = {}
+    for choice in ("exact", "plain"):
+        cfg, eng, ref, rng = build(case, cuba_trace=choice)
+        x = rng.uniform(0.0, 1.0, size=(2, cfg.sizes[0]))
+        eng.run(eng.prepare(x), rng.integers(0, cfg.sizes[-1], size=2), np.arange(2), True)
+        runs[choice] = eng
+    assert runs["exact"].tz.any() or runs["exact"].trz.any(), "the exact trace kept no current trace"
+    assert not runs["plain"].tz.any() and not runs["plain"].trz.any()
+    t = OPS.index("trace_updates")
+    for l, sp in enumerate(cfg.layers):
+        if sp.k_u and sp.learned:
+            assert runs["exact"].ops[l, t] == 2 * runs["plain"].ops[l, t], f"layer {l}: the current trace is not counted"
+
+
+@pytest.mark.parametrize("field", ["per_pair", "rec_k_delta", "ignore_ku", "pool_q", "z_delta"])
 def test_reference_is_sensitive(field):
     """The comparison notices a one-rule change in the reference: conv updates rounded pair by pair
     instead of once per shared weight, the recurrent trace decaying with another shift, CUBA
-    currents ignored, the pool's fixed mantissa halved."""
-    case = {"per_pair": CASES[0], "rec_k_delta": CASES[4], "ignore_ku": CASES[6], "pool_q": CASES[1]}[field]
+    currents ignored, the pool's fixed mantissa halved, the exact CUBA trace's impulse off by one."""
+    case = {"per_pair": CASES[0], "rec_k_delta": CASES[4], "ignore_ku": CASES[6], "pool_q": CASES[1], "z_delta": CASES[6]}[field]
     cfg, eng, ref, rng = build(case)
     if field == "pool_q":
         ref.M = [m // 2 for m in ref.M]

@@ -1,7 +1,6 @@
-"""Float OTTT reference for layer kinds (kernels/ottt_float_layers.py): plain SGD, OTTT_O / OTTT_A."""
+"""Float OTTT / BPTT reference for layer kinds (kernels/ottt_float_layers.py): SGD, momentum or Adam,
+OTTT_O / OTTT_A."""
 from __future__ import annotations
-
-import numpy as np
 
 from ..kernels.ottt_float_layers import FloatLayerNet
 from ..kernels.pack import float_input
@@ -26,8 +25,12 @@ class FloatLayers(Backend):
             self.net.run(xin[0], y, order, learn, preds, self.rng)
 
     def optimizer_state(self):
-        # plain SGD keeps no moments; the checkpoint schema's optimizer group is written as zeros
-        return {"M1": np.zeros_like(self.W), "M2": np.zeros_like(self.W), "step": np.zeros(1, np.int64)}
+        return {"M1": self.net.M1, "M2": self.net.M2, "step": self.net.step}
+
+    def load_optimizer_state(self, d):
+        self.net.M1[:] = d["M1"]
+        self.net.M2[:] = d["M2"]
+        self.net.step[:] = d["step"]
 
     def set_lr(self, lr):
         self.net.lr = lr

@@ -41,6 +41,8 @@ class IntOttt(Backend):
         self._out = [np.zeros(cfg.sizes[-1], np.int64) for _ in range(3)]
         self.u = np.zeros(n_all, np.int64)       # CUBA currents (layers with k_u > 0)
         self.trr = np.zeros(n_all, np.int64)     # recurrent layers' own-spike traces
+        self.tz = np.zeros(n_tr, np.int64)       # CUBA layers' current traces (exact trace, kernels/trace.py)
+        self.trz = np.zeros(n_all, np.int64)
         self._wacc = np.zeros(max([lay.n_weights for lay in cfg.layers if lay.kind == CONV], default=1), np.int64)
         self._params_key = self._narrow_key = None
         self._row = (np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
@@ -76,7 +78,7 @@ class IntOttt(Backend):
         outsum, counts, first = self._out
         idx, gneg, jdx, aval, mult, dbuf, c32 = self._row
         wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
-        st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng, self.u, self.trr)
+        st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng, self.u, self.trr, self.tz, self.trz)
         sc = Scratch(idx, gneg, jdx, aval, mult, dbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg,
                      self._wacc)
         cnt = Counters(self.sat, self.ops)

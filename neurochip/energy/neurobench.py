@@ -46,8 +46,9 @@ def footprint(engine) -> Footprint:
     """Bytes of the network's state at the profile's true bit widths (packed), next to float32.
 
     Inference: weights, biases (at the membrane width: they are added into it), membranes.
-    Training adds: shadow weights (mixed precision), traces (every presynaptic neuron), error
-    values (every neuron of layers 1..L), OTTT_A accumulators, fixed random feedback matrices."""
+    Training adds: shadow weights (mixed precision), traces (every presynaptic neuron), current
+    traces (every input of a learned CUBA layer under the exact trace), error values (every neuron
+    of layers 1..L), OTTT_A accumulators, fixed random feedback matrices."""
     cfg, p = engine.cfg, engine.profile
     sizes = cfg.sizes
     n_w = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -66,6 +67,11 @@ def footprint(engine) -> Footprint:
         items.append(("shadow_weights", "training", n_w, engine.ilay.learn_bits))
     items += [("traces", "training", n_pre, p.learning.trace_bits),
               ("errors", "training", n_post, p.learning.error_bits)]
+    # the exact CUBA trace (docs/layers.md): one current trace per input of a learned CUBA layer
+    n_cur = sum(lay.n_in + (lay.n_out if lay.kind == 3 else 0) for lay in cfg.layers
+                if lay.k_u and lay.learned) if cfg.cuba_trace == "exact" else 0
+    if n_cur:
+        items.append(("current_traces", "training", n_cur, p.learning.trace_bits))
     if cfg.rule == "ottt-a":
         items.append(("accumulators", "training", n_w, p.learning.accumulator_bits))
     if cfg.feedback == "random" and n_fb:

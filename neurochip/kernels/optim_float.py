@@ -14,8 +14,9 @@ TH_MIN = 0.05      # learned thresholds are kept at or above this (threshold uni
 
 
 @nb.njit(**NJIT)
-def _opt_step(W, G, M1, M2, lo, hi, lp, step):
-    """Apply one optimizer step to W[lo:hi] with gradient G[lo:hi]; G is cleared."""
+def param_step(W, G, M1, M2, lo, hi, lp, step):
+    """Apply one optimizer step to W[lo:hi] with gradient G[lo:hi]; G is cleared (also the float
+    layer reference's step, kernels/ottt_float_layers.py)."""
     lr = lp.lr
     opt = lp.opt
     if opt == 0:
@@ -55,11 +56,11 @@ def optimizer_step(net, lp, prm):
     gain = lp.sws_gain
     if gain > 0:
         sws_backward(V, G, net.sizes, net.woff, gain)
-        _opt_step(V, G, M1, M2, 0, n_ff, lp, step)
+        param_step(V, G, M1, M2, 0, n_ff, lp, step)
         sws_forward(V, W, net.sizes, net.woff, gain)
-        _opt_step(W, G, M1, M2, n_ff, nW, lp, step)
+        param_step(W, G, M1, M2, n_ff, nW, lp, step)
     else:
-        _opt_step(W, G, M1, M2, 0, nW, lp, step)
+        param_step(W, G, M1, M2, 0, nW, lp, step)
     if net.thoff >= 0:
         for m in range(net.thoff, nW):
             W[m] = max(W[m], TH_MIN)

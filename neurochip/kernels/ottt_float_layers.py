@@ -11,8 +11,11 @@ weight 2^-shift, a conv's share W[ci, ky, kx, co]), so
     gradient G[w] += sum over synapses of g_i a_j                      (OTTT eq. 4: g_u[t] a[t]^T)
 
 with traces ``a <- lambda_post a + s`` (OTTT eq. 4; a recurrent layer's own-spike trace
-``a_rec <- lambda a_rec + s(t-1)`` decays with its own leak, as the integer kernel's). Plain SGD,
-every step (OTTT_O) or once per sample (OTTT_A). A reference, not a fast path: the integer kernels
+``a_rec <- lambda a_rec + s(t-1)`` decays with its own leak, as the integer kernel's). A CUBA
+layer's exact trace (``cuba_trace="exact"``, docs/layers.md) filters the input twice,
+``z <- lambda_u z + s``, ``a <- lambda_post a + z`` (``"plain"``: ``z = s``). SGD, momentum or
+Adam (the dense float kernels' step, kernels/optim_float.py), every step (OTTT_O) or once per
+sample (OTTT_A). A reference, not a fast path: the integer kernels
 are the simulator; this is what their arithmetic approximates. Encoders, readouts, losses and
 surrogates are the dense float reference's (kernels/lif_float.py, kernels/losses.py).
 """
@@ -22,7 +25,9 @@ import numpy as np
 
 from ..layers import CONV, POOL, RECURRENT
 from .lif_float import encode, surrogate_f
+from .pack_float import float_learn
 from .losses import membrane_error, spike_error
+from .optim_float import param_step
 
 
 def synapse_arrays(spec):
@@ -66,6 +71,8 @@ class FloatLayerNet:
         lam = lambda k: 1.0 - 2.0 ** -k if k > 0 else 0.0    # noqa: E731
         self.lam = [lam(k) for k in ks]
         self.lam_u = [lam(sp.k_u) for sp in self.specs]
+        # the current's decay in the trace: the exact CUBA eligibility, or 0 (the plain trace)
+        self.lam_tr = self.lam_u if cfg.cuba_trace == "exact" else [0.0] * len(self.specs)
         self.pool_w = [2.0 ** -sp.shift if sp.kind == POOL else 0.0 for sp in self.specs]
         self.ge = profile.neuron.compare == ">="
         self.subtract = profile.neuron.reset == "subtract"
@@ -74,6 +81,18 @@ class FloatLayerNet:
         self.sg_p = param_of(cfg.surrogate, cfg.surrogate_param)
         self.lr = cfg.lr
         self.G = np.zeros_like(W)
+        # optimizer (the dense float kernels' rule, kernels/optim_float.py): moments and step count
+        self.lp = float_learn(cfg)
+        self.M1, self.M2 = np.zeros_like(W), np.zeros_like(W)
+        self.step = np.zeros(1, np.int64)
+
+    def opt_step(self, G):
+        """One optimizer step of the learned weights from gradient ``G`` (float64, the feed-forward
+        part; consumed): SGD, momentum or Adam exactly as the dense float kernels
+        (kernels/optim_float.py ``param_step``, the shared weights of a conv included), counted in
+        ``self.step`` (Adam's bias correction)."""
+        self.step[0] += 1
+        param_step(self.W, G, self.M1, self.M2, 0, self.lay.n_ff, self.lp._replace(lr=float(self.lr)), int(self.step[0]))
 
     def _w(self, l):
         o = self.lay.woff[l]
@@ -108,6 +127,8 @@ class FloatLayerNet:
             s = [np.zeros(sizes[l]) for l in range(L + 1)]
             a = [np.zeros(sizes[l]) for l in range(L)]
             ar = [np.zeros(sizes[l + 1]) for l in range(L)]
+            z = [np.zeros(sizes[l]) for l in range(L)]            # CUBA current traces (exact trace)
+            zr = [np.zeros(sizes[l + 1]) for l in range(L)]
             outsum, counts, first = np.zeros(sizes[-1]), np.zeros(sizes[-1]), np.full(sizes[-1], T, np.int64)
             self.G[:] = 0
             rec_steps = []
@@ -142,12 +163,15 @@ class FloatLayerNet:
                 first[(s[L] > 0) & (first == T)] = t
                 if not learn:
                     continue
-                # traces (OTTT eq. 4): of each layer's input, decaying with its consumer's leak
+                # traces (OTTT eq. 4): of each layer's input, decaying with its consumer's leak; a
+                # CUBA layer's exact trace filters the input by the current's decay first (z)
                 for l in range(L):
                     if l == 0 or specs[l].kind != POOL:
-                        a[l] = self.lam[l] * a[l] + s[l]
+                        z[l] = self.lam_tr[l] * z[l] + s[l]
+                        a[l] = self.lam[l] * a[l] + z[l]
                     if specs[l].kind == RECURRENT:
-                        ar[l] = self.lam[l] * ar[l] + s_prev[l + 1]
+                        zr[l] = self.lam_tr[l] * zr[l] + s_prev[l + 1]
+                        ar[l] = self.lam[l] * ar[l] + zr[l]
                 g = [None] * (L + 1)
                 eo = np.zeros(sizes[-1])
                 if not spiking_out:
@@ -165,6 +189,7 @@ class FloatLayerNet:
                         wv = np.full(pre.shape, self.pool_w[h]) if widx[0] < 0 else self._w(h)[widx]
                         d = np.bincount(pre, weights=wv * g[h + 1][post], minlength=sizes[h])
                     g[h] = d * self._sg(vpre[h], s[h])
+                Gt = np.zeros(self.lay.n_ff)      # this step's gradient
                 for l, sp in enumerate(specs):
                     if not sp.learned:
                         continue
@@ -174,14 +199,15 @@ class FloatLayerNet:
                     if sp.kind == RECURRENT:
                         pr_, po_, wr_ = self.syn[l][1]
                         G += np.bincount(wr_, weights=g[l + 1][po_] * ar[l][pr_], minlength=sp.n_weights)
-                    self.G[o:o + sp.n_weights] += G
-                    if not rule_a:
-                        self.W[o:o + sp.n_weights] -= (self.lr * G).astype(self.W.dtype)
+                    Gt[o:o + sp.n_weights] = G
+                self.G[:self.lay.n_ff] += Gt
+                if not rule_a:
+                    self.opt_step(Gt)
                 if record is not None:
                     rec_steps.append({"s": [si.copy() for si in s], "g": [gi.copy() if gi is not None else None for gi in g],
                                       "vpre": [vi.copy() if vi is not None else None for vi in vpre]})
             if learn and rule_a:
-                self.W[:self.lay.n_ff] -= (self.lr * self.G[:self.lay.n_ff]).astype(self.W.dtype)
+                self.opt_step(self.G[:self.lay.n_ff].astype(np.float64))
             if record is not None:
                 record.append(rec_steps)
             from ..kernels.decode import decoder_code
@@ -190,7 +216,7 @@ class FloatLayerNet:
 
     # ---- BPTT ------------------------------------------------------------------------------
     def run_bptt(self, X, Y, order, preds, rng, grad_only=False):
-        """Backpropagation through time with the surrogate gradient, once per sample, plain SGD
+        """Backpropagation through time with the surrogate gradient, one optimizer step per sample
         (the dense BPTT reference's rule, kernels/bptt_float.py): the forward pass is taped
         (per step and layer: input values, pre-reset membranes, spikes), then
 
@@ -295,7 +321,7 @@ class FloatLayerNet:
                         wv = np.full(pre.shape, self.pool_w[l]) if widx[0] < 0 else self._w(l)[widx]
                         ds[l] += np.bincount(pre, weights=wv * dI[post], minlength=sizes[l])
             if not grad_only:
-                self.W[:self.lay.n_ff] -= (self.lr * self.G[:self.lay.n_ff]).astype(self.W.dtype)
+                self.opt_step(self.G[:self.lay.n_ff].astype(np.float64))
             preds[nn] = predict(counts, outsum, first, decoder_code(cfg))
 
 

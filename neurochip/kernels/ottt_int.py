@@ -17,7 +17,8 @@ Per time step t of a sample, for weight layers l = 0..L-1 (neuron layers 1..L):
    the current width, ``v = leak(v) + u + bias`` clipped (symmetric) at the membrane width
    (chip-model.md §1; Lava PyLifModelBitAcc with du = 4095), spike ``v > thr`` or ``v >= thr``,
    reset to zero or by subtraction. The readout (integrator) neither spikes nor resets.
-3. trace of the layer's spikes: ``a = decay(a) + (s << F)``, saturated at the trace width.
+3. trace of the layer's spikes: ``a = decay(a) + (s << F)``, saturated at the trace width (a CUBA layer's
+   input, exact trace: ``z = decay_{k_u}(z) + (s << F)``, ``a = decay(a) + z``; kernels/trace.py).
 
 Then, when learning (OTTT eq. 5 and §4.3; chip-model.md §3-5):
 
@@ -46,7 +47,7 @@ from .dense import dense_error, dense_forward, dense_update
 from .error import surrogate_at
 from .losses import membrane_error_int, spike_error_int
 from .state import G_CIN, G_COUT, G_K, lif_of
-from .trace import trace_step
+from .trace import cuba_trace_step, trace_step
 from .update import apply_accumulated
 
 
@@ -60,6 +61,7 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
     ops = cnt.ops
     enc = rp.enc
     k0 = lifs.leak_shift[0]
+    ku0 = lrn.tr_ku[0]      # > 0: a CUBA layer's exact trace (two trace steps)
     r_enc = st.rng[1]
     r_learn = st.rng[0]
     n_draw = 0
@@ -86,15 +88,20 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
                 sj = 1 if x == t else 0
         s[j] = sj
         if learn:
-            a, r_learn, dr, satd = trace_step(tr[j], ij if sj != 0 else 0, k0, lrn.tr_sto,
-                                              lrn.tr_bits, r_learn)
+            if ku0 > 0:
+                z, a, r_learn, dr, satd = cuba_trace_step(st.tz[j], tr[j], ij if sj != 0 else 0, ku0, k0, lrn.tr_sto,
+                                                          lrn.tr_bits, r_learn)
+                st.tz[j] = z
+            else:
+                a, r_learn, dr, satd = trace_step(tr[j], ij if sj != 0 else 0, k0, lrn.tr_sto,
+                                                  lrn.tr_bits, r_learn)
             n_draw += dr
             n_sat += satd
             tr[j] = a
     ops[0, O_ENC] += n_enc
     if learn:
         ops[0, O_PRNG] += n_draw
-        ops[0, O_TRACE] += n0
+        ops[0, O_TRACE] += n0 * (2 if ku0 > 0 else 1)
         cnt.sat[0, S_TRACE] += n_sat
     st.rng[0] = r_learn
     st.rng[1] = r_enc
@@ -102,7 +109,8 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
 
 @nb.njit(**NJIT_INNER)
 def trace_layer(l, net, lifs, lrn, st, cnt):
-    """Traces of neuron layer l (a hidden layer: presynaptic for weight layer l) after its spikes."""
+    """Traces of neuron layer l (a hidden layer: presynaptic for weight layer l) after its spikes
+    (a CUBA weight layer l with the exact trace: the current trace, then the trace of it)."""
     tr = st.tr
     pre = net.noff[l]
     k = lifs.leak_shift[l]
@@ -110,16 +118,22 @@ def trace_layer(l, net, lifs, lrn, st, cnt):
     r_learn = st.rng[0]
     n_draw = 0
     n_sat = 0
+    ku = lrn.tr_ku[l]
     for i in range(net.sizes[l]):
-        a, r_learn, dr, satd = trace_step(tr[pre + i], imp1 if st.s[pre + i] else 0, k, lrn.tr_sto,
-                                          lrn.tr_bits, r_learn)
+        if ku > 0:
+            z, a, r_learn, dr, satd = cuba_trace_step(st.tz[pre + i], tr[pre + i], imp1 if st.s[pre + i] else 0, ku, k,
+                                                      lrn.tr_sto, lrn.tr_bits, r_learn)
+            st.tz[pre + i] = z
+        else:
+            a, r_learn, dr, satd = trace_step(tr[pre + i], imp1 if st.s[pre + i] else 0, k, lrn.tr_sto,
+                                              lrn.tr_bits, r_learn)
         n_draw += dr
         n_sat += satd
         tr[pre + i] = a
     st.rng[0] = r_learn
     cnt.ops[l, O_PRNG] += n_draw
     cnt.sat[l, S_TRACE] += n_sat
-    cnt.ops[l, O_TRACE] += net.sizes[l]
+    cnt.ops[l, O_TRACE] += net.sizes[l] * (2 if ku > 0 else 1)
 
 
 @nb.njit(**NJIT_INNER)
@@ -199,6 +213,9 @@ def run_int(X, imp, Y, order, learn, net, lifs, lrn, rp, wts, st, sc, cnt, preds
             st.u[k] = 0
         for k in range(st.trr.shape[0]):
             st.trr[k] = 0
+            st.trz[k] = 0
+        for k in range(st.tz.shape[0]):
+            st.tz[k] = 0
         for i in range(n_out):
             outsum[i] = 0
             counts[i] = 0

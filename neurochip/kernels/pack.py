@@ -152,7 +152,9 @@ def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay
                       acc_frac=int(l.accumulator_frac_bits), w_bits=int(ilay.learn_bits),
                       shadow=int(ilay.shadow_extra), random_fb=cfg.feedback == "random",
                       update_shift=np.asarray(ilay.update_shift, np.int64),
-                      qerr=np.asarray(ilay.q, np.int64))
+                      qerr=np.asarray(ilay.q, np.int64),
+                      tr_ku=np.array([layer.k_u if cfg.cuba_trace == "exact" and layer.learned else 0
+                                     for layer in layers], np.int64))
     mix_ce = int(round((1 - CE_MSE_MIX) * 256))
     rp = RunParams(T=int(cfg.timesteps), enc=ENCODERS.index(cfg.encoder), loss=LOSSES.index(cfg.loss),
                    dec=decoder_code(cfg), c_log2e=fx.log2e_scale(thr),

@@ -10,7 +10,8 @@ through time; the recurrent synapses learn ``dR = -eta g(t) a_rec(t)`` from the 
 layer's own spikes as they arrive through the recurrent synapses,
 ``a_rec(t) = decay_k(a_rec(t-1)) + s(t-1) 2^F`` (k: the layer's own leak, the neurons these
 synapses drive; kernels/trace.py rounding, drawn from the learning PRNG right before the
-layer's neuron update), kept in ``st.trr``. The error sent to the layer below goes through the
+layer's neuron update), kept in ``st.trr`` (a CUBA layer with the exact trace: the trace of the
+current trace ``st.trz``, kernels/trace.py ``cuba_trace_step``). The error sent to the layer below goes through the
 feed-forward rows only (kernels/dense.py ``dense_error`` reads rows 0..n_in-1). Updates visit
 (non-zero trace x non-zero error) pairs row by row, input rows then recurrent rows, one
 stochastic draw per pair in that order (the dense rule, kernels/dense.py).
@@ -27,7 +28,7 @@ from ..counters import (O_ACC, O_DENSE, O_EFF, O_PRE_EV, O_PRE_VAL, O_PRNG, O_SY
 from ..fixedpoint import MASK32, NJIT, sat, shift_round, xorshift32
 from .cuba import neurons_step
 from .dense import scramble_multiplier
-from .trace import trace_step
+from .trace import cuba_trace_step, trace_step
 from .update import write_weight
 
 U = np.uint64
@@ -76,15 +77,21 @@ def rec_forward(l, net, lif, k_u, rec, learn, lifs, lrn, wts, st, sc, cnt):
             n_draw = 0
             n_sat = 0
             k = lifs.leak_shift[l]
+            ku = lrn.tr_ku[l]
             for j in range(npost):
-                a, r_learn, dr, satd = trace_step(trr[post + j], imp1 if s[post + j] else 0, k, lrn.tr_sto,
-                                                  lrn.tr_bits, r_learn)
+                if ku > 0:
+                    z, a, r_learn, dr, satd = cuba_trace_step(st.trz[post + j], trr[post + j], imp1 if s[post + j] else 0,
+                                                              ku, k, lrn.tr_sto, lrn.tr_bits, r_learn)
+                    st.trz[post + j] = z
+                else:
+                    a, r_learn, dr, satd = trace_step(trr[post + j], imp1 if s[post + j] else 0, k, lrn.tr_sto,
+                                                      lrn.tr_bits, r_learn)
                 n_draw += dr
                 n_sat += satd
                 trr[post + j] = a
             st.rng[0] = r_learn
             cnt.ops[l, O_PRNG] += n_draw
-            cnt.ops[l, O_TRACE] += npost
+            cnt.ops[l, O_TRACE] += npost * (2 if ku > 0 else 1)
             cnt.sat[l, S_TRACE] += n_sat
     ops = cnt.ops
     ops[l, O_PRE_EV] += nev

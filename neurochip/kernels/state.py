@@ -90,6 +90,7 @@ class LearnParams(NamedTuple):
     random_fb: bool       # fixed random feedback instead of transposed weights
     update_shift: np.ndarray  # int64[L] s of dm = -(g a lr_mant) >> s
     qerr: np.ndarray          # int64[L] fractional bits q of layer l's weights
+    tr_ku: np.ndarray         # int64[L] k_u of layer l's current trace (exact CUBA trace, kernels/trace.py); 0: none
 
 
 class RunParams(NamedTuple):
@@ -127,6 +128,8 @@ class NeuronState(NamedTuple):
     rng: np.ndarray       # int64[2]: learning PRNG, encoder PRNG (xorshift32 states)
     u: np.ndarray         # CUBA synaptic currents (flat like v; used where k_u > 0)
     trr: np.ndarray       # traces of recurrent layers' own spikes (flat like v; kernels/recurrent.py)
+    tz: np.ndarray        # current traces of CUBA layers' inputs (flat like tr; kernels/trace.py cuba_trace_step)
+    trz: np.ndarray       # current traces of CUBA recurrent layers' own spikes (flat like trr)
 
 
 class Scratch(NamedTuple):

@@ -3,6 +3,10 @@
 ``a = decay(a) + impulse`` (impulse on a spike or graded input), saturated at ``tr_bits``; the
 decay ``a (1 - 2^-k)`` rounds down, or stochastically with a draw from the learning PRNG (Loihi's
 traces, lava-semantics.md §5.3). Functional: the PRNG state goes in and comes back.
+
+A CUBA layer's exact eligibility (docs/layers.md "CUBA layers: the exact OTTT trace") is the input
+filtered twice: a current trace ``z = decay_{k_u}(z) + impulse`` and the trace of it,
+``a = decay_k(a) + z`` (:func:`cuba_trace_step`), each a :func:`trace_step`.
 """
 from __future__ import annotations
 
@@ -38,4 +42,14 @@ def trace_step(a, impulse, k, stochastic, bits, rng):
     return a, rng, dr, 0
 
 
-__all__ = ["trace_decay", "trace_step"]
+@nb.njit(**NJIT)
+def cuba_trace_step(z, a, impulse, k_u, k, stochastic, bits, rng):
+    """The exact trace of a CUBA layer's input: the current trace ``z`` (decay ``k_u``, impulse as
+    the plain trace's), then ``a`` (decay ``k``) with ``z`` as its impulse; both saturate at
+    ``bits`` and draw in that order. Returns (z', a', rng', draws, saturations)."""
+    z, rng, d1, s1 = trace_step(z, impulse, k_u, stochastic, bits, rng)
+    a, rng, d2, s2 = trace_step(a, z, k, stochastic, bits, rng)
+    return z, a, rng, d1 + d2, s1 + s2
+
+
+__all__ = ["trace_decay", "trace_step", "cuba_trace_step"]

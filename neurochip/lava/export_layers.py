@@ -296,7 +296,7 @@ def reference_layers(engine, R: np.ndarray):
     T = rp.T
     preds = np.zeros(-(-steps // T), np.int64)
     z = lambda: np.zeros(n_all, np.int64)      # noqa: E731
-    st = NeuronState(z(), z(), z(), z(), z(), z(), np.zeros(2, np.int64), z(), z())
+    st = NeuronState(z(), z(), z(), z(), z(), z(), np.zeros(2, np.int64), z(), z(), z(), z())
     n_out = int(b.lay.sizes[-1])
     sc = Scratch(*b._row, np.zeros(n_all, np.int64), np.zeros(n_out, np.int64),
                  np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), b.lut_exp, b.lut_sg, b._wacc)
