@@ -444,21 +444,16 @@ def test_lava_learning_bit_exact_random_chains_slow(block):
 
 @need_lava
 @pytest.mark.slow
-def test_lava_learning_fixed_random_feedback_slow():
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_lava_learning_fixed_random_feedback_slow(recurrent):
+    """Learning hidden layers (fixed random feedback): 8 dense ones, or 10 recurrent ones."""
     _lava()
-    _, ems, changed = check_chains([], n_in=9, steps=120, dfa_seeds=list(range(300, 308)))
+    kw = {"rec_seeds": list(range(400, 410))} if recurrent else {"dfa_seeds": list(range(300, 308))}
+    chains, ems, changed = check_chains([], n_in=9, steps=150 if recurrent else 120, **kw)
     assert changed > 100 and sum(e.counts["nonzero_hidden_deltas"] for e in ems) > 40
-
-
-@need_lava
-@pytest.mark.slow
-def test_lava_learning_recurrent_hidden_slow():
-    _lava()
-    chains, ems, changed = check_chains([], n_in=9, steps=150, rec_seeds=list(range(400, 410)))
-    assert changed > 150 and sum(e.counts["nonzero_hidden_deltas"] for e in ems) > 40
-    kinds = {(c[0].hidden_learn.rule.encoding, c[0].hidden_learn.recurrent_rule is None,
-              c[0].hidden_learn.recurrent_sign_mode) for c in chains}
-    assert len(kinds) >= 4
+    if recurrent:
+        hls = [c[0].hidden_learn for c in chains]
+        assert len({(h.rule.encoding, h.recurrent_rule is None, h.recurrent_sign_mode) for h in hls}) >= 4
 
 
 @need_lava
