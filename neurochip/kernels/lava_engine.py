@@ -485,7 +485,7 @@ def ll_recurrent_in(tau, LH, LR):
 @nb.njit(**NJIT)
 def ll_share_post(LH, LR):
     """The recurrent LearningDense receives the hidden neurons' y-traces and bAPs as the input one
-    does (one OutPort fanning out to both; lava-semantics.md §5.4): copy what ``ll_neurons`` wrote.
+    does (one OutPort fanning out to both; lava-semantics.md §5.6): copy what ``ll_neurons`` wrote.
     Both have the same t_epoch (checked by HiddenLearnSpec), so their bAP times agree."""
     ty, ylast, rty, rylast = LH[20], LH[21], LR[20], LR[21]
     for i in range(ty.shape[0]):
