@@ -1172,7 +1172,8 @@ def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: 
     (``.exact``, ``.weights_differing``, ``.to_dict()``; ``docs/lava_learning.md``).
 
     ``hidden``: a hidden layer of that size (0: the input feeds the learning output layer), or
-    ``arch`` the same in the layer grammar (``"d32"``; conv, pool, recurrent and CUBA layers are
+    ``arch`` the same in the layer grammar (``"d32"``, or ``"r32"`` with ``feedback="random"``: a
+    recurrent hidden layer learning its input and recurrent weights; conv, pool and CUBA layers are
     refused with the reason);
     ``feedback``: ``"none"`` (only the output layer learns) or ``"random"`` (the hidden layer learns
     too, by fixed random feedback). ``lava=False`` runs the emulation only (Lava not needed).
@@ -1187,8 +1188,9 @@ def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: 
 
     if samples < 1:
         raise NeurochipError(f"--samples must be at least 1, got {samples}")
+    recurrent = False
     if arch is not None:
-        hidden = _learn_arch(arch, hidden)
+        hidden, recurrent = _learn_arch(arch, hidden, feedback)
     if lava:
         from .lava.compat import require_lava
 
@@ -1196,6 +1198,8 @@ def compare_lava_learning(samples: int = 200, *, dataset: str = "digits", data: 
     kw: dict[str, Any] = {"timesteps": timesteps, "feedback": feedback}
     if hidden:
         kw["hidden"] = hidden
+    if recurrent:
+        kw["recurrent"] = True
     return learning_task.learn_compare(samples, seed, n_test=test_samples, dataset=dataset, data=data, lava=lava, **kw)
 
 
@@ -1583,9 +1587,10 @@ def plot_energy(source: "EnergyReport | Mapping[str, Any] | NetworkLike", *, pro
 
 # ---- helpers ------------------------------------------------------------------------------------
 
-def _learn_arch(arch: str, hidden: int) -> int:
-    """The hidden size of an ``arch`` that Lava's learning engine can learn (one dense hidden layer
-    or none), or a one-line error naming the layer it cannot (docs/layers.md "Lava")."""
+def _learn_arch(arch: str, hidden: int, feedback: str = "none") -> tuple[int, bool]:
+    """(hidden size, recurrent) of an ``arch`` that Lava's learning engine can learn (one dense or
+    recurrent hidden layer, or none; a recurrent one learns, so it needs ``feedback="random"``), or a
+    one-line error naming the layer it cannot (docs/layers.md "Lava")."""
     from .layers import CONV, POOL, RECURRENT, parse_arch, weight_layers
 
     if hidden:
@@ -1595,15 +1600,17 @@ def _learn_arch(arch: str, hidden: int) -> int:
     specs = weight_layers(parse_arch(arch, big * big, 10, (1, big, big) if tokens[0][:1] in "cpa" else ()))
     for i, sp in enumerate(specs):
         why = {CONV: "its weights are shared across positions and LearningDense learns one weight per synapse",
-               POOL: "pooling has no learned weights and no LearningDense form",
-               RECURRENT: "recurrent learning through LearningDense is not exported yet"}.get(sp.kind)
+               POOL: "pooling has no learned weights and no LearningDense form"}.get(sp.kind)
+        if sp.kind == RECURRENT and feedback != "random":
+            why = ("recurrent hidden layers are exported as learning layers only (two LearningDense, the second "
+                   "from its spikes back to its input): add --feedback random")
         if why is None and sp.k_u:
             why = "the learning emulation models current-less neurons only"
         if why:
             raise NeurochipError(f"layer {i} ({sp.token}) cannot learn in Lava: {why} (docs/layers.md)")
     if len(specs) > 2:
         raise NeurochipError(f"layer 1 ({specs[1].token}): Lava learning runs at most one hidden layer")
-    return specs[0].n_out if len(specs) == 2 else 0
+    return (specs[0].n_out, specs[0].kind == RECURRENT) if len(specs) == 2 else (0, False)
 
 
 def _progress_factory(progress: bool | ProgressFactory) -> ProgressFactory | None:

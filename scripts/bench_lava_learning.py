@@ -13,6 +13,8 @@ asserts that the weights after learning, every output spike and every pre-reset 
 identical, then prints steps/s and samples/s of each and the ratio. ``--data digits`` uses the
 first N digits training samples instead of Bernoulli noise; ``--feedback random`` makes the 64-128
 layer learn too (its own LearningDense and OtttLIF, fed the output deltas through a fixed Dense).
+The full digits runs (``measure_digits``) include a recurrent hidden layer (``r128``: a second
+LearningDense from the hidden neurons back to themselves, docs/lava_learning.md §6).
 
 Timing:
 * Lava: compile + start-up + the first step are timed apart; steps/s is over the remaining steps
@@ -133,19 +135,19 @@ def print_learning(r: dict) -> None:
     print(f"  ratio       {r['ratio']:>12,.0f}x   (end to end {r['ratio_end_to_end']:,.0f}x)")
 
 
-def native_accuracy(hidden: int, feedback: str, n_train: int = 1437, seed: int = 0) -> float:
+def native_accuracy(hidden: int, feedback: str, recurrent: bool = False, n_train: int = 1437, seed: int = 0) -> float:
     """neurochip's native on-chip OTTT_O (integer kernel, loihi profile) on the task of
     ``learn_compare``: rate input, T = 8, spiking readout, MSE, lr 0.0625 (the rate the Lava rule
     realises), one pass over the first ``n_train`` digits training samples in order; test accuracy
-    on the 360 test samples."""
+    on the 360 test samples. ``recurrent``: the hidden layer is ``r<hidden>``."""
     from neurochip.engine import Engine, accuracy
     from neurochip.network import NetworkConfig
     from neurochip.profile import load_profile
 
     ds = load_dataset("digits", None, seed)
-    sizes = (SIZES[0], hidden, SIZES[-1]) if hidden else (SIZES[0], SIZES[-1])
+    sizes = (SIZES[0], hidden, SIZES[-1]) if hidden and not recurrent else (SIZES[0], SIZES[-1])
     cfg = NetworkConfig(sizes=sizes, timesteps=8, encoder="rate", readout="spiking", loss="mse", lr=0.0625,
-                        lr_schedule="constant", feedback=feedback, seed=seed)
+                        lr_schedule="constant", feedback=feedback, seed=seed, arch=f"r{hidden}" if recurrent else "")
     eng = Engine(cfg, load_profile("loihi"))
     eng.run(eng.prepare(ds.x_train[:n_train]), ds.y_train[:n_train], np.arange(n_train), True)
     pred = eng.run(eng.prepare(ds.x_test), ds.y_test, np.arange(len(ds.y_test)), False)
@@ -155,7 +157,9 @@ def native_accuracy(hidden: int, feedback: str, n_train: int = 1437, seed: int =
 DIGITS_RUNS = (("64-10", {}, (0, "transpose")),
                ("64-128-10, hidden fixed", {"hidden": 128}, None),
                ("64-128-10, hidden learns, random feedback", {"hidden": 128, "feedback": "random"}, (128, "random")),
-               ("64-128-10, hidden learns, transposed feedback", None, (128, "transpose")))
+               ("64-128-10, hidden learns, transposed feedback", None, (128, "transpose")),
+               ("64-r128-10, recurrent hidden learns, random feedback",
+                {"hidden": 128, "feedback": "random", "recurrent": True}, (128, "random", True)))
 
 
 def measure_digits(lava: bool = True, progress=print) -> dict:

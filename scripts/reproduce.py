@@ -140,7 +140,7 @@ def _lava(progress):
     rows = [("128-10 learns", B.bench_learning()), ("`--feedback random` (both layers learn)",
                                                     B.bench_learning(feedback="random"))]
     out[LAVA_LEARNING].update(B.speed_block(rows, (l0, _load())))
-    progress("  full digits in Lava and neurochip (64-10, hidden fixed, random feedback)")
+    progress("  full digits in Lava and neurochip (64-10, hidden fixed, random feedback, recurrent hidden)")
     out[LAVA_LEARNING].update(B.digits_blocks(B.measure_digits(True, progress)))
     for label, r in rows:
         if not r["identical"]:

@@ -506,6 +506,24 @@ def test_compare_lava_learning(monkeypatch):
     assert nc.compare_lava_learning(10, test_samples=5, lava=False).exact is None   # no Lava needed
 
 
+def test_compare_lava_learning_recurrent_hidden():
+    """arch "r16" with random feedback: a recurrent hidden layer whose input and recurrent weights
+    both learn in the emulation of Lava's engine (no Lava needed)."""
+    from neurochip.lava.learning_task import digits_task
+    from neurochip.lava.learning_emulator import emulate
+    from neurochip.lava.learning_spec import truncated
+
+    res = nc.compare_lava_learning(20, test_samples=5, arch="r16", feedback="random", lava=False)
+    assert res.hidden == "recurrent, learning, fixed random feedback" and res.network == [64, 16, 10]
+    assert res.weights_total == 64 * 16 + 16 * 16 + 16 * 10 and res.learning.hidden_recurrent_dw
+    task = digits_task(20, 5, 0, hidden=16, feedback="random", recurrent=True)
+    hl = task.net.hidden_learn
+    em = emulate(task.net, task.R, task.TF)
+    assert np.count_nonzero(em.hidden_recurrent_weights != truncated(hl.recurrent)) > 20
+    with pytest.raises(nc.NeurochipError, match="fixed random feedback only"):
+        digits_task(5, 5, 0, hidden=16, recurrent=True)
+
+
 def test_cli_prints_the_class_warning_once(tmp_path):
     """The CLI prints its own 'Warning: ...' line; the API's UserWarning is not printed twice."""
     rng = np.random.default_rng(1)

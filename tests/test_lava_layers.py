@@ -103,3 +103,19 @@ def test_lava_learn_refuses_layer_kinds(arch, msg):
     from neurochip.cli import main
     res = CliRunner().invoke(main, ["lava", "learn", "--arch", arch, "--samples", "2"])
     assert res.exit_code == 2 and res.output.strip().splitlines()[-1].startswith(msg), res.output
+
+
+@pytest.mark.parametrize("arch,msg", [("r16", "Error: layer 0 (r16) cannot learn in Lava: recurrent hidden layers are "
+                                               "exported as learning layers only"),
+                                      ("r16 --feedback random --hidden 8", "Error: give --hidden or --arch, not both"),
+                                      ("d16-r8 --feedback random", "Error: layer 1 (r8): Lava learning runs at most one"),
+                                      ("r16u2 --feedback random", "Error: layer 0 (r16u2) cannot learn in Lava: the "
+                                                                  "learning emulation models current-less neurons"),
+                                      ("c4k3-r8 --feedback random", "Error: layer 0 (c4k3) cannot learn in Lava")])
+def test_lava_learn_recurrent_combinations(arch, msg):
+    """A recurrent hidden layer learns in Lava only with random feedback, alone, current-less."""
+    from neurochip.cli import main
+    args = arch.split()
+    res = CliRunner().invoke(main, ["lava", "learn", "--arch", args[0], "--samples", "2"] + args[1:])
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1].startswith(msg), res.output
+    assert len(res.output.strip().splitlines()) == 1

@@ -24,10 +24,12 @@ import numpy as np
 import pytest
 
 from neurochip.errors import NeurochipError
+from neurochip.kernels import lava_engine as K
 from neurochip.lava.learning_emulator import Emulator, emulate
 from neurochip.lava.learning_graph import lava_rule, run_lava_learning
 from neurochip.lava.learning_spec import (HiddenLearnSpec, HiddenSpec, LearnNet, LearningNeuronSpec, Product, RuleSpec,
-                                          decay_factors, impulse_parts, random_streams, truncated_initial)
+                                          decay_factors, impulse_parts, random_streams, truncated, truncated_initial,
+                                          var_written_rule)
 from neurochip.lava.learning_task import digits_task, lava_lr, learn_compare
 
 HAVE_LAVA = importlib.util.find_spec("lava") is not None
@@ -126,16 +128,47 @@ def dfa_chain(seed: int, n_in: int, steps: int):
     return dataclasses.replace(net, weights=W.astype(np.int32), hidden_learn=hl), TF
 
 
+def rec_chain(seed: int, n_in: int, steps: int):
+    """A random chain whose LEARNING hidden layer is recurrent: a second LearningDense from the hidden
+    neurons back to themselves. Its own weight exponent and sign mode, sometimes its own rule (other
+    rate, seed, fractional x1 tau / impulse: truncated by Lava once its buffer is cleared); the hidden
+    neurons sometimes send signed y-traces with bAPs (the y clip then depends on the shared bAP times)."""
+    import dataclasses
+
+    net, TF = dfa_chain(seed, n_in, steps)
+    hl = net.hidden_learn
+    rng = np.random.default_rng(seed + 900)
+    n_h = hl.weights.shape[0]
+    sm = str(rng.choice(["MIXED", "MIXED", "EXCITATORY", "INHIBITORY"]))
+    Wr = rng.integers(-100, 101, size=(n_h, n_h))
+    if sm != "MIXED":
+        Wr = np.abs(Wr) * (1 if sm == "EXCITATORY" else -1)
+    rule = hl.rule
+    if rng.random() < 0.4:
+        rule = dataclasses.replace(rule, encoding="signed")
+        hl = dataclasses.replace(hl, neuron=dataclasses.replace(hl.neuron, bap=str(rng.choice(["spike", "always"]))))
+    rr = None
+    if rng.random() < 0.6:
+        rr = dataclasses.replace(rule, lr_mant=int(rng.integers(1, 8)), lr_exp=int(rng.integers(-3, 4)),
+                                 x1_tau=float(rng.choice([1.5, 2, 3.7])), x1_impulse=float(rng.choice([20.5, 33.25, 40])),
+                                 rng_seed=int(rng.integers(0, 999)))
+    hl = dataclasses.replace(hl, rule=rule, recurrent=Wr.astype(np.int32), recurrent_exp=int(rng.integers(-1, 2)),
+                             recurrent_sign_mode=sm, recurrent_rule=rr)
+    return dataclasses.replace(net, hidden_learn=hl, period=int(rng.integers(3, 9))), TF
+
+
 def raster(seed: int, steps: int, n_in: int, p: float = 0.45) -> np.ndarray:
     return (np.random.default_rng(seed).random((steps, n_in)) < p).astype(np.int32)
 
 
-def check_chains(seeds, n_in=10, steps=60, dfa_seeds=(), **kw):
+def check_chains(seeds, n_in=10, steps=60, dfa_seeds=(), rec_seeds=(), **kw):
     """Emulate and run in Lava (one runtime); assert bit-identical weights, spikes and membranes
-    (of the learning hidden layer too, for the ``dfa_seeds`` chains)."""
-    R = raster(1000 + (list(seeds) + list(dfa_seeds))[0], steps, n_in)
-    chains = [random_chain(s, n_in, steps, **kw) for s in seeds] + [dfa_chain(s, n_in, steps) for s in dfa_seeds]
-    seeds = list(seeds) + list(dfa_seeds)
+    (of the learning hidden layer too, for the ``dfa_seeds`` and ``rec_seeds`` chains, and its
+    recurrent weights for the latter)."""
+    R = raster(1000 + (list(seeds) + list(dfa_seeds) + list(rec_seeds))[0], steps, n_in)
+    chains = ([random_chain(s, n_in, steps, **kw) for s in seeds] + [dfa_chain(s, n_in, steps) for s in dfa_seeds]
+              + [rec_chain(s, n_in, steps) for s in rec_seeds])
+    seeds = list(seeds) + list(dfa_seeds) + list(rec_seeds)
     ems = [emulate(net, R, tf) for net, tf in chains]
     lvs = run_lava_learning([c[0] for c in chains], R, [c[1] for c in chains])
     total_changed = 0
@@ -151,6 +184,11 @@ def check_chains(seeds, n_in=10, steps=60, dfa_seeds=(), **kw):
             assert np.array_equal(em.hidden_v, lv.hidden_v), what
             assert np.array_equal(em.hidden_weights, lv.hidden_weights), what
             total_changed += int(np.count_nonzero(em.hidden_weights != truncated_initial(net.hidden_learn)))
+        if net.hidden_learn is not None and net.hidden_learn.recurrent is not None:
+            hl = net.hidden_learn
+            assert np.array_equal(em.hidden_recurrent_weights, lv.hidden_recurrent_weights), what
+            total_changed += int(np.count_nonzero(em.hidden_recurrent_weights
+                                                  != truncated(hl.recurrent, 8, hl.recurrent_sign_mode)))
     return chains, ems, total_changed
 
 
@@ -229,6 +267,62 @@ def test_emulation_is_resumable_and_reproducible():
     assert np.array_equal(one.weights, two.weights)
     assert np.array_equal(one.spikes, two.spikes) and np.array_equal(one.v, two.v)
     assert np.array_equal(one.weights, emulate(net, R, TF).weights)
+
+
+def test_recurrent_hidden_starts_samples_from_rest():
+    """A recurrent hidden layer's recurrent input is cleared at every sample start (its reset step):
+    with no teaching signal nothing learns, and at each reset step the hidden membranes equal those
+    of the same chain without recurrence, while between them the recurrence changes them."""
+    import dataclasses
+
+    net, _ = rec_chain(3, 10, 90)
+    hl = net.hidden_learn
+    TF = np.zeros((90, net.n_out), np.int32)
+    R = raster(3, 90, 10)
+    rec = emulate(net, R, TF)
+    ff = emulate(dataclasses.replace(net, hidden_learn=dataclasses.replace(hl, recurrent=None, recurrent_rule=None)), R, TF)
+    interval, offset = net.reset_offset(1)
+    starts = [t - 1 for t in range(1, 91) if t % interval == offset]
+    assert len(starts) > 5 and rec.hidden_spikes.sum() > 20
+    assert np.array_equal(rec.hidden_v[starts], ff.hidden_v[starts])
+    assert not np.array_equal(rec.hidden_v, ff.hidden_v)
+    assert np.array_equal(rec.hidden_recurrent_weights, truncated(hl.recurrent, 8, hl.recurrent_sign_mode))
+
+
+def test_recurrent_emulation_is_resumable_and_var_write_truncates_traces():
+    """Resuming across the recurrent layer's buffer clears gives the same run; and the clears'
+    Var write makes the recurrent rule use int(x1_tau), int(x1_impulse) (Lava's on_var_update)."""
+    import dataclasses
+
+    net, TF = rec_chain(8, 10, 80)
+    rr = dataclasses.replace(net.hidden_learn.rec_rule(), x1_tau=1.5, x1_impulse=20.75)
+    assert var_written_rule(rr) == dataclasses.replace(rr, x1_tau=1.0, x1_impulse=20.0)
+    net = dataclasses.replace(net, hidden_learn=dataclasses.replace(net.hidden_learn, recurrent_rule=rr))
+    R = raster(8, 80, 10)
+    one = emulate(net, R, TF)
+    em = Emulator(net, 80)
+    for n in (1, 6, 30, 43):
+        em.run(R, TF, n)
+    two = em.result(0.0)
+    for a in ("weights", "hidden_weights", "hidden_recurrent_weights", "hidden_v", "v"):
+        assert np.array_equal(getattr(one, a), getattr(two, a)), a
+    LR = em.LR
+    assert (LR[9][K.L_IMPI], LR[9][K.L_IMPF]) == impulse_parts(20.0) and LR[10][0] == decay_factors(var_written_rule(rr))[0]
+    assert np.count_nonzero(one.hidden_recurrent_weights != truncated(net.hidden_learn.recurrent, 8,
+                                                                      net.hidden_learn.recurrent_sign_mode)) > 3
+
+
+def test_recurrent_spec_errors():
+    import dataclasses
+
+    net, _ = rec_chain(2, 10, 20)
+    hl = net.hidden_learn
+    with pytest.raises(NeurochipError, match="recurrent weights must be"):
+        dataclasses.replace(hl, recurrent=np.zeros((2, 3), np.int32))
+    with pytest.raises(NeurochipError, match="t_epoch and encoding"):
+        dataclasses.replace(hl, recurrent_rule=dataclasses.replace(hl.rule, t_epoch=hl.rule.t_epoch + 1))
+    with pytest.raises(NeurochipError, match="without recurrent weights"):
+        dataclasses.replace(hl, recurrent=None, recurrent_rule=hl.rule)
 
 
 def test_signed_encoding_loses_negative_half_on_bap():
@@ -315,9 +409,12 @@ def test_lava_impulse_split_equals_host():
 def test_lava_learning_bit_exact_random_chains():
     """CI set: six random chains in one Lava runtime, all bit-exact, with learning happening."""
     _lava()
-    chains, ems, changed = check_chains([1, 2, 3, 4, 5], n_in=10, steps=48, dfa_seeds=[4])
+    chains, ems, changed = check_chains([1, 2, 3, 4, 5], n_in=10, steps=48, dfa_seeds=[4], rec_seeds=[11, 25])
     assert changed > 20
-    assert chains[-1][0].hidden_learn is not None and ems[-1].counts["nonzero_hidden_deltas"] > 0
+    assert chains[-3][0].hidden_learn is not None and ems[-3].counts["nonzero_hidden_deltas"] > 0
+    for (net, _), em in zip(chains[-2:], ems[-2:]):        # the recurrent hidden layers learned
+        hl = net.hidden_learn
+        assert np.count_nonzero(em.hidden_recurrent_weights != truncated(hl.recurrent, 8, hl.recurrent_sign_mode)) > 3
     assert sum(e.counts["nonzero_deltas"] for e in ems) > 50
     kinds = {(c[0].neuron.mode, c[0].rule.encoding) for c in chains}
     assert len(kinds) >= 3
@@ -347,10 +444,16 @@ def test_lava_learning_bit_exact_random_chains_slow(block):
 
 @need_lava
 @pytest.mark.slow
-def test_lava_learning_fixed_random_feedback_slow():
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_lava_learning_fixed_random_feedback_slow(recurrent):
+    """Learning hidden layers (fixed random feedback): 8 dense ones, or 10 recurrent ones."""
     _lava()
-    _, ems, changed = check_chains([], n_in=9, steps=120, dfa_seeds=list(range(300, 308)))
+    kw = {"rec_seeds": list(range(400, 410))} if recurrent else {"dfa_seeds": list(range(300, 308))}
+    chains, ems, changed = check_chains([], n_in=9, steps=150 if recurrent else 120, **kw)
     assert changed > 100 and sum(e.counts["nonzero_hidden_deltas"] for e in ems) > 40
+    if recurrent:
+        hls = [c[0].hidden_learn for c in chains]
+        assert len({(h.rule.encoding, h.recurrent_rule is None, h.recurrent_sign_mode) for h in hls}) >= 4
 
 
 @need_lava
@@ -408,8 +511,6 @@ def test_lava_lr_mapping():
 
 def test_delta_rounding():
     """floor (neurochip's output error) vs nearest, ties up (its hidden errors): (e * sg) >> n."""
-    from neurochip.kernels import lava_engine as K
-
     lut = np.full(64, 16, np.int64)       # sg = 1.0 everywhere in range
     for rnd, expect in ((0, [-2, -1, -1, 0, 0, 1]), (1, [-1, 0, 0, 0, 1, 1])):      # e / 4
         OP = np.zeros(K.N_PARAMS, np.int64)

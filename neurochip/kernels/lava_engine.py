@@ -11,7 +11,9 @@ builds in Lava, step for step and bit for bit:
 
 or, with a LEARNING hidden layer (fixed random feedback, H_LEARN): input -> LearningDense -> OTTT
 LIF (error mode) -> LearningDense -> OTTT LIF, whose deltas go back (graded ``s_out_err``) through a
-fixed Dense to the hidden neurons' third-factor port. Each LearningDense + its neurons is one
+fixed Dense to the hidden neurons' third-factor port; H_LEARN_REC adds a recurrent hidden layer, a
+second LearningDense from the hidden OTTT LIF's spikes back to its own input, learning with the
+same y-traces and bAPs (``ll_recurrent_in``, ``ll_share_post``). Each LearningDense + its neurons is one
 "learning layer" tuple (below); ``ll_neurons``, ``ll_forward`` and ``ll_learn`` emulate them.
 
 Sources (lava-nc 0.10.0; ``L`` = lava/magma/core/model/py/connection.py,
@@ -126,7 +128,10 @@ L_XTAU = 2          # 1 if x1_tau != 0
 L_IMPI = 3          # floor(x1_impulse)
 L_IMPF = 4          # round(frac(x1_impulse) * 256)
 L_NORM = 5          # 1 once every weight has been through a learning phase (in range, sign-valid)
-L_NPARAMS = 6
+L_XTAU_SET = 6      # L_XTAU, L_IMPI, L_IMPF after a Var write to the LearningDense (``ll_var_written``)
+L_IMPI_SET = 7
+L_IMPF_SET = 8
+L_NPARAMS = 9
 
 UV_BITS = 24        # u, v width (lava-semantics.md §3)
 HOP_DELAY = 1       # Lava steps a value takes through one Dense hop (lava-semantics.md §1); the one definition
@@ -195,7 +200,8 @@ def truncate(w, k, sign):
 # PM, PE, PS        per product: signed mantissa, E + 7, and the implicit shift S
 # PF, PC            per product, up to 3 factors: code (F_*; F_NONE ends) and additive constant
 # LP                learning parameters (L_*); L_NORM is set once the weights are normalized
-# xf[0], yf[0..2]   x1 decay factor, y1..y3 decay factors (float64, computed by numpy as Lava does)
+# xf[0], yf[0..2]   x1 decay factor, y1..y3 decay factors (float64, computed by numpy as Lava does);
+#                   xf[1] the x1 decay factor after a Var write (``ll_var_written``)
 # rxd, rxi, ryd     trace random numbers of step tau at index tau (index 2 tau of each stream)
 # rc                r_c of epoch ep at index ep
 # st[2, n_post]     u and v; abuf[n_post] the Dense activation buffer (sent at the next step)
@@ -437,15 +443,64 @@ H_NONE = 0       # input -> LearningDense -> OTTT neurons
 H_FIXED = 1      # input -> Dense -> LIFReset -> LearningDense -> OTTT neurons
 H_LEARN = 2      # input -> LearningDense -> OTTT neurons (error mode) -> LearningDense -> OTTT
                  # neurons, the output deltas fed back through a fixed Dense to the hidden third factor
+H_LEARN_REC = 3  # H_LEARN with a recurrent hidden layer: a second LearningDense (LR) from the hidden
+                 # neurons' s_out back to their a_in, fed the same y-traces and bAPs
 
 
 @nb.njit(**NJIT)
-def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, rec_hs, rec_hv, counts):
+def ll_var_written(Lr):
+    """A Var of the LearningDense was written (``Var.set`` between steps): Lava's
+    ``on_var_update`` (L:152-178) then rebuilds the rule's x1 tau and impulse from the process's
+    Vars, which the bit-approximate model types ``int`` (L:606-607; lava/magma/compiler/builders/
+    py_builder.py:399-401 truncates the float values into them). From the next step on the trace
+    uses ``int(x1_tau)`` and ``int(x1_impulse)``: a fractional impulse or tau loses its fraction.
+    The host computed both sets of constants (``neurochip.lava.learning_spec.var_written_rule``)."""
+    LP, xf = Lr[9], Lr[10]
+    LP[L_XTAU] = LP[L_XTAU_SET]
+    LP[L_IMPI] = LP[L_IMPI_SET]
+    LP[L_IMPF] = LP[L_IMPF_SET]
+    xf[0] = xf[1]
+
+
+@nb.njit(**NJIT)
+def ll_recurrent_in(tau, LH, LR):
+    """A recurrent hidden layer's input at step tau: the recurrent LearningDense's buffer (its sum of
+    s_h(tau - 1), computed last step) adds to the input LearningDense's in the neurons' ``a_in``
+    (a fan-in port sums its connections; each Dense shifted by its own weight_exp first). At a
+    hidden reset step after the first Lava step that buffer is cleared first: the Lava run pauses
+    before the step and sets the recurrent LearningDense's ``a_buff`` to 0
+    (neurochip/lava/learning_graph.py), so a sample starts from rest, its recurrent input included;
+    that Var write also truncates the recurrent rule's x1 tau and impulse (``ll_var_written``)."""
+    OP = LH[1]
+    abuf, rbuf = LH[17], LR[17]
+    rint = OP[N_RINT]
+    if rint > 0 and tau % rint == OP[N_ROFF] and tau > 1:
+        for h in range(rbuf.shape[0]):
+            rbuf[h] = 0
+        ll_var_written(LR)
+    for h in range(abuf.shape[0]):
+        abuf[h] += rbuf[h]
+
+
+@nb.njit(**NJIT)
+def ll_share_post(LH, LR):
+    """The recurrent LearningDense receives the hidden neurons' y-traces and bAPs as the input one
+    does (one OutPort fanning out to both; lava-semantics.md §5.6): copy what ``ll_neurons`` wrote.
+    Both have the same t_epoch (checked by HiddenLearnSpec), so their bAP times agree."""
+    ty, ylast, rty, rylast = LH[20], LH[21], LR[20], LR[21]
+    for i in range(ty.shape[0]):
+        rty[i] = ty[i]
+        for k in range(3):
+            rylast[k, i] = ylast[k, i]
+
+
+@nb.njit(**NJIT)
+def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LR, LO, FB, rec_s, rec_v, rec_hs, rec_hv, counts):
     """Run Lava steps tau0 + 1 .. tau0 + n_steps (state arrays are updated in place).
 
     R[tau - 1, j]     input value sent at Lava step tau (non-zero = spike), int32
     TF[tau - 1, i]    third factor received by output neuron i at step tau, int32
-    hmode             H_NONE, H_FIXED or H_LEARN
+    hmode             H_NONE, H_FIXED, H_LEARN or H_LEARN_REC
     FH                fixed hidden layer (WhT, HP, bh, st, abuf): WhT[j, h] the hidden Dense's weights
                       transposed (presynaptic-major: a spike adds one contiguous row) as Lava holds
                       them after its first step (clipped and truncated,
@@ -453,6 +508,9 @@ def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, re
                       bh effective biases, st[2, n_h] u and v, abuf the Dense buffer
     LH, LO            learning layer tuples (see above) of the hidden (H_LEARN) and output layers;
                       the first-step truncation of their weights is applied when tau0 == 0
+    LR                the recurrent hidden LearningDense (H_LEARN_REC; a learning layer tuple whose
+                      neuron fields are unused: its post neurons are LH's), W[i, j] from hidden
+                      neuron j to hidden neuron i
     FB                fixed feedback Dense (B, BP, abuf): B[h, i] its weights as Lava holds them,
                       BP[0] its weight_exp; graded messages (num_message_bits > 0: ``W @ delta``,
                       D:97-99); the hidden neurons read abuf (the previous step's) as third factor
@@ -477,10 +535,14 @@ def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, re
     act = np.zeros(n_pre, np.int64)
     hacc = np.zeros(n_h, np.int64)
     tf_h = np.zeros(max(n_h, 1), np.int64)
+    learn_h = hmode == H_LEARN or hmode == H_LEARN_REC
+    rec = hmode == H_LEARN_REC
     if tau0 == 0:
         ll_truncate(LO)
-        if hmode == H_LEARN:
+        if learn_h:
             ll_truncate(LH)
+        if rec:
+            ll_truncate(LR)
     for tau in range(tau0 + 1, tau0 + n_steps + 1):
         # active inputs of this step (RingBuffer row tau - 1)
         na = 0
@@ -511,11 +573,15 @@ def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, re
             for h in range(n_h):
                 acc = hacc[h]
                 abuf_h[h] = acc << ex if ex >= 0 else acc >> (-ex)
-        elif hmode == H_LEARN:
+        elif learn_h:
             # hidden OTTT neurons: third factor = the feedback Dense's previous buffer
             for h in range(n_h):
                 tf_h[h] = abuf_b[h]
+            if rec:
+                ll_recurrent_in(tau, LH, LR)
             counts[3] += ll_neurons(tau, LH, tf_h, s_h, d_h, rec_hs, rec_hv, counts, 6)
+            if rec:
+                ll_share_post(LH, LR)
             ll_forward(tau, LH, act_in, na)
         # presynaptic spikes of the output LearningDense
         n_act = 0
@@ -528,9 +594,12 @@ def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, re
                 if s_h[h] != 0:
                     act[n_act] = h
                     n_act += 1
+        if rec:
+            # the recurrent LearningDense reads the hidden spikes of this step (sent next step)
+            ll_forward(tau, LR, act, n_act)
         ll_neurons(tau, LO, TF[tau - 1], s_o, d_o, rec_s, rec_v, counts, 4)
         ll_forward(tau, LO, act, n_act)
-        if hmode == H_LEARN:
+        if learn_h:
             # the feedback Dense reads the output deltas (graded) and sends them next step
             ex = BP[0]
             for h in range(n_h):
@@ -539,4 +608,6 @@ def lava_learn_run(tau0, n_steps, R, TF, hmode, FH, LH, LO, FB, rec_s, rec_v, re
                     acc += B[h, i] * d_o[i]
                 abuf_b[h] = acc << ex if ex >= 0 else acc >> (-ex)
             ll_learn(tau, LH, counts)
+        if rec:
+            ll_learn(tau, LR, counts)
         ll_learn(tau, LO, counts)

@@ -93,8 +93,8 @@ def _print(c, requested: int) -> None:
 @click.option("--feedback", type=click.Choice(["none", "random"]), default="none", show_default=True,
               help="none: only the output layer learns; random: the hidden layer learns too, by fixed random feedback.")
 @click.option("--timesteps", "-T", type=int, default=8, show_default=True)
-@click.option("--arch", default=None, help="Layer kinds (docs/layers.md): only d<n> (the --hidden layer) learns in Lava; "
-              "conv, pool, recurrent and CUBA layers are refused.")
+@click.option("--arch", default=None, help="Layer kinds (docs/layers.md): one hidden layer, d<n> (the --hidden layer) or "
+              "r<n> (recurrent, with --feedback random); conv, pool and CUBA layers are refused.")
 @click.option("--json", "as_json", is_flag=True)
 @_errors
 def learn(dataset, data, samples, test_samples, seed, hidden, feedback, timesteps, arch, as_json):

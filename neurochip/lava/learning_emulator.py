@@ -13,7 +13,8 @@ import numpy as np
 from ..errors import NeurochipError
 from ..kernels import lava_engine as K
 from .learning_spec import (ACC_SHIFT, BAPS, ENCODINGS, FACTORS, MODES, SIGN_MODES, LearnNet, LearnResult,
-                            LearningNeuronSpec, RuleSpec, decay_factors, impulse_parts, random_streams)
+                            LearningNeuronSpec, RuleSpec, decay_factors, impulse_parts, random_streams,
+                            var_written_rule)
 
 
 def _neuron_params(wexp: int, du: int, dv: int, vth: int, interval: int, offset: int, numw: int, sign: str,
@@ -62,9 +63,13 @@ def _layer(W, weight_exp: int, sign_mode: str, numw: int, nrn: LearningNeuronSpe
     LP[K.L_XTAU] = int(rule.x1_tau != 0)
     LP[K.L_IMPI], LP[K.L_IMPF] = impulse_parts(rule.x1_impulse)
     xf, yf = decay_factors(rule)
+    rw = var_written_rule(rule)
+    LP[K.L_XTAU_SET] = int(rw.x1_tau != 0)
+    LP[K.L_IMPI_SET], LP[K.L_IMPF_SET] = impulse_parts(rw.x1_impulse)
+    xf_set = decay_factors(rw)[0]
     rs = random_streams(rule.rng_seed, max_steps, rule.t_epoch)
     n_prod = PM.shape[0]
-    return (W, OP, b, lut, PM, PE, PS, PF, PC, LP, np.array([xf]), yf, rs.rxd, rs.rxi, rs.ryd, rs.rc,
+    return (W, OP, b, lut, PM, PE, PS, PF, PC, LP, np.array([xf, xf_set]), yf, rs.rxd, rs.rxi, rs.ryd, rs.rc,
             np.zeros((2, n_post), np.int64), np.zeros(n_post, np.int64), np.zeros(n_pre, np.int64),
             np.zeros(n_pre, np.int64), np.zeros(n_post, np.int64), np.zeros((3, n_post), np.int64),
             np.zeros((3, n_post), np.int64), np.zeros((n_prod, n_post), np.int64),
@@ -99,10 +104,18 @@ class Emulator:
                              hl.bias, hi, ho, max_steps)
             self.FB = (np.ascontiguousarray(hl.effective_feedback(), np.int32),
                        np.array([hl.feedback_exp], np.int64), np.zeros(n_h, np.int64))
+            if hl.recurrent is not None:
+                # the recurrent LearningDense: its own weights (8-bit), Dense parameters and rule; the
+                # neuron part of its tuple is unused (its post neurons are LH's)
+                self.hmode = K.H_LEARN_REC
+                self.LR = _layer(hl.recurrent, hl.recurrent_exp, hl.recurrent_sign_mode, 8, hl.neuron,
+                                 hl.rec_rule(), None, hi, ho, max_steps)
         else:
             # typed placeholders (never touched)
             self.LH = _layer(np.zeros((1, 1), np.int32), 0, "MIXED", 8, LearningNeuronSpec(), RuleSpec(), None, 0, 0, 1)
             self.FB = (np.zeros((0, 0), np.int32), np.zeros(1, np.int64), np.zeros(0, np.int64))
+        if hl is None or hl.recurrent is None:
+            self.LR = self.LH       # typed placeholder: the kernel touches LR only in H_LEARN_REC
         if hid is None and hl is None:
             self.hmode = K.H_NONE
         rows = max_steps if record else 0
@@ -128,7 +141,7 @@ class Emulator:
         R = np.ascontiguousarray(R, np.int32)
         TF = np.ascontiguousarray(TF, np.int32)
         t0 = time.perf_counter()
-        K.lava_learn_run(self.tau, n_steps, R, TF, self.hmode, self.FH, self.LH, self.LO, self.FB,
+        K.lava_learn_run(self.tau, n_steps, R, TF, self.hmode, self.FH, self.LH, self.LR, self.LO, self.FB,
                          self.rec_s, self.rec_v, self.rec_hs, self.rec_hv, self.counts)
         self.tau += n_steps
         return time.perf_counter() - t0
@@ -140,7 +153,9 @@ class Emulator:
                                          "rows_skipped": int(c[2]), "hidden_spikes": int(c[3]),
                                          "nonzero_deltas": int(c[4]), "y_decay_events": int(c[5]),
                                          "nonzero_hidden_deltas": int(c[6])})
-        if self.hmode == K.H_LEARN:
+        if self.hmode == K.H_LEARN_REC:
+            res.hidden_recurrent_weights = self.LR[0].copy()
+        if self.hmode in (K.H_LEARN, K.H_LEARN_REC):
             res.hidden_weights = self.LH[0].copy()
             res.hidden_spikes = self.rec_hs[:self.tau].copy()
             res.hidden_v = self.rec_hv[:self.tau].copy()

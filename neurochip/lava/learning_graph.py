@@ -47,19 +47,41 @@ class _LavaChain:
     neuron: object
     hidden_ldense: object = None
     hidden_neuron: object = None
+    rec_ldense: object = None            # a recurrent hidden layer's second LearningDense
+
+    def clear_steps(self, n_steps: int) -> list[int]:
+        """Lava steps (2..n_steps) before which the recurrent LearningDense's buffer is cleared: the
+        hidden layer's reset steps (its first step of every sample)."""
+        interval, offset = self.net.reset_offset(1)
+        if self.rec_ldense is None or interval <= 0:
+            return []
+        return [t for t in range(2, n_steps + 1) if t % interval == offset]
+
+
+def _learning_dense(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, name):
+    from lava.proc.dense.process import LearningDense
+
+    return LearningDense(weights=np.asarray(W, np.int32).copy(), weight_exp=weight_exp, num_weight_bits=numw,
+                         sign_mode=sign_mode_of(sign_mode), learning_rule=lava_rule(rule_spec), name=name)
+
+
+def _wire_post(nrn, ld, rule_spec: RuleSpec, n: LearningNeuronSpec):
+    """The post neurons' bAP and y-traces into a LearningDense (an OutPort may fan out to several)."""
+    if n.bap != "never":
+        nrn.s_out_bap.connect(ld.s_in_bap)
+    for k in ("y1", "y2", "y3"):
+        if rule_spec.uses(k):
+            getattr(nrn, f"s_out_{k}").connect(getattr(ld, f"s_in_{k}"))
 
 
 def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: LearningNeuronSpec, bias, interval, offset,
                     n_steps, tag):
     """LearningDense + OtttLIF, the y-traces and bAP wired back."""
-    from lava.proc.dense.process import LearningDense
-
     from .models_learning.ottt_lif import OtttLIF
 
     rule = lava_rule(rule_spec)
     W = np.asarray(W, np.int32)
-    ld = LearningDense(weights=W.copy(), weight_exp=weight_exp, num_weight_bits=numw, sign_mode=sign_mode_of(sign_mode),
-                       learning_rule=rule, name=f"{tag}ldense")
+    ld = _learning_dense(W, weight_exp, sign_mode, numw, rule_spec, f"{tag}ldense")
     lut, c_sg, spop = n.lut(n.vth << 6)
     b = np.zeros(W.shape[0], np.int32) if bias is None else np.asarray(bias, np.int32)
     nrn = OtttLIF(shape=(W.shape[0],), learning_rule=rule, du=n.du, dv=n.dv, vth=n.vth, bias_mant=b.copy(),
@@ -68,11 +90,7 @@ def _learning_layer(W, weight_exp, sign_mode, numw, rule_spec: RuleSpec, n: Lear
                   err_shift=n.err_shift, delta_max=n.delta_max, bap=n.bap, encoding=rule_spec.encoding,
                   y1_const=n.y1_const, record_steps=n_steps, delta_rounding=n.delta_rounding, name=f"{tag}ottt")
     ld.a_out.connect(nrn.a_in)
-    if n.bap != "never":
-        nrn.s_out_bap.connect(ld.s_in_bap)
-    for k in ("y1", "y2", "y3"):
-        if rule_spec.uses(k):
-            getattr(nrn, f"s_out_{k}").connect(getattr(ld, f"s_in_{k}"))
+    _wire_post(nrn, ld, rule_spec, n)
     return ld, nrn
 
 
@@ -84,7 +102,7 @@ def _add_learning_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, ta
     procs = []
     prev = src_out
     hid, hl = net.hidden, net.hidden_learn
-    hld = hnrn = None
+    hld = hnrn = rld = None
     if hid is not None:
         interval, offset = net.reset_offset(1)
         dh = Dense(weights=np.asarray(hid.weights, np.int32).copy(), weight_exp=hid.weight_exp,
@@ -104,6 +122,15 @@ def _add_learning_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, ta
         prev.connect(hld.s_in)
         prev = hnrn.s_out
         procs += [hld, hnrn]
+        if hl.recurrent is not None:
+            # recurrent hidden layer: its spikes back to its own a_in (fan-in: Lava sums the two
+            # LearningDense outputs), learning with the same bAPs and y-traces
+            rld = _learning_dense(hl.recurrent, hl.recurrent_exp, hl.recurrent_sign_mode, 8, hl.rec_rule(),
+                                  f"{tag}h_rec_ldense")
+            hnrn.s_out.connect(rld.s_in)
+            rld.a_out.connect(hnrn.a_in)
+            _wire_post(hnrn, rld, hl.rec_rule(), hl.neuron)
+            procs.append(rld)
     interval, offset = net.reset_offset(net.hops)
     ld, nrn = _learning_layer(net.weights, net.weight_exp, net.sign_mode, net.num_weight_bits, net.rule, net.neuron,
                               net.bias, interval, offset, n_steps, f"{tag}o_")
@@ -118,7 +145,7 @@ def _add_learning_chain(net: LearnNet, src_out, TF: np.ndarray, n_steps: int, ta
         nrn.s_out_err.connect(fb.s_in)
         fb.a_out.connect(hnrn.a_third_factor_in)
         procs.append(fb)
-    return _LavaChain(net, procs, ld, nrn, hld, hnrn)
+    return _LavaChain(net, procs, ld, nrn, hld, hnrn, rld)
 
 
 def _model_map(procs) -> dict:
@@ -161,12 +188,25 @@ def run_lava_learning(nets, R: np.ndarray, TFs, pin_models: bool = True) -> list
     procs = [src] + [p for ch in chains for p in ch.procs]
     cfg = (Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=_model_map(procs)) if pin_models
            else Loihi2SimCfg(select_tag="fixed_pt"))
+    # pauses: before each recurrent hidden layer's reset step its LearningDense's buffer is cleared
+    # (it holds the previous sample's last spikes; LIF resets clear only u and v). Step 1 starts
+    # with an empty buffer.
+    clears = {}
+    for ch in chains:
+        for t in ch.clear_steps(n_steps):
+            clears.setdefault(t, []).append(ch.rec_ldense)
     out = []
     try:
         t0 = time.perf_counter()
         src.run(condition=RunSteps(num_steps=1), run_cfg=cfg)
         t1 = time.perf_counter()
-        src.run(condition=RunSteps(num_steps=n_steps - 1), run_cfg=cfg)
+        done = 1
+        for stop in sorted(clears) + [n_steps + 1]:
+            if stop - 1 > done:
+                src.run(condition=RunSteps(num_steps=stop - 1 - done), run_cfg=cfg)
+                done = stop - 1
+            for rld in clears.get(stop, []):
+                rld.a_buff.set(np.zeros(rld.a_buff.shape, np.int32))
         t2 = time.perf_counter()
         for ch in chains:
             W = np.rint(np.asarray(ch.ldense.weights.get(), np.float64)).astype(np.int64)
@@ -177,6 +217,9 @@ def run_lava_learning(nets, R: np.ndarray, TFs, pin_models: bool = True) -> list
                 res.hidden_weights = np.rint(np.asarray(ch.hidden_ldense.weights.get(), np.float64)).astype(np.int64)
                 res.hidden_spikes = np.rint(np.asarray(ch.hidden_neuron.rec_s.get(), np.float64)).astype(np.uint8).T.copy()
                 res.hidden_v = np.rint(np.asarray(ch.hidden_neuron.rec_v.get(), np.float64)).astype(np.int32).T.copy()
+            if ch.rec_ldense is not None:
+                res.hidden_recurrent_weights = np.rint(np.asarray(ch.rec_ldense.weights.get(),
+                                                                  np.float64)).astype(np.int64)
             out.append(res)
     finally:
         try:

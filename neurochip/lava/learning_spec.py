@@ -41,7 +41,7 @@ Nothing here imports Lava until a Lava graph is built.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -226,7 +226,13 @@ class HiddenLearnSpec:
     LearningDense(weights, rule) -> OtttLIF in error mode, whose third factor is the output layer's
     delta sent (graded, ``s_out_err``) through a fixed Dense with weights ``feedback`` (n_h x n_out,
     Lava layout) and ``feedback_exp``. The feedback reaches the hidden neurons one step after the
-    output computed it (one Dense hop), i.e. two rows after the hidden layer saw the input."""
+    output computed it (one Dense hop), i.e. two rows after the hidden layer saw the input.
+
+    ``recurrent``: the layer is recurrent (neurochip's ``r<n>``): a second LearningDense (weights
+    ``recurrent``, ``recurrent_exp``, ``rec_rule()``) from the hidden OtttLIF's ``s_out`` back to its
+    own ``a_in``, fed the same y-traces and bAPs; its one-step hop delivers s(t - 1). At every
+    hidden reset step its buffer (the previous sample's last spikes) is cleared, so a sample starts
+    from rest (``docs/lava_learning.md`` §6)."""
     weights: np.ndarray            # n_h x n_in int32 (Lava layout), initial LearningDense weights
     feedback: np.ndarray           # n_h x n_out int32, fixed Dense (graded messages)
     feedback_exp: int = 0
@@ -237,14 +243,35 @@ class HiddenLearnSpec:
     sign_mode: str = "MIXED"
     num_weight_bits: int = 8
     bias: np.ndarray | None = None
+    recurrent: np.ndarray | None = None     # n_h x n_h (Lava layout: [post, pre]): a recurrent hidden layer
+    recurrent_exp: int = 0
+    recurrent_sign_mode: str = "MIXED"
+    recurrent_rule: RuleSpec | None = None  # None: ``rule`` (Lava: its own LearningDense, the same rule)
 
     def __post_init__(self):
         if self.neuron.mode != "error":
             raise NeurochipError("the hidden learning neurons take the fed-back error: neuron mode must be 'error'")
-        if self.sign_mode not in SIGN_MODES or self.feedback_sign_mode not in SIGN_MODES:
+        if (self.sign_mode not in SIGN_MODES or self.feedback_sign_mode not in SIGN_MODES
+                or self.recurrent_sign_mode not in SIGN_MODES):
             raise NeurochipError(f"sign modes must be among {tuple(SIGN_MODES)}")
-        if np.asarray(self.feedback).shape[0] != np.asarray(self.weights).shape[0]:
+        n_h = np.asarray(self.weights).shape[0]
+        if np.asarray(self.feedback).shape[0] != n_h:
             raise NeurochipError("feedback matrix must have one row per hidden neuron")
+        if self.recurrent is not None:
+            if np.asarray(self.recurrent).shape != (n_h, n_h):
+                raise NeurochipError(f"recurrent weights must be n_h x n_h = {n_h} x {n_h}, "
+                                     f"got {np.asarray(self.recurrent).shape}")
+            rr = self.rec_rule()
+            # the recurrent LearningDense receives the same y-traces and bAPs as the input one: the
+            # emulation shares them, which needs the same epochs and the same y encoding
+            if rr.t_epoch != self.rule.t_epoch or rr.encoding != self.rule.encoding:
+                raise NeurochipError("the recurrent rule must have the hidden rule's t_epoch and encoding")
+        elif self.recurrent_rule is not None:
+            raise NeurochipError("recurrent_rule given without recurrent weights")
+
+    def rec_rule(self) -> RuleSpec:
+        """The recurrent LearningDense's rule."""
+        return self.rule if self.recurrent_rule is None else self.recurrent_rule
 
     def effective_feedback(self) -> np.ndarray:
         from .export import effective_dense_weights
@@ -310,9 +337,14 @@ class LearnNet:
 def truncated_initial(net) -> np.ndarray:
     """A LearningDense's weights (of a :class:`LearnNet` or :class:`HiddenLearnSpec`) after its
     first-step truncation (before any learning)."""
-    W = np.asarray(net.weights, np.int64)
-    k = 8 - net.num_weight_bits + (1 if net.sign_mode == "MIXED" else 0)
-    if net.sign_mode == "INHIBITORY":
+    return truncated(net.weights, net.num_weight_bits, net.sign_mode)
+
+
+def truncated(weights, num_weight_bits: int = 8, sign_mode: str = "MIXED") -> np.ndarray:
+    """LearningDense weights after its first-step truncation (lava/utils/weightutils.py)."""
+    W = np.asarray(weights, np.int64)
+    k = 8 - num_weight_bits + (1 if sign_mode == "MIXED" else 0)
+    if sign_mode == "INHIBITORY":
         return -(((-W) >> k) << k)
     return (W >> k) << k
 
@@ -329,6 +361,14 @@ def decay_factors(rule: RuleSpec) -> tuple[float, np.ndarray]:
     y_taus = np.array([Y_TAU_3F, Y_TAU_3F, Y_TAU_3F])
     yf = np.exp(-1 / y_taus[y_taus != 0][:, np.newaxis])
     return (float(xf[0, 0]) if nz[0] else 0.0), yf[:, 0].astype(np.float64).copy()
+
+
+def var_written_rule(rule: RuleSpec) -> RuleSpec:
+    """The rule a LearningDense runs after one of its Vars is written (``Var.set``, e.g. clearing a
+    recurrent layer's buffer): Lava's ``on_var_update`` rebuilds x1 tau and impulse from the
+    process's Vars, which ``PyLearningDenseModelBitApproximate`` types ``int``
+    (connection.py:152-178, 606-607), truncating a fractional value (numpy float -> int)."""
+    return replace(rule, x1_tau=float(int(rule.x1_tau)), x1_impulse=float(int(rule.x1_impulse)))
 
 
 def impulse_parts(impulse: float) -> tuple[int, int]:
@@ -377,3 +417,4 @@ class LearnResult:
     hidden_weights: np.ndarray | None = None   # learning hidden layer (n_h x n_in) after learning
     hidden_spikes: np.ndarray | None = None    # steps x n_h spikes of the learning hidden layer
     hidden_v: np.ndarray | None = None
+    hidden_recurrent_weights: np.ndarray | None = None   # recurrent hidden layer (n_h x n_h) after learning

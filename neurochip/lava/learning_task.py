@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import NeurochipError
 from .learning_emulator import Emulator
 from .learning_graph import run_lava_learning
-from .learning_spec import HiddenLearnSpec, HiddenSpec, LearnNet, LearningNeuronSpec, RuleSpec, truncated_initial
+from .learning_spec import (HiddenLearnSpec, HiddenSpec, LearnNet, LearningNeuronSpec, RuleSpec, truncated,
+                            truncated_initial)
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,13 @@ class RuleSettings:
     hidden_dw: str | None = None       # a learning hidden layer only
     hidden_err_shift: int | None = None
     feedback_exp: int | None = None
+    hidden_recurrent_dw: str | None = None   # a recurrent learning hidden layer only
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        if self.hidden_dw is None:
-            for k in ("hidden_dw", "hidden_err_shift", "feedback_exp"):
-                del d[k]
+        for k in (("hidden_dw", "hidden_err_shift", "feedback_exp") if self.hidden_dw is None else ()) + (
+                ("hidden_recurrent_dw",) if self.hidden_recurrent_dw is None else ()):
+            del d[k]
         return d
 
 
@@ -60,7 +62,8 @@ class LearnComparison:
     period: int
     lava_steps: int
     network: list[int]
-    hidden: str                        # "none", "fixed" or "learning, fixed random feedback"
+    hidden: str                        # "none", "fixed", "learning, fixed random feedback" or
+                                       # "recurrent, learning, fixed random feedback"
     learning: RuleSettings
     weights_total: int
     weights_changed_by_learning: int
@@ -167,7 +170,8 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
                 lr_exp: int | None = None, x1_tau: float = 2, x1_impulse: float | None = None, t_epoch: int = 1,
                 encoding: str = "split", bap: str = "spike", err_shift: int | None = None, gap: int = 0,
                 rng_seed: int | None = None, profile: str = "loihi", surrogate: str = "sigmoid",
-                init_gain: float = 2.5, feedback: str = "none", hidden_lr: float | None = None) -> LearnTask:
+                init_gain: float = 2.5, feedback: str = "none", hidden_lr: float | None = None,
+                recurrent: bool = False) -> LearnTask:
     """Lay out learning on a dataset's first ``n_train`` training samples, then inference (no teaching
     signal: delta = 0, weights untouched) on its first ``n_test`` test samples, as one continuous run.
 
@@ -176,7 +180,9 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
     inference export does (Lava W = mantissa << 1, weight_exp - 1). With ``hidden`` > 0 the first layer
     is a FIXED random projection (stock Dense + LIFReset) and only the output layer learns. The
     target of the label neuron is the spiking readout's high rate (0.8), of the others the low rate
-    (0.05), in ``error_frac_bits`` units, sent as ``r + 1`` on the third-factor port."""
+    (0.05), in ``error_frac_bits`` units, sent as ``r + 1`` on the third-factor port.
+    ``recurrent`` makes the hidden layer neurochip's recurrent ``r<hidden>`` layer (its recurrent
+    rows a second LearningDense); it learns, so it needs ``feedback="random"``."""
     from ..data import load_dataset
     from ..engine import Engine
     from .export import EXPORT_WEIGHT_SHIFT, input_raster, lava_exact_reasons, lava_weight_exp
@@ -197,9 +203,18 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
     n_test = min(n_test, len(ds.y_test))
     if hidden < 0:
         raise NeurochipError("hidden size must be >= 0")
-    sizes = (ds.n_features,) + ((hidden,) if hidden else ()) + (ds.n_classes,)
-    cfg = NetworkConfig(sizes=sizes, timesteps=timesteps, encoder="rate", readout="spiking", loss="mse",
-                        surrogate=surrogate, init_gain=init_gain, seed=seed)
+    if recurrent and not (hidden and feedback == "random"):
+        raise NeurochipError("a recurrent hidden layer learns in Lava with fixed random feedback only: give a hidden "
+                             "size and feedback 'random'")
+    if recurrent:
+        # neurochip's r<n> layer: weights (n_in + n_h) x n_h, the last n_h rows recurrent (docs/layers.md)
+        cfg = NetworkConfig(sizes=(ds.n_features, ds.n_classes), arch=f"r{hidden}", timesteps=timesteps,
+                            encoder="rate", readout="spiking", loss="mse", surrogate=surrogate, init_gain=init_gain,
+                            seed=seed)
+    else:
+        sizes = (ds.n_features,) + ((hidden,) if hidden else ()) + (ds.n_classes,)
+        cfg = NetworkConfig(sizes=sizes, timesteps=timesteps, encoder="rate", readout="spiking", loss="mse",
+                            surrogate=surrogate, init_gain=init_gain, seed=seed)
     eng = Engine(cfg, prof)
     ilay = eng.ilay
     m = eng.weights()
@@ -231,8 +246,11 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
     hid = hl = None
     if hidden:
         k_h = int(ilay.leak_shift[0])
-        W1 = m[0].T.astype(np.int32) << EXPORT_WEIGHT_SHIFT
+        W1 = m[0][:ds.n_features].T.astype(np.int32) << EXPORT_WEIGHT_SHIFT
         e1 = lava_weight_exp(ilay.weight_exp[0])
+        if recurrent and e1 < 0:
+            raise NeurochipError(f"layer 0 (r{hidden}): a recurrent layer with a negative Lava weight exponent is not "
+                                 "neurochip's layer in Lava (it shifts each Dense's sum separately)")
         dv_h = 4096 >> k_h if k_h else 4096
         if feedback == "none":
             hid = HiddenSpec(weights=W1, weight_exp=e1, sign_mode="MIXED", vth=prof.neuron.threshold, du=4095, dv=dv_h)
@@ -255,11 +273,16 @@ def digits_task(n_train: int, n_test: int, seed: int = 0, *, dataset: str = "dig
                                err_frac=lrn.error_frac_bits, sg_bits=lrn.surrogate_bits, surrogate=surrogate,
                                surrogate_param=cfg.surrogate_param, err_shift=q_out + EXPORT_WEIGHT_SHIFT + es1,
                                delta_max=127, bap=bap, delta_rounding="nearest")
+            Wr = m[0][ds.n_features:].T.astype(np.int32) << EXPORT_WEIGHT_SHIFT if recurrent else None
             hl = HiddenLearnSpec(weights=W1, weight_exp=e1, feedback=fbq << EXPORT_WEIGHT_SHIFT, feedback_exp=0,
-                                 rule=rule_h, neuron=nrn_h)
+                                 rule=rule_h, neuron=nrn_h, recurrent=Wr, recurrent_exp=e1)
             notes.append(f"hidden layer of {hidden} LIF neurons LEARNS with fixed random feedback: the output deltas "
                          "reach its third-factor port through a fixed Dense one step later (two input rows after the "
                          f"hidden layer saw them); hidden rule {rule_h.dw()}, delta >> {nrn_h.err_shift}")
+            if recurrent:
+                notes.append(f"the hidden layer is RECURRENT (r{hidden}): a second LearningDense from its spikes back to "
+                             "its input learns with the same rule and deltas; Lava pauses before every sample to "
+                             "clear that LearningDense's buffer (docs/lava_learning.md §6)")
     period = timesteps + gap
     net = LearnNet(weights=(m[L - 1].T.astype(np.int32) << EXPORT_WEIGHT_SHIFT), rule=rule, neuron=nrn,
                    weight_exp=lava_weight_exp(ilay.weight_exp[L - 1]), sign_mode="MIXED", hidden=hid, period=period,
@@ -291,7 +314,7 @@ def learn_compare(n_samples: int = 100, seed: int = 0, *, n_test: int | None = N
     360)``) in the same continuous run; return everything ``neurochip lava learn`` prints
     (``to_dict()``: the JSON). ``task_kw`` go to :func:`digits_task` (timesteps, hidden, lr, lr_mant,
     lr_exp, x1_tau, x1_impulse, t_epoch, encoding, bap, err_shift, gap, rng_seed, profile,
-    surrogate, init_gain, feedback, hidden_lr). ``lava=False`` runs neurochip only (the Lava fields are None).
+    surrogate, init_gain, feedback, hidden_lr, recurrent). ``lava=False`` runs neurochip only (the Lava fields are None).
     neurochip's time is the emulation kernel's (median of ``repeats`` runs after a warm-up);
     Lava's excludes compile + start-up + the first step (reported apart)."""
     n_test = min(n_samples, 360) if n_test is None else n_test
@@ -321,19 +344,24 @@ def learn_compare(n_samples: int = 100, seed: int = 0, *, n_test: int | None = N
         rng_seed=int(rule.rng_seed), encoding=rule.encoding, bap=nrn.bap, weight_exp=net.weight_exp,
         sign_mode=net.sign_mode, vth=nrn.vth, dv=nrn.dv, err_frac=nrn.err_frac, err_shift=nrn.err_shift,
         surrogate=nrn.surrogate, lr_requested=task.lr_requested, lr_effective=task.lr_effective)
+    rec = hl is not None and hl.recurrent is not None
     if hl is not None:
         settings = dataclasses.replace(settings, hidden_dw=hl.rule.dw(), hidden_err_shift=hl.neuron.err_shift,
-                                       feedback_exp=hl.feedback_exp)
+                                       feedback_exp=hl.feedback_exp,
+                                       hidden_recurrent_dw=hl.rec_rule().dw() if rec else None)
+    W_rec0 = truncated(hl.recurrent, 8, hl.recurrent_sign_mode) if rec else np.zeros(0, np.int64)
     out = LearnComparison(
         dataset=dataset if data is None else getattr(data, "name", "data"),
         samples_train=task.n_train, samples_test=task.n_test, timesteps=task.timesteps,
         period=task.period, lava_steps=task.lava_steps,
         network=[net.n_in] + ([int(np.asarray(h.weights).shape[0])] if h is not None else []) + [net.n_out],
-        hidden="none" if h is None else ("fixed" if hl is None else "learning, fixed random feedback"),
+        hidden="none" if h is None else ("fixed" if hl is None else
+                                         ("recurrent, " if rec else "") + "learning, fixed random feedback"),
         learning=settings,
-        weights_total=int(W0.size) + (int(np.asarray(hl.weights).size) if hl is not None else 0),
+        weights_total=int(W0.size) + (int(np.asarray(hl.weights).size) if hl is not None else 0) + int(W_rec0.size),
         weights_changed_by_learning=int(np.count_nonzero(ref.weights != (truncated_initial(net))))
-        + (int(np.count_nonzero(ref.hidden_weights != truncated_initial(hl))) if hl is not None else 0),
+        + (int(np.count_nonzero(ref.hidden_weights != truncated_initial(hl))) if hl is not None else 0)
+        + (int(np.count_nonzero(ref.hidden_recurrent_weights != W_rec0)) if rec else 0),
         acc_train_neurochip=acc(pred_nc, tr), acc_test_neurochip=acc(pred_nc, te),
         seconds_neurochip=ref.seconds,
         steps_per_s_neurochip=task.lava_steps / ref.seconds if ref.seconds > 0 else None,
@@ -352,6 +380,9 @@ def learn_compare(n_samples: int = 100, seed: int = 0, *, n_test: int | None = N
                                                     - ref.hidden_weights.astype(np.int64)).ravel()])
         sm += int(np.count_nonzero(lv.hidden_spikes != ref.hidden_spikes))
         vm += int(np.count_nonzero(lv.hidden_v != ref.hidden_v))
+    if rec:
+        diff = np.concatenate([diff.ravel(), np.abs(lv.hidden_recurrent_weights.astype(np.int64)
+                                                    - ref.hidden_recurrent_weights.astype(np.int64)).ravel()])
     out.weights_differing = int(np.count_nonzero(diff))
     out.max_abs_weight_diff = int(diff.max(initial=0))
     out.spike_mismatches, out.v_mismatches = sm, vm
