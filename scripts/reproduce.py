@@ -272,7 +272,7 @@ JOBS = [
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
     Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, direct "
-        "(integer with and without shadow weights) and latency + ttfs_ce inputs, digits as emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
+        "(integer with and without shadow weights) and latency + ttfs_ce inputs, digits as emulated events; 3 seeds)", 700, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
     Job("temporal-shadow", "docs/data.md bench_temporal:shadow_choice (Yin-Yang integer learner's shadow weight width "
