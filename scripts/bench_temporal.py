@@ -7,7 +7,9 @@ embedded digits as emulated saccade DVS events fed per step (raster encoder) vs 
    schedule; every trained network is scored on the validation split (where the settings YY and
    TTFS were chosen) and on the test split (the published figure):
    a. inputs (x, y, 1-x, 1-y) and a constant bias input, direct graded encoding, integrator
-      readout, ce_mse loss, 4+1-H-3 (YY);
+      readout, ce_mse loss, 4+1-H-3 (YY); the integer learner learns on YY['shadow_bits']-bit
+      shadow weights (mixed precision, `--shadow-bits`; the 8-bit weights infer), and, for
+      comparison, on the 8-bit weights themselves (the loihi profile's default);
    b. latency (time-to-first-spike) code: each input spikes once at step round(x (T - 1)), plus a
       bias input spiking at step 0 (``yinyang.latency_raster``), fed per step (encoder
       raster-spikes), spiking readout, first-spike-time loss ttfs_ce, latency decoding (TTFS).
@@ -20,6 +22,7 @@ Usage:
 
     python scripts/bench_temporal.py                 # 3 seeds (the published figures)
     python scripts/bench_temporal.py --fast          # 1 seed, few epochs (docs/results/ci_fast.md)
+    python scripts/bench_temporal.py --shadow-choice # the validation runs that chose YY['shadow_bits']
 
 Deterministic: the same command gives the same figures. It ends with the published blocks;
 `python scripts/reproduce.py --write --only temporal` writes them into docs/data.md and README.md.
@@ -46,13 +49,17 @@ from neurochip.yinyang import load_yinyang  # noqa: E402
 
 #: Yin-Yang, direct graded input, chosen on the validation split (docs/data.md): integer weight scales
 #: q = (4, 8) fractional bits (the init-gain rule gives (5, 8): layer 1's 8-bit weights then span only
-#: +-4 thresholds; 4 bits give +-8 at half the resolution)
-YY = dict(hidden=120, T=8, epochs=60, lr=0.05, weight_q=(4, 8))
+#: +-4 thresholds; 4 bits give +-8 at half the resolution); the integer learner learns on
+#: ``shadow_bits``-bit shadow weights (chosen among SHADOW_CHOICES by ``shadow_choice``)
+YY = dict(hidden=120, T=8, epochs=60, lr=0.05, weight_q=(4, 8), shadow_bits=10)
+#: shadow weight widths tried on the validation split (0: learn on the 8-bit weights themselves)
+SHADOW_CHOICES = (0, 9, 10, 12, 16)
 #: Yin-Yang, latency input + ttfs_ce: lr chosen on the validation split
 TTFS = dict(hidden=120, T=16, epochs=20, lr=0.02)
 EV = dict(hidden=128, T=8, epochs=30, max_count=8)
 FAST = dict(yy_epochs=5, ev_epochs=3, ttfs_epochs=2, seeds=(0,))
-ROWS = (("int", "direct"), ("float", "direct"), ("int", "ttfs"), ("float", "ttfs"))
+#: (learner, input code); "int8" is the integer learner without shadow weights (the 8-bit weights learn)
+ROWS = (("int", "direct"), ("int8", "direct"), ("float", "direct"), ("int", "ttfs"), ("float", "ttfs"))
 YY_TARGET = dict(level=0.965, gap=0.01)   # the issue's target: integer mean >= level, within gap of float
 FRAMES = dict(windows=3, max_count=8, hidden=128, T=8, epochs=30, seed=0)
 
@@ -66,11 +73,16 @@ def yinyang_latency_dataset(T: int, test_split: str = "test"):
     return Dataset(xtr, ds.y_train, xte, ds.y_test, 3, "yinyang latency", xtr.shape[1:], full_scale=1, spikes=True)
 
 
-def yinyang_config(code: str, prec: str, seed: int) -> NetworkConfig:
-    """The network of one Yin-Yang row (5 inputs: 4 and the bias)."""
+def yinyang_config(code: str, prec: str, seed: int, shadow_bits: int | None = None) -> NetworkConfig:
+    """The network of one Yin-Yang row (5 inputs: 4 and the bias). ``prec`` "int8": the integer learner
+    without shadow weights; ``shadow_bits`` overrides YY's width for "int" (0: none)."""
     if code == "direct":
-        return NetworkConfig(sizes=(5, YY["hidden"], 3), timesteps=YY["T"], precision=prec, lr=YY["lr"],
-                             weight_q=YY["weight_q"] if prec == "int" else (), seed=seed)
+        if prec == "int":
+            sb = YY["shadow_bits"] if shadow_bits is None else shadow_bits
+        else:
+            sb = 0 if prec == "int8" else -1
+        return NetworkConfig(sizes=(5, YY["hidden"], 3), timesteps=YY["T"], precision=prec.rstrip("8"), lr=YY["lr"],
+                             weight_q=YY["weight_q"] if prec != "float" else (), shadow_weight_bits=sb, seed=seed)
     return NetworkConfig(sizes=(5, TTFS["hidden"], 3), timesteps=TTFS["T"], precision=prec, lr=TTFS["lr"],
                          encoder="raster-spikes", readout="spiking", loss="ttfs_ce", decoder="latency", seed=seed)
 
@@ -95,6 +107,39 @@ def yinyang(seeds, epochs, progress=print, ttfs_epochs=None) -> dict:
             progress(f"  yinyang {prec} {code} seed {seed}: test {100 * h.test_acc[-1]:.2f} %, "
                      f"validation {100 * r['val'][-1]:.2f} %")
     return out
+
+
+def shadow_choice(seeds=(0, 1, 2), epochs=YY["epochs"], progress=print) -> dict:
+    """Validation accuracy of the integer direct-code learner per shadow width in SHADOW_CHOICES (the
+    rest of YY fixed): the width with the best mean is YY['shadow_bits']. The test split is not read."""
+    val = load_yinyang(bias=True, test_split="validation")
+    out = {}
+    for bits in SHADOW_CHOICES:
+        out[bits] = []
+        for seed in seeds:
+            eng = Engine(yinyang_config("direct", "int", seed, bits), load_profile("loihi"))
+            h = fit(eng, val, epochs, train_eval=0)
+            out[bits].append(h.test_acc[-1])
+            progress(f"  yinyang shadow {bits} seed {seed}: validation {100 * h.test_acc[-1]:.2f} %")
+    return {"seeds": tuple(seeds), "epochs": epochs, "val": out}
+
+
+def shadow_choice_block(r: dict) -> dict[str, str]:
+    """``bench_temporal:shadow_choice`` (docs/data.md; deterministic): the validation runs, the width
+    they pick and whether YY uses it."""
+    val = r["val"]
+    best = max(val, key=lambda b: statistics.mean(val[b]))
+    seeds = " ".join(map(str, r["seeds"]))
+    lines = [f"`python scripts/bench_temporal.py --shadow-choice` (Yin-Yang direct code, integer OTTT_O 5-{YY['hidden']}-3, "
+             f"T = {YY['T']}, lr {YY['lr']}, {r['epochs']} epochs, q = ({', '.join(map(str, YY['weight_q']))}), loihi "
+             f"profile, seeds {seeds}; accuracy on the **validation** split only):", "",
+             "| shadow weight bits | validation accuracy | per seed |", "| --- | --- | --- |"]
+    for bits, v in val.items():
+        name = "none (the 8-bit weights learn)" if bits == 0 else str(bits)
+        lines.append(f"| {name} | {_f(v)} | {_per_seed(v)} |")
+    used = "the benchmark's setting" if best == YY["shadow_bits"] else f"NOT the benchmark's {YY['shadow_bits']}"
+    lines += ["", f"Best mean validation accuracy: {best if best else 'no'} shadow bits ({used})."]
+    return {"bench_temporal:shadow_choice": "\n".join(lines)}
 
 
 def digits_events_dataset(seed: int) -> Dataset:
@@ -155,9 +200,10 @@ def target_block(res: dict) -> dict[str, str]:
     mi, mf = statistics.mean(yy["int direct"]["test"]), statistics.mean(yy["float direct"]["test"])
     lvl, gap = YY_TARGET["level"], YY_TARGET["gap"]
     ok = lambda b: "met" if b else "not met"  # noqa: E731
+    side = f"{100 * (mf - mi):.2f} points below" if mi <= mf else f"{100 * (mi - mf):.2f} points above"
     return {"bench_temporal:target": (
-        f"Target for the integer learner: mean at least {100 * lvl:.1f} % ({ok(mi >= lvl)}: {100 * mi:.2f} %) and "
-        f"within {100 * gap:.0f} point of float ({ok(mf - mi <= gap)}: {100 * (mf - mi):.2f} points below).")}
+        f"Target for the integer learner ({YY['shadow_bits']}-bit shadow weights): mean at least {100 * lvl:.1f} % "
+        f"({ok(mi >= lvl)}: {100 * mi:.2f} %) and within {100 * gap:.0f} point of float ({ok(mf - mi <= gap)}: {side}).")}
 
 
 def measure(seeds=(0, 1, 2), yy_epochs=YY["epochs"], ev_epochs=EV["epochs"], progress=print,
@@ -190,14 +236,21 @@ def blocks(res: dict) -> dict[str, str]:
          "| --- | --- | --- | --- | --- | --- |"]
     for prec, code in ROWS:
         k = f"{prec} {code}"
-        who = "integer OTTT_O (on chip)" if prec == "int" else "float OTTT_O"
+        who = {"int": "integer OTTT_O (on chip)", "float": "float OTTT_O"}.get(prec, "")
+        if code == "direct" and prec == "int":
+            who += f", {YY['shadow_bits']}-bit shadow weights"
+        elif prec == "int8":
+            who = "integer OTTT_O (on chip), no shadow weights"
         net = (f"5-{YY['hidden']}-3, T = {YY['T']}" if code == "direct" else f"5-{TTFS['hidden']}-3, T = {TTFS['T']}")
         y.append(f"| {who} | {'direct' if code == 'direct' else 'latency'} | {net} | {_f(yy[k]['test'])} | "
                  f"{_per_seed(yy[k]['test'])} | {_f(yy[k]['val'])} |")
     q = ", ".join(map(str, YY["weight_q"]))
     y += ["", f"direct: inputs (x, y, 1-x, 1-y) plus a constant bias input, direct graded encoding, integrator "
               f"readout, ce_mse loss, lr {YY['lr']}, {res['yy_epochs']} epochs; integer weights with q = ({q}) "
-              f"fractional bits per layer (`weight_q`). latency: each input one spike at step round(x (T - 1)) "
+              f"fractional bits per layer (`weight_q`) at the inference width (8 bits); the integer learner "
+              f"learns on {YY['shadow_bits']}-bit shadow weights (`--shadow-bits {YY['shadow_bits']}`, width chosen "
+              f"on the validation split: `bench_temporal:shadow_choice`), the row without shadow weights on the "
+              f"8-bit weights themselves. latency: each input one spike at step round(x (T - 1)) "
               f"and a bias spike at step 0 (`latency_raster`), fed per step (`raster-spikes`), spiking readout, "
               f"`ttfs_ce` loss, latency decoding, lr {TTFS['lr']}, {res['ttfs_epochs']} epochs."]
     e = [f"`python scripts/bench_temporal.py{fast}` (embedded digits, split of seed 0; integer OTTT_O on chip, "
@@ -208,7 +261,8 @@ def blocks(res: dict) -> dict[str, str]:
          f"(`--encoder raster`) | 200-{EV['hidden']}-10 | {_f(ev['events'])} | {_per_seed(ev['events'])} |",
          f"| static images, direct encoding | 64-{EV['hidden']}-10 | {_f(ev['static'])} | {_per_seed(ev['static'])} |"]
     summ = (f"`python scripts/bench_temporal.py{fast}` (details in docs/data.md): Yin-Yang 5-{YY['hidden']}-3, "
-            f"T = {YY['T']}, {res['yy_epochs']} epochs, seed{s} {seeds}: integer on-chip OTTT_O {_f(te['int direct'])}, "
+            f"T = {YY['T']}, {res['yy_epochs']} epochs, seed{s} {seeds}: integer on-chip OTTT_O {_f(te['int direct'])} "
+            f"with {YY['shadow_bits']}-bit shadow weights ({_f(te['int8 direct'])} learning on the 8-bit weights), "
             f"float OTTT_O {_f(te['float direct'])} (test split; latency input with ttfs_ce: integer "
             f"{_f(te['int ttfs'])}, float {_f(te['float ttfs'])}); digits as emulated saccade events fed per step, integer on chip: "
             f"{_f(ev['events'])} (static digits {_f(ev['static'])}).")
@@ -221,7 +275,13 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="1 seed, few epochs (the CI figures)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--framestack", action="store_true", help="only the frame-stack baseline (docs/data.md)")
+    ap.add_argument("--shadow-choice", action="store_true",
+                    help="only the validation runs that chose the Yin-Yang shadow weight width (docs/data.md)")
     a = ap.parse_args()
+    if a.shadow_choice:
+        for name, body in shadow_choice_block(shadow_choice(tuple(a.seeds), progress=lambda s: print(s, flush=True))).items():
+            print(f"<!-- {name} -->\n{body}\n")
+        return
     if a.framestack:
         for name, body in framestack_block(framestack()).items():
             print(f"<!-- {name} -->\n{body}\n")

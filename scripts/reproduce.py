@@ -237,6 +237,11 @@ def _temporal_fast(progress):
     return {CI_FAST: b}
 
 
+def _temporal_shadow(progress):
+    import bench_temporal as B
+    return {DATA: B.shadow_choice_block(B.shadow_choice(progress=progress))}
+
+
 def _framestack(progress):
     import bench_temporal as B
     return {DATA: B.framestack_block(B.framestack(progress))}
@@ -294,10 +299,13 @@ JOBS = [
         _losses, False, {README: ("bench_losses:summary",), REFSYS: _LOSSES}),
     Job("losses-fast", "docs/results/ci_fast.md bench_losses:* (1 seed, 2 epochs)", 35, _losses_fast, True,
         {CI_FAST: _LOSSES}),
-    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, direct and "
-        "latency + ttfs_ce inputs, digits as emulated events; 3 seeds)", 600, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
+    Job("temporal", "docs/data.md bench_temporal:yinyang/events and README summary (Yin-Yang int/float, direct "
+        "(integer with and without shadow weights) and latency + ttfs_ce inputs, digits as emulated events; 3 seeds)", 700, _temporal, False, {README: ("bench_temporal:summary",), DATA: _TEMPORAL + _TEMPORAL_TARGET}),
     Job("temporal-fast", "docs/results/ci_fast.md bench_temporal:* (1 seed, few epochs)", 120, _temporal_fast, True,
         {CI_FAST: _TEMPORAL}),
+    Job("temporal-shadow", "docs/data.md bench_temporal:shadow_choice (Yin-Yang integer learner's shadow weight width "
+        "chosen on the validation split: 5 widths x 3 seeds x 60 epochs)", 600, _temporal_shadow, False,
+        {DATA: ("bench_temporal:shadow_choice",)}),
     Job("framestack", "docs/data.md bench_temporal:framestack (emulated event digits as a 3-window frame stack, "
         "600-128-10, 30 epochs, seed 0)", 30, _framestack, False, {DATA: ("bench_temporal:framestack",)}),
     Job("sweep", "README bench_sweep:finding/speed (widths.toml: 51 points x 10 epochs on 2 workers; 24-point "

@@ -32,6 +32,33 @@ def test_yinyang_target_is_met_or_not_by_level_and_gap():
     assert "(not met: 96.33 %)" in s and "(met: 0.50 points below)" in s
     s = say([0.97, 0.97], [0.99, 0.99])                     # level met, gap 2 points
     assert "(met: 97.00 %)" in s and "(not met: 2.00 points below)" in s
+    s = say([0.975, 0.975], [0.968, 0.968])                 # integer above float
+    assert "(met: 0.70 points above)" in s and f"({B.YY['shadow_bits']}-bit shadow weights)" in s
+
+
+def test_yinyang_shadow_choice_names_the_best_validation_width():
+    import bench_temporal as B
+
+    def say(val):
+        return B.shadow_choice_block({"seeds": (0, 1), "epochs": 3, "val": val})["bench_temporal:shadow_choice"]
+
+    w = B.YY["shadow_bits"]
+    s = say({0: [0.95, 0.96], w: [0.97, 0.97], 16: [0.99, 0.94]})   # w best by mean, 16 best single seed
+    assert f"Best mean validation accuracy: {w} shadow bits (the benchmark's setting)." in s
+    assert "| none (the 8-bit weights learn) | 95.50 +- 0.71 % | 95.0 / 96.0 |" in s
+    s = say({0: [0.99, 0.99], w: [0.97, 0.97]})
+    assert f"Best mean validation accuracy: no shadow bits (NOT the benchmark's {w})." in s
+
+
+def test_yinyang_rows_learn_on_the_widths_they_name():
+    import bench_temporal as B
+
+    assert B.yinyang_config("direct", "int", 0).shadow_weight_bits == B.YY["shadow_bits"] > 0
+    assert B.yinyang_config("direct", "int", 0, 12).shadow_weight_bits == 12
+    int8 = B.yinyang_config("direct", "int8", 0)
+    assert (int8.precision, int8.shadow_weight_bits, int8.weight_q) == ("int", 0, B.YY["weight_q"])
+    fl = B.yinyang_config("direct", "float", 0)
+    assert (fl.precision, fl.shadow_weight_bits, fl.weight_q) == ("float", -1, ())
 
 
 def test_shadow_block_shows_clipping_share_and_refusal():
