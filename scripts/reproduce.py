@@ -338,6 +338,19 @@ def published_by_jobs() -> set[tuple[Path, str]]:
     return {(p, n) for j in JOBS for p, names in j.publishes.items() for n in names}
 
 
+def select_jobs(only: list[str] | None, skip: list[str], fast: bool) -> list[Job]:
+    """The jobs to run: ``only`` (default: the fast or the full set) minus ``skip``. A job's exact
+    name selects that job alone ('layers' is not 'layers-lava'); a name that is no job's selects
+    the jobs it starts ('temporal-' = temporal-fast, temporal-shadow)."""
+    names = {j.name for j in JOBS}
+
+    def picked(job: str, given: list[str]) -> bool:
+        return any(job == n or (n not in names and job.startswith(n)) for n in given)
+
+    jobs = [j for j in JOBS if picked(j.name, only)] if only else [j for j in JOBS if (j.fast if fast else j.full)]
+    return [j for j in jobs if not picked(j.name, skip)]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  epilog="Jobs: " + ", ".join(j.name for j in JOBS))
@@ -345,7 +358,7 @@ def main(argv=None) -> int:
     mode.add_argument("--write", action="store_true", help="regenerate the published blocks in place")
     mode.add_argument("--check", action="store_true", help="exit 1 when a deterministic figure differs")
     ap.add_argument("--fast", action="store_true", help="the CI subset (one seed, reduced epochs; energy, memory)")
-    ap.add_argument("--only", nargs="+", metavar="JOB", help="run only these jobs (prefix match: 'train' = train*)")
+    ap.add_argument("--only", nargs="+", metavar="JOB", help="run only these jobs: a job's name selects that job, a prefix that is no job's name the jobs it starts ('train-' = train-fast, train-online)")
     ap.add_argument("--skip", nargs="+", metavar="JOB", default=[], help="leave these jobs out (e.g. lava)")
     ap.add_argument("--list", action="store_true", help="list the jobs and exit")
     ap.add_argument("--root", type=Path, default=ROOT, help="the tree whose documents are checked or written "
@@ -355,14 +368,13 @@ def main(argv=None) -> int:
     for n in (a.only or []) + a.skip:
         if not any(j.startswith(n) for j in names):
             ap.error(f"unknown job '{n}' (jobs: {', '.join(sorted(names))})")
-    jobs = [j for j in JOBS if (j.fast if a.fast else j.full)]
-    if a.only:
-        jobs = [j for j in JOBS if any(j.name.startswith(n) for n in a.only)]
-    jobs = [j for j in jobs if not any(j.name.startswith(n) for n in a.skip)]
+
+    jobs = select_jobs(a.only, a.skip, a.fast)
     if a.list:
+        w = max(len(j.name) for j in JOBS)
         for j in JOBS:
             tag = ("fast+full" if j.full else "fast") if j.fast else "full"
-            print(f"{j.name:14s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
+            print(f"{j.name:{w}s} ~{j.estimate_s:5.0f} s  [{tag:9s}] {j.what}")
         return 0
     est = sum(j.estimate_s for j in jobs)
     print(f"reproduce: {len(jobs)} jobs ({', '.join(j.name for j in jobs)}); estimated {est / 60:.0f} min on a quiet "

@@ -165,3 +165,20 @@ def test_reproduce_check_fails_on_a_changed_figure_and_names_it(tmp_path):
     assert report.returncode == 0 and "published '17.7'" in report.stdout
     fix = subprocess.run(cmd + ["--write"], env=env, capture_output=True, text=True)
     assert fix.returncode == 0 and readme.read_text() == text, fix.stdout + fix.stderr
+
+
+def test_reproduce_job_selection_exact_name_or_prefix(monkeypatch):
+    """--only/--skip: a job's exact name selects that job alone; a name that is no job's selects the
+    jobs it starts."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import reproduce
+
+    def names(*a):
+        return [j.name for j in reproduce.select_jobs(*a)]
+
+    assert names(["layers"], [], False) == ["layers"]
+    assert names(["lava"], [], False) == ["lava"]
+    assert names(["temporal-"], [], False) == ["temporal-fast", "temporal-shadow"]
+    assert names(["temporal"], [], False) == ["temporal"]
+    assert "layers-lava" in names(None, ["layers"], False) and "layers" not in names(None, ["layers"], False)
+    assert all(n in names(None, [], True) for n in ("train-fast", "memory")) and "train" not in names(None, [], True)
