@@ -31,7 +31,7 @@ from ..fixedpoint import NJIT, ashr32, shl32
 
 I32_MAX = 2 ** 31 - 1
 I32_MIN = -(2 ** 31)
-#: the bounds below are exact integer arithmetic in int64: inputs beyond this are "does not fit"
+#: the bounds below are exact integer arithmetic in int64: biases beyond this are "does not fit"
 _BIG = 1 << 40
 
 
@@ -70,28 +70,29 @@ def lif32_of(lif):
 
 
 @nb.njit(**NJIT)
-def lif32_exact(cmax, bmax, lif):
-    """True if the int32 update equals ``lif_step`` for every weighted sum |c| <= cmax, bias
-    |b| <= bmax and membrane |v| <= 2^(mem_bits - 1) - 1 (every membrane the update leaves).
+def lif32_exact(cmax, bmax, lifs, l):
+    """True if the int32 update of neuron layer l + 1 (LifLayers ``lifs``) equals ``lif_step`` for
+    every weighted sum |c| <= cmax, bias |b| <= bmax and membrane |v| <= 2^(mem_bits - 1) - 1 (every
+    membrane the update leaves). Kernels and host (kernels/pack.narrow_layers) both call it.
 
-    Bounds, each < 2^31: |u| <= ceil(cmax / 2^rs) 2^ls (the shifted sum), plus 2^cur_bits under
+    Bounds, each < 2^31: |c| itself (read as int32), |u| <= ceil(cmax / 2^rs) 2^ls (the shifted sum), plus 2^cur_bits under
     Lava's wrap (one add of 2^cur_bits; saturation only shrinks it); |v| + 2^k - 1 (the leak's
     rounding add); |leak(v)| + |u| + |b| <= v_max + u_max + bmax (the membrane before the clip).
     The compare and reset stay within [-v_max, v_max] (threshold < 2^(mem_bits - 1), profile.py)."""
-    if cmax < 0 or bmax < 0 or cmax >= _BIG or bmax >= _BIG:
+    if cmax < 0 or bmax < 0 or cmax > I32_MAX or bmax >= _BIG:
         return False
-    e = lif.weight_exp
+    e = lifs.weight_exp[l]
     rs = -e if e < 0 else 0
-    ls = (e if e > 0 else 0) + lif.in_shift
-    if ls > 30 or lif.cur_bits > 32 or lif.mem_bits > 32:
+    ls = (e if e > 0 else 0) + lifs.in_shift
+    if ls > 30 or lifs.cur_bits > 32 or lifs.mem_bits > 32:
         return False
     umax = ((cmax + (1 << rs) - 1) >> rs) << ls
     if umax > I32_MAX:
         return False
-    if lif.cur_wrap:
-        umax += 1 << lif.cur_bits
-    vmax = (1 << (lif.mem_bits - 1)) - 1
-    return umax <= I32_MAX and vmax + (1 << lif.leak_shift) - 1 <= I32_MAX and vmax + umax + bmax <= I32_MAX
+    if lifs.cur_wrap:
+        umax += 1 << lifs.cur_bits
+    vmax = (1 << (lifs.mem_bits - 1)) - 1
+    return umax <= I32_MAX and vmax + (1 << lifs.leak_shift[l]) - 1 <= I32_MAX and vmax + umax + bmax <= I32_MAX
 
 
 @nb.njit(**NJIT)

@@ -165,7 +165,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
         for i in range(npost):
             b = np.int64(B[noff[l + 1] - n0 + i])
             bmax = max(bmax, b if b >= 0 else -b)
-        lif32[l] = narrow[l] and lif32_exact(mc * (in_max if l == 0 else 1), bmax, lif_of(lifs, l, l == L - 1))
+        lif32[l] = narrow[l] and lif32_exact(mc * (in_max if l == 0 else 1), bmax, lifs, l)
     # transposed copies (postsynaptic-major) of the small layers' weights
     toff = np.zeros(L, np.int64)
     nt = 0
