@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurochip import fixedpoint as fx
+from neurochip.counters import S_CURRENT, S_MEMBRANE
 from neurochip.engine import Engine
 from neurochip.kernels.lif import lif_step
 from neurochip.kernels.lif32 import lif32_exact, lif32_of, lif_layer32
-from neurochip.kernels.pack import narrow_layers
 from neurochip.kernels.state import LifLayers, LifParams
 from neurochip.lava import export as lx
 from neurochip.network import NetworkConfig
-from neurochip.profile import COMPARE, LEAK_ROUNDING, OVERFLOW, RESET, load_profile
+from neurochip.profile import load_profile
 
 from . import reference as ref
 
@@ -126,45 +126,53 @@ def test_every_mode_combination_at_the_limit(profile):
 
 
 def test_bound_rejects_what_does_not_fit():
-    """The bound's terms: the shifted sum, Lava's wrap add, the membrane width, the bias."""
+    """The bound's terms: the sum read as int32, the shifted sum, Lava's wrap (toward zero: no
+    larger after it), saturation, the membrane width, the bias."""
     p = _params("loihi", 1, 1, 0, True, False, False, True)
     lifs = _layers(p)
-    # loihi: |u| <= cmax 2^6 plus the wrap's 2^24, membrane 2^23 - 1
-    room = 2 ** 31 - 1 - 2 ** 24 - (2 ** 23 - 1)
+    # loihi: |u| <= cmax 2^6; membrane 2^23 - 1
+    room = 2 ** 31 - 1 - (2 ** 23 - 1)
     assert lif32_exact(room >> 6, 0, lifs, 0) and not lif32_exact((room >> 6) + 1, 0, lifs, 0)
     assert lif32_exact(0, room, lifs, 0) and not lif32_exact(0, room + 1, lifs, 0)
+    assert lif32_exact(room >> 7, room >> 1, lifs, 0) and not lif32_exact(room >> 7, (room >> 1) + 64, lifs, 0)
+    # saturation at 24 bits caps |u| at 2^23 whatever the sum (up to the shifted sum's own int32 limit)
+    sat = _layers(p._replace(cur_wrap=False))
+    assert lif32_exact((2 ** 31 - 1) >> 6, room - 2 ** 23, sat, 0) and not lif32_exact(2 ** 25, 0, sat, 0)
     assert not lif32_exact(0, 0, _layers(p._replace(mem_bits=32)), 0)            # v + 2^k - 1 overflows
     assert not lif32_exact(0, 0, _layers(p._replace(cur_bits=31)), 0)            # the wrap adds 2^31
-    assert lif32_exact(0, 0, _layers(p._replace(cur_bits=32, cur_wrap=False)), 0)  # saturating: no add
+    assert lif32_exact(0, 0, _layers(p._replace(cur_bits=31, cur_wrap=False)), 0)  # saturating: no add
     assert not lif32_exact(2 ** 31, 0, _layers(p._replace(in_shift=0)), 0)
-    assert not lif32_exact(-1, 0, lifs, 0) and not lif32_exact(1 << 50, 0, lifs, 0)
+    assert lif32_exact(2 ** 31 - 1, 0, _layers(p._replace(in_shift=0, cur_wrap=False)), 0)
+    assert not lif32_exact(-1, 0, lifs, 0) and not lif32_exact(0, 1 << 50, lifs, 0)
     # a negative exponent shifts the sum right first: ceil(cmax / 2^3)
     q = _layers(p._replace(weight_exp=-3))
     assert lif32_exact(((room >> 6) << 3), 0, q, 0) and not lif32_exact(((room >> 6) << 3) + 1, 0, q, 0)
 
 
-def _engine(profile, encoder, bias, modes=None):
+def _engine(profile, encoder, bias, modes=None, sizes=(20, 24, 5)):
     prof = load_profile(profile)
     if modes:
         prof = prof.with_overrides(neuron=modes)
-    cfg = NetworkConfig(sizes=(20, 24, 5), timesteps=6, encoder=encoder, readout="spiking", loss="mse",
+    cfg = NetworkConfig(sizes=sizes, timesteps=6, encoder=encoder, readout="spiking", loss="mse",
                         init_gain=6.0, seed=4)
     eng = Engine(cfg, prof)
     eng.B[:] = np.random.default_rng(2).integers(-bias, bias + 1, eng.B.shape[0])
     return eng
 
 
-def test_host_bound_picks_int32_lanes():
-    """narrow_layers: a loihi network with small biases updates in int32 lanes; a bias near 2^31
-    does not fit (its layer only)."""
-    eng = _engine("loihi", "rate", 100)
+def _sum_bounds(eng, in_max):
+    """lif_forward's bound of each layer's weighted sums: max |input| x max column sum of |W|."""
+    out = []
+    for l, w in enumerate(eng.weights()):
+        out.append(int(np.abs(w.astype(np.int64)).sum(axis=0).max()) * (in_max if l == 0 else 1))
+    return out
+
+
+def test_bench_network_takes_the_int32_lanes():
+    """scripts/bench_vs_lava.py's 64-128-10 loihi network (spike input): both layers within the bound."""
+    eng = _engine("loihi", "rate", 0, sizes=(64, 128, 10))
     lifs = eng.backend.kernel_params()[1]
-    narrow, lif32 = narrow_layers(eng.cfg, eng.profile, 1, eng.W, eng.B, eng.lay, lifs)
-    assert narrow.all() and lif32.all()
-    B = eng.B.copy()
-    B[-1] = 2 ** 31 - 2 ** 20
-    narrow, lif32 = narrow_layers(eng.cfg, eng.profile, 1, eng.W, B, eng.lay, lifs)
-    assert narrow.all() and lif32.tolist() == [True, False]
+    assert all(lif32_exact(c, 0, lifs, l) for l, c in enumerate(_sum_bounds(eng, 1)))
 
 
 MODES = [{}, {"leak_rounding": "floor", "reset": "subtract", "compare": ">="},
@@ -174,36 +182,23 @@ MODES = [{}, {"leak_rounding": "floor", "reset": "subtract", "compare": ">="},
 
 @pytest.mark.parametrize("profile", NEURON_PROFILES)
 @pytest.mark.parametrize("modes", range(len(MODES)))
-@pytest.mark.parametrize("force", ["lif32", "both"])
-def test_int32_lanes_equal_int64_in_both_kernels(profile, modes, force):
-    """run_int (dense_forward) with the int64 update forced (and the int64 sums with it, ``both``)
-    against run_int and lif_forward, which take the int32 lanes: predictions, membranes, spikes,
-    counters; and the engine's counters with and without."""
+def test_lif_forward_int32_lanes_equal_run_int(profile, modes):
+    """lif_forward, whose layers take the int32 lanes here, against run_int (int64 update, kernels/
+    dense.py): predictions, membranes and spikes at the end, wrap and clip counts."""
     rng = np.random.default_rng([modes, len(profile)])
     x = rng.random((9, 20)) * (rng.random((9, 20)) < 0.8)
     y = rng.integers(0, 5, 9)
-    out = []
-    for wide in (False, True):
-        eng = _engine(profile, "rate" if modes % 2 else "direct", 3000, MODES[modes])
-        b = eng.backend
-        xin = eng.prepare(x)
-        lifs = b.kernel_params()[1]
-        if wide:
-            real = b._narrow
-            b._narrow = lambda X, lifs, real=real: ((real(X, lifs)[0] if force == "lif32" else np.zeros(2, np.bool_)),
-                                                    np.zeros(2, np.bool_))
-        else:
-            assert b._narrow(xin[0], lifs)[1].all()
-            rng_before = eng.rng.copy()
-            rec = lx.reference_run(eng, lx.input_raster(eng, xin, np.arange(9)))
-            eng.rng[:] = rng_before
-        p = eng.run(xin, y, np.arange(9), False)
-        out.append((p, eng.v.copy(), eng.backend._scratch[0].copy(), eng.ops.copy(), eng.sat.copy()))
-        if not wide:
-            n0 = eng.cfg.sizes[0]
-            assert np.array_equal(p, rec.preds)
-            assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
-            assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
-    for a, w in zip(*out):
-        np.testing.assert_array_equal(a, w)
-    assert out[0][3].sum() > 0
+    eng = _engine(profile, "rate" if modes % 2 else "direct", 3000, MODES[modes])
+    xin = eng.prepare(x)
+    lifs = eng.backend.kernel_params()[1]
+    R = lx.input_raster(eng, xin, np.arange(9))
+    assert all(lif32_exact(c, 3000, lifs, l) for l, c in enumerate(_sum_bounds(eng, int(np.abs(R).max()))))
+    rec = lx.reference_run(eng, R)
+    sat0 = eng.sat.copy()
+    p = eng.run(xin, y, np.arange(9), False)
+    n0 = eng.cfg.sizes[0]
+    assert np.array_equal(p, rec.preds)
+    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
+    assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
+    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    assert sum(int(s.sum()) for s in rec.spikes) > 0

@@ -55,15 +55,15 @@ class IntOttt(Backend):
             self._params_key = key
         return self._params
 
-    def _narrow(self, X, lifs):
-        """(IntNet.narrow, IntNet.lif32) for input X and the current weights and biases
-        (kernels/pack.narrow_layers); the input's largest value is cached per input array."""
+    def _narrow(self, X):
+        """IntNet.narrow for input X and the current weights (kernels/pack.narrow_layers); the
+        input's largest value is cached per input array."""
         key = (id(X), X.shape)
         if self._narrow_key != key:
             self._in_max = int(np.abs(X).max()) if X.size else 0
             self._narrow_key = key
             self._narrow_X = X           # keeps id(X) from being reused while cached
-        return narrow_layers(self.cfg, self.profile, self._in_max, self.W, self.B, self.lay, lifs)
+        return narrow_layers(self.cfg, self.profile, self._in_max, self.W, self.lay)
 
     def prepare(self, x):
         return int_input(self.cfg, self.profile, x)
@@ -71,8 +71,7 @@ class IntOttt(Backend):
     def run(self, xin, y, order, learn, preds):
         X, imp = xin
         net, lifs, lrn, rp = self.kernel_params()
-        narrow, lif32 = self._narrow(X, lifs)
-        net = net._replace(narrow=narrow, lif32=lif32)
+        net = net._replace(narrow=self._narrow(X))
         s, vpre, g, cur = self._scratch
         outsum, counts, first = self._out
         idx, gneg, jdx, aval, mult, dbuf, c32 = self._row

@@ -7,8 +7,7 @@ kind adds only the connectivity. Counters are kept where the work happens (neuro
 
 Speed, same results: hot loops index with uint64 offsets (``U``), so numba emits no negative-index
 wraparound code and the loops vectorise; a layer whose weighted sums provably fit int32
-(``IntNet.narrow``) accumulates in int32 (twice the SIMD width), and one whose neuron update
-provably fits (``IntNet.lif32``) updates its neurons in int32 lanes (kernels/lif32.py); stochastic rounding of the
+(``IntNet.narrow``) accumulates in int32 (twice the SIMD width); stochastic rounding of the
 updates draws once per presynaptic row (row-shared stochastic rounding, chip-model.md §5), so
 the per-synapse test is a vectorised multiply-shift-OR.
 """
@@ -23,7 +22,6 @@ from ..counters import (O_ACC, O_ACTIVE, O_BWD, O_DENSE, O_EFF, O_ERR, O_IDLE, O
 from ..fixedpoint import MASK32, NJIT, NJIT_INNER, sat, shift_round, xorshift32
 from .error import error_to_lower, surrogate_at
 from .lif import lif_step
-from .lif32 import lif32_of, lif_layer32
 from .update import write_row, write_weight
 
 U = np.uint64
@@ -120,25 +118,21 @@ def dense_forward(l, net, lif, wts, st, sc, cnt):
     b0 = post - U(net.sizes[0])
     v = st.v
     vpre = st.vpre
-    if net.lif32[l]:
-        # int32 lanes (kernels/lif32.py), exact: the host proved the bound (kernels/pack.narrow_layers)
-        ncur, nmem, nspk, nact = lif_layer32(lif32_of(lif), npost, sc.c32, U(0), v, post, B, b0, vpre, post, s, post)
-    else:
-        nspk = 0
-        nact = 0
-        ncur = 0
-        nmem = 0
-        for i in range(npost):
-            c = cur[post + i]
-            sp, v2, vp, wrapped, clipped = lif_step(c, v[post + i], B[b0 + i], lif)
-            ncur += wrapped
-            nmem += clipped
-            vpre[post + i] = vp
-            v[post + i] = v2
-            s[post + i] = sp
-            nspk += sp
-            if c != 0 or sp:
-                nact += 1
+    nspk = 0
+    nact = 0
+    ncur = 0
+    nmem = 0
+    for i in range(npost):
+        c = cur[post + i]
+        sp, v2, vp, wrapped, clipped = lif_step(c, v[post + i], B[b0 + i], lif)
+        ncur += wrapped
+        nmem += clipped
+        vpre[post + i] = vp
+        v[post + i] = v2
+        s[post + i] = sp
+        nspk += sp
+        if c != 0 or sp:
+            nact += 1
     cnt.sat[l, S_CURRENT] += ncur
     cnt.sat[l, S_MEMBRANE] += nmem
     ops[l, O_SPIKES] += nspk

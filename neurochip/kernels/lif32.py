@@ -75,24 +75,26 @@ def lif32_exact(cmax, bmax, lifs, l):
     every weighted sum |c| <= cmax, bias |b| <= bmax and membrane |v| <= 2^(mem_bits - 1) - 1 (every
     membrane the update leaves). Kernels and host (kernels/pack.narrow_layers) both call it.
 
-    Bounds, each < 2^31: |c| itself (read as int32), |u| <= ceil(cmax / 2^rs) 2^ls (the shifted sum), plus 2^cur_bits under
-    Lava's wrap (one add of 2^cur_bits; saturation only shrinks it); |v| + 2^k - 1 (the leak's
-    rounding add); |leak(v)| + |u| + |b| <= v_max + u_max + bmax (the membrane before the clip).
-    The compare and reset stay within [-v_max, v_max] (threshold < 2^(mem_bits - 1), profile.py)."""
+    Bounds, each < 2^31: |c| itself (read as int32); |u| <= ceil(cmax / 2^rs) 2^ls (the shifted
+    sum); Lava's wrap moves u toward zero (u - 2^cur_bits for u > 2^(cur_bits - 1), u + 2^cur_bits
+    for u <= -2^(cur_bits - 1)), so |u'| <= |u| (its constant 2^cur_bits must be an int32:
+    cur_bits <= 30), saturation gives |u'| <= min(|u|, 2^(cur_bits - 1));
+    |v| + 2^k - 1 (the leak's rounding add); |leak(v)| + |u'| + |b| <= v_max + u'_max + bmax (the
+    membrane before the clip). The compare and reset stay within [-v_max, v_max] (threshold
+    < 2^(mem_bits - 1), profile.py)."""
     if cmax < 0 or bmax < 0 or cmax > I32_MAX or bmax >= _BIG:
         return False
     e = lifs.weight_exp[l]
     rs = -e if e < 0 else 0
     ls = (e if e > 0 else 0) + lifs.in_shift
-    if ls > 30 or lifs.cur_bits > 32 or lifs.mem_bits > 32:
+    if ls > 30 or lifs.cur_bits > 32 or lifs.mem_bits > 32 or (lifs.cur_wrap and lifs.cur_bits > 30):
         return False
     umax = ((cmax + (1 << rs) - 1) >> rs) << ls
     if umax > I32_MAX:
         return False
-    if lifs.cur_wrap:
-        umax += 1 << lifs.cur_bits
+    u2max = umax if lifs.cur_wrap else min(umax, 1 << (lifs.cur_bits - 1))
     vmax = (1 << (lifs.mem_bits - 1)) - 1
-    return umax <= I32_MAX and vmax + (1 << lifs.leak_shift[l]) - 1 <= I32_MAX and vmax + umax + bmax <= I32_MAX
+    return vmax + (1 << lifs.leak_shift[l]) - 1 <= I32_MAX and vmax + u2max + bmax <= I32_MAX
 
 
 @nb.njit(**NJIT)

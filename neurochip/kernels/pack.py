@@ -17,7 +17,6 @@ from ..network import (CE_MSE_MIX, ENCODERS, RASTER_ENCODERS, FEEDBACK, LOSSES, 
 from ..profile import COMPARE, LEAK_ROUNDING, OVERFLOW, RESET, ROUNDING, Profile
 from ..surrogate import SPIKE_OPERATOR, SURROGATE_CODES, lut_index_scale, surrogate_lut
 from .decode import decoder_code
-from .lif32 import lif32_exact
 from .state import G_NCONN, G_PW, GEOM, IntNet, LearnParams, LifLayers, RunParams
 
 # the float kernels' choice vector (the integer kernels read kernels/state.py tuples instead)
@@ -86,20 +85,15 @@ def pack_common(cfg: NetworkConfig, profile: Profile) -> np.ndarray:
     return P
 
 
-def narrow_layers(cfg: NetworkConfig, profile: Profile, in_max: int, W: np.ndarray, B: np.ndarray, lay: Layout,
-                  lifs) -> tuple[np.ndarray, np.ndarray]:
-    """(narrow, lif32), bool[L] each: layer l's weighted sums provably fit int32 (kernels/dense.py
-    accumulates them so), and so does every intermediate of neuron layer l + 1's update
-    (kernels/lif32.py ``lif32_exact``, given those sums and the layer's biases B; LifLayers ``lifs``).
+def narrow_layers(cfg: NetworkConfig, profile: Profile, in_max: int, W: np.ndarray, lay: Layout) -> np.ndarray:
+    """bool[L]: layer l's weighted sums provably fit int32 (kernels/dense.py accumulates them so).
 
-    Bound of the sums: max |input value| x n_pre x max |W_l|, where max |W_l| covers the current
-    weights and every value the learner can write (inference weights stay within the profile's
-    weight width); ``in_max`` is the largest |value| of the prepared input X (layer 0 under direct
-    encoding)."""
+    Bound: max |input value| x n_pre x max |W_l|, where max |W_l| covers the current weights and
+    every value the learner can write (inference weights stay within the profile's weight width);
+    ``in_max`` is the largest |value| of the prepared input X (layer 0 under direct encoding)."""
     L = cfg.n_layers
     w_lim = 1 << (profile.synapse.weight_bits - 1)
     out = np.zeros(L, np.bool_)
-    lif32 = np.zeros(L, np.bool_)
     for l in range(L):
         n_pre, n_post = cfg.sizes[l], cfg.sizes[l + 1]
         w = W[lay.woff[l]: lay.woff[l] + n_pre * n_post]
@@ -110,12 +104,8 @@ def narrow_layers(cfg: NetworkConfig, profile: Profile, in_max: int, W: np.ndarr
             x_max = (1 << profile.synapse.input_bits) - 1      # graded x_q from the raster table
         else:
             x_max = 1
-        cmax = x_max * n_pre * wmax
-        out[l] = cmax < (1 << 31)
-        b0 = int(lay.noff[l + 1] - lay.sizes[0])
-        b = np.abs(B[b0: b0 + n_post].astype(np.int64))
-        lif32[l] = bool(out[l]) and lif32_exact(cmax, int(b.max()) if b.size else 0, lifs, l)
-    return out, lif32
+        out[l] = x_max * n_pre * wmax < (1 << 31)
+    return out
 
 
 def layer_geometry(layers, q=None) -> np.ndarray:
@@ -137,7 +127,7 @@ def layer_geometry(layers, q=None) -> np.ndarray:
 def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay: Layout):
     """(IntNet, LifLayers, LearnParams, RunParams) of the integer kernels (kernels/state.py).
 
-    ``IntNet.narrow`` and ``lif32`` start all False: :func:`narrow_layers` sets them per call from the input."""
+    ``IntNet.narrow`` starts all False: :func:`narrow_layers` sets it per call from the input."""
     n, s, l = profile.neuron, profile.synapse, profile.learning
     thr = n.threshold_membrane
     e = l.error_frac_bits
@@ -145,7 +135,6 @@ def int_kernel_params(cfg: NetworkConfig, profile: Profile, ilay: IntLayout, lay
     layers = cfg.layers
     net = IntNet(kind=np.array([layer.kind for layer in layers], np.int64), sizes=lay.sizes,
                  woff=lay.woff, noff=lay.noff, boff=lay.boff, narrow=np.zeros(L, np.bool_),
-                 lif32=np.zeros(L, np.bool_),
                  geom=layer_geometry(layers, ilay.q))
     lifs = LifLayers(thr=int(thr), leak_mode=LEAK_ROUNDING[n.leak_rounding], in_shift=int(n.input_shift),
                      cur_bits=int(n.current_bits), cur_wrap=OVERFLOW[n.current_overflow] == 0,

@@ -34,7 +34,6 @@ class IntNet(NamedTuple):
     noff: np.ndarray      # int64[L + 1] start of neuron layer l in flat per-neuron arrays
     boff: np.ndarray      # int64[max(L - 1, 1)] start of hidden layer l + 1's feedback matrix
     narrow: np.ndarray    # bool[L] weighted sums provably fit int32 (see kernels/dense.py)
-    lif32: np.ndarray     # bool[L] neuron layer l + 1's update provably fits int32 lanes (kernels/lif32.py)
     geom: np.ndarray      # int64[L, GEOM] image geometry of conv/pool layers (G_* columns; dense: 0)
     chunks: int = 1       # threads a sample's conv kernels split their outputs over (1: serial;
                           # kernels/conv.py n_chunks, neurochip/parallel.py)
