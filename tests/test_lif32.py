@@ -125,6 +125,20 @@ def test_every_mode_combination_at_the_limit(profile):
             _check_layer(p, cmax, bmax, k + 13 * (e + 8), np.int32)
 
 
+@pytest.mark.parametrize("profile", NEURON_PROFILES)
+def test_compare_and_reset_at_the_threshold(profile):
+    """No memory (k = 0), no input: the membrane is the bias, thr - 1, thr, thr + 1: '>' and '>=',
+    reset to zero and by subtraction, an integrator, as lif_step."""
+    for wrap, reset_sub, ge, fires in itertools.product(*([(False, True)] * 4)):
+        p = _params(profile, 0, 1, 0, wrap, reset_sub, ge, fires)
+        b = np.array([p.thr - 1, p.thr, p.thr + 1, -p.thr, 0], np.int32)
+        n = b.shape[0]
+        v, vp, s = np.full(n, 77, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32)
+        lif_layer32(lif32_of(p), U(n), np.zeros(n, np.int32), U(0), v, U(0), b, U(0), vp, U(0), s, U(0))
+        want = [lif_step(0, 77, int(bi), p) for bi in b]
+        assert (s.tolist(), v.tolist(), vp.tolist()) == ([w[0] for w in want], [w[1] for w in want], [w[2] for w in want])
+
+
 def test_bound_rejects_what_does_not_fit():
     """The bound's terms: the sum read as int32, the shifted sum, Lava's wrap (toward zero: no
     larger after it), saturation, the membrane width, the bias."""
