@@ -102,7 +102,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     dec           decoder mode (kernels/decode.py)
     W, B          flat int32 weights (presynaptic-major, offsets woff) and biases (layers 1..L)
     v, s, cur     int64 scratch flat over neuron layers 0..L (offsets noff); v and s hold the
-                  state after the last step on return (cur: the last step's sums of wide layers)
+                  state after the last step on return (cur: sums of layers updated in int64)
     rec_s, rec_v  per-step spikes (uint8) and membranes (int32, after reset) of layers 1..L,
                   shape (steps, n_neurons - n0); a shape (0, 0) array records nothing
     outsum, counts, first  readout decoding of the current sample (int64[n_out] scratch; decode.py)
@@ -117,8 +117,10 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     compaction of its inputs and no stores. A wider layer's non-zero values are compacted without
     branches, then their weight rows added four at a time; a layer whose weighted sums provably fit
     int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32, twice the SIMD width.
-    The recorded spikes and membranes are copied after each layer's update, from the int32 values.
-    What LLVM emits: docs/architecture.md, Speed.
+    A layer whose neuron update provably fits int32 (kernels/lif32.py ``lif32_exact``: the sums'
+    bound, its biases, the profile's widths) updates in int32 lanes, its membranes in ``v32``
+    (copied to ``v`` on return); otherwise ``lif_step`` in int64. The recorded spikes and membranes
+    are copied after each layer's update. What LLVM emits: docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
