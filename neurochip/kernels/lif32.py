@@ -101,7 +101,7 @@ def lif32_exact(cmax, bmax, lifs, l):
 def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
     """n neurons, one step: c = cur[co + i], membrane v[vo + i], bias B[bo + i]; writes the
     membrane before the reset to vpre[po + i], after it to v[vo + i], the spike to s[so + i].
-    Returns (wrapped/saturated currents, clipped membranes, spikes, active: c != 0 or a spike).
+    Returns (wrapped/saturated currents, clipped membranes).
     Offsets are uint64 (no negative-index code, the loop vectorises); arrays of any integer type."""
     # the parameters as int32 locals (a Lif32 passed in from Python arrives with int64 fields)
     rs, ls, k, keep = np.int32(p.rs), np.int32(p.ls), np.int32(p.k), np.int32(p.keep)
@@ -112,8 +112,6 @@ def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
     zero = np.int32(0)
     n_cur = zero
     n_mem = zero
-    n_spk = zero
-    n_act = zero
     for i in range(n):
         c = np.int32(cur[co + i])
         u = shl32(ashr32(c, rs), ls)
@@ -129,9 +127,7 @@ def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
         s[so + i] = sp
         n_cur = np.int32(n_cur + np.int32(u2 != u))
         n_mem = np.int32(n_mem + np.int32(v2 != vv))
-        n_spk = np.int32(n_spk + np.int32(sp))
-        n_act = np.int32(n_act + np.int32((c != 0) | sp))
-    return n_cur, n_mem, n_spk, n_act
+    return n_cur, n_mem
 
 
 __all__ = ["Lif32", "lif32_of", "lif32_exact", "lif_layer32"]

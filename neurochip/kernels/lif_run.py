@@ -277,8 +277,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             n_mem = 0
             if lif32[l]:
                 # int32 lanes (kernels/lif32.py), exact by the bound above; membranes in v32
-                n_cur, n_mem, _, _ = lif_layer32(lif32_of(lif), npost, c32, U(0), v32, post, B, boff, vp32, U(0),
-                                                 s32, post)
+                n_cur, n_mem = lif_layer32(lif32_of(lif), npost, c32, U(0), v32, post, B, boff, vp32, U(0), s32, post)
                 if last:
                     for i in range(npost):
                         sp = s32[post + i]
