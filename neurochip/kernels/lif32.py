@@ -2,9 +2,9 @@
 
 :func:`neurochip.kernels.lif.lif_step` computes in int64 (numba's integer type), so a loop of it
 vectorises as 4 lanes per AVX2 register; this is the same arithmetic (chip-model.md §1,
-lava-semantics.md §2-4) rewritten for 8 int32 lanes, used by ``dense_forward`` (kernels/dense.py)
-and ``lif_forward`` (kernels/lif_run.py) only where :func:`lif32_exact` proves that every
-intermediate fits int32. Then each int32 operation equals the int64 one and the results are
+lava-semantics.md §2-4) rewritten for 8 int32 lanes, used by ``lif_forward`` (kernels/lif_run.py)
+where :func:`lif32_exact` proves that every intermediate fits int32 (``dense_forward``, whose state
+arrays are int64, keeps ``lif_step``: docs/architecture.md, Speed). Then each int32 operation equals the int64 one and the results are
 bit-identical (``tests/test_lif32.py`` checks it against ``lif_step`` for both hardware profiles
 with neuron models and every mode).
 
@@ -73,7 +73,7 @@ def lif32_of(lif):
 def lif32_exact(cmax, bmax, lifs, l):
     """True if the int32 update of neuron layer l + 1 (LifLayers ``lifs``) equals ``lif_step`` for
     every weighted sum |c| <= cmax, bias |b| <= bmax and membrane |v| <= 2^(mem_bits - 1) - 1 (every
-    membrane the update leaves). Kernels and host (kernels/pack.narrow_layers) both call it.
+    membrane the update leaves).
 
     Bounds, each < 2^31: |c| itself (read as int32); |u| <= ceil(cmax / 2^rs) 2^ls (the shifted
     sum); Lava's wrap moves u toward zero (u - 2^cur_bits for u > 2^(cur_bits - 1), u + 2^cur_bits
