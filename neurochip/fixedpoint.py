@@ -21,6 +21,9 @@ Conventions (all values are Python/numba int64 unless stated):
   uniform in [0, 2^s) (unbiased: E[result] = x / 2^s). s < 0 shifts left.
 * ``xorshift32(state)`` Marsaglia's 32-bit xorshift (13, 17, 5): the on-chip PRNG. State is a
   non-zero uint32 held in an int64.
+* ``shl32(x, k)``, ``ashr32(x, k)`` 32-bit shifts of int32 values, amount ``k & 31``: left (modulo
+  2^32) and arithmetic right, as LLVM's i32 ``shl``/``ashr`` (numba types ``int32 << int32`` as
+  int64, so a loop of them vectorises as 64-bit lanes; these keep 32-bit lanes, kernels/lif32.py).
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ import math
 
 import numba as nb
 import numpy as np
+from numba.core import types as _nbt
+from numba.extending import intrinsic as _intrinsic
 
 from .kernel_cache import install as _install_kernel_cache
 
@@ -61,6 +66,40 @@ def _start_numba_threads() -> None:
 _start_numba_threads()
 
 MASK32 = 0xFFFFFFFF
+
+
+def _shift32(kind):
+    """An intrinsic ``(x, k) -> int32``: x and k cast (truncated) to i32, k masked to 0..31 (LLVM's
+    shifts by 32 or more are poison), then the i32 ``shl`` or ``ashr`` instruction."""
+    def shift(typingctx, x, k):
+        if not (isinstance(x, _nbt.Integer) and isinstance(k, _nbt.Integer)):
+            return None
+        sig = _nbt.int32(x, k)
+
+        def codegen(context, builder, sig, args):
+            a = context.cast(builder, args[0], sig.args[0], _nbt.int32)
+            b = context.cast(builder, args[1], sig.args[1], _nbt.int32)
+            b = builder.and_(b, b.type(31))
+            return builder.shl(a, b) if kind == "shl" else builder.ashr(a, b)
+        return sig, codegen
+    shift.__name__ = f"_{kind}32"
+    return _intrinsic(shift)
+
+
+_shl32 = _shift32("shl")
+_ashr32 = _shift32("ashr")
+
+
+@nb.njit(**NJIT)
+def shl32(x, k):
+    """``x << (k & 31)`` in 32 bits (int32 result, wraps modulo 2^32); x, k are truncated to int32."""
+    return _shl32(x, k)
+
+
+@nb.njit(**NJIT)
+def ashr32(x, k):
+    """``x >> (k & 31)``, arithmetic, in 32 bits (int32 result); x, k are truncated to int32."""
+    return _ashr32(x, k)
 
 
 @nb.njit(**NJIT)

@@ -72,3 +72,17 @@ def softmax(values):
     e = [math.exp(v - m) for v in values]
     s = sum(e)
     return [x / s for x in e]
+
+
+def shl32(x, k):
+    """LLVM's i32 ``shl`` by k mod 32 of the low 32 bits of x: the product by 2^k, modulo 2^32,
+    read as a signed 32-bit value."""
+    r = (x * 2 ** (k % 32)) % 2 ** 32
+    return r - 2 ** 32 if r >= 2 ** 31 else r
+
+
+def ashr32(x, k):
+    """LLVM's i32 ``ashr`` by k mod 32 of the low 32 bits of x (read as signed): floor(x / 2^k)."""
+    x %= 2 ** 32
+    x = x - 2 ** 32 if x >= 2 ** 31 else x
+    return math.floor(x / 2 ** (k % 32))

@@ -4,7 +4,8 @@
 ``kernels/lava_engine.py`` (Lava learning-engine emulation) call these; the arithmetic cites
 ``docs/design/chip-model.md`` §1 and ``docs/design/lava-semantics.md`` §2-4. Each helper is a
 pure scalar function of (input, state, params) returning (output, new state) and flags the
-caller counts (wrap/clip events). Pure-Python twins: ``tests/reference.py``.
+caller counts (wrap/clip events). Pure-Python twins: ``tests/reference.py``. The same update of a
+whole layer in int32 lanes, where a bound proves it exact: ``kernels/lif32.py`` (inference kernel).
 
 One neuron update of layer ``lif`` (:class:`neurochip.kernels.state.LifParams`), weighted sum ``c``:
 

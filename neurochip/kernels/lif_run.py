@@ -29,6 +29,7 @@ import numpy as np
 from .decode import predict
 from ..fixedpoint import NJIT, rand_bits
 from .lif import lif_step
+from .lif32 import lif32_exact, lif32_of, lif_layer32
 from .state import lif_of
 
 #: columns of the ``events`` counter array: current wrapped/saturated, membrane clipped
@@ -101,7 +102,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     dec           decoder mode (kernels/decode.py)
     W, B          flat int32 weights (presynaptic-major, offsets woff) and biases (layers 1..L)
     v, s, cur     int64 scratch flat over neuron layers 0..L (offsets noff); v and s hold the
-                  state after the last step on return (cur: the last step's sums of wide layers)
+                  state after the last step on return (cur: sums of layers updated in int64)
     rec_s, rec_v  per-step spikes (uint8) and membranes (int32, after reset) of layers 1..L,
                   shape (steps, n_neurons - n0); a shape (0, 0) array records nothing
     outsum, counts, first  readout decoding of the current sample (int64[n_out] scratch; decode.py)
@@ -116,8 +117,10 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     compaction of its inputs and no stores. A wider layer's non-zero values are compacted without
     branches, then their weight rows added four at a time; a layer whose weighted sums provably fit
     int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32, twice the SIMD width.
-    The recorded spikes and membranes are copied after each layer's update, from the int32 values.
-    What LLVM emits: docs/architecture.md, Speed.
+    A layer whose neuron update provably fits int32 (kernels/lif32.py ``lif32_exact``: the sums'
+    bound, its biases, the profile's widths) updates in int32 lanes, its membranes in ``v32``
+    (copied to ``v`` on return); otherwise ``lif_step`` in int64. The recorded spikes and membranes
+    are copied after each layer's update. What LLVM emits: docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
@@ -130,11 +133,14 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     n_all = noff[L] + n_out
     m = max_size(sizes)
     c32 = np.zeros(m, np.int32)
+    vp32 = np.zeros(m, np.int32)
     idx = np.zeros(m, np.uint64)
     s32 = np.zeros(n_all, np.int32)
+    v32 = np.zeros(n_all, np.int32)
     # per layer: can the weighted sum overflow int32? bound = max |input| * max_i sum_j |W[j, i]|;
     # are the layer's values 0/1 (spikes; the input layer unless direct-encoded)?
     narrow = np.zeros(L, np.bool_)
+    lif32 = np.zeros(L, np.bool_)
     in_max = 0
     binary_in = True
     for st in range(steps):
@@ -156,6 +162,12 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             if col[i] > mc:
                 mc = col[i]
         narrow[l] = mc * (in_max if l == 0 else 1) < (1 << 31)
+        # the neuron update in int32 lanes where the bound proves it exact (kernels/lif32.py)
+        bmax = 0
+        for i in range(npost):
+            b = np.int64(B[noff[l + 1] - n0 + i])
+            bmax = max(bmax, b if b >= 0 else -b)
+        lif32[l] = narrow[l] and lif32_exact(mc * (in_max if l == 0 else 1), bmax, lifs, l)
     # transposed copies (postsynaptic-major) of the small layers' weights
     toff = np.zeros(L, np.int64)
     nt = 0
@@ -178,6 +190,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                 v[k] = 0
             for k in range(n_all):
                 s32[k] = 0
+                v32[k] = 0
             for i in range(n_out):
                 outsum[i] = 0
                 counts[i] = 0
@@ -262,38 +275,55 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             boff = post - un0
             n_cur = 0
             n_mem = 0
-            if narrow[l]:
-                for i in range(npost):
-                    cur[post + i] = c32[i]
-            if not last:
-                for i in range(npost):
-                    sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
-                    n_cur += wrapped
-                    n_mem += clipped
-                    v[post + i] = v2
-                    s32[post + i] = sp
+            if lif32[l]:
+                # int32 lanes (kernels/lif32.py), exact by the bound above; membranes in v32
+                n_cur, n_mem = lif_layer32(lif32_of(lif), npost, c32, U(0), v32, post, B, boff, vp32, U(0), s32, post)
+                if last:
+                    for i in range(npost):
+                        sp = s32[post + i]
+                        outsum[i] += vp32[i]          # before the reset: run_int's vpre
+                        counts[i] += sp
+                        first[i] = min(first[i], t if sp else period)
+                if rec_mem:
+                    for i in range(npost):
+                        rec_v[ust, boff + i] = v32[post + i]
             else:
-                for i in range(npost):
-                    sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
-                    n_cur += wrapped
-                    n_mem += clipped
-                    outsum[i] += vp          # before the reset: run_int's vpre
-                    counts[i] += sp
-                    first[i] = min(first[i], t if sp else period)
-                    v[post + i] = v2
-                    s32[post + i] = sp
+                if narrow[l]:
+                    for i in range(npost):
+                        cur[post + i] = c32[i]
+                if not last:
+                    for i in range(npost):
+                        sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
+                        n_cur += wrapped
+                        n_mem += clipped
+                        v[post + i] = v2
+                        s32[post + i] = sp
+                else:
+                    for i in range(npost):
+                        sp, v2, vp, wrapped, clipped = lif_step(cur[post + i], v[post + i], B[boff + i], lif)
+                        n_cur += wrapped
+                        n_mem += clipped
+                        outsum[i] += vp          # before the reset: run_int's vpre
+                        counts[i] += sp
+                        first[i] = min(first[i], t if sp else period)
+                        v[post + i] = v2
+                        s32[post + i] = sp
+                if rec_mem:
+                    for i in range(npost):
+                        rec_v[ust, boff + i] = v[post + i]
             if rec_spk:
                 for i in range(npost):
                     rec_s[ust, boff + i] = s32[post + i]
-            if rec_mem:
-                for i in range(npost):
-                    rec_v[ust, boff + i] = v[post + i]
             events[l, EV_CURRENT] += n_cur
             events[l, EV_MEMBRANE] += n_mem
         if t == period - 1 or st == steps - 1:
             preds[st // period] = predict(counts, outsum, first, dec)
     for k in range(n_all):
         s[k] = s32[k]
+    for l in range(L):
+        if lif32[l]:
+            for k in range(noff[l + 1], noff[l + 1] + sizes[l + 1]):
+                v[k] = v32[k]
 
 
 __all__ = ["encode_raster", "lif_forward", "EV_CURRENT", "EV_MEMBRANE", "SMALL_POST"]

@@ -1,0 +1,133 @@
+"""The integer LIF update of a whole layer in int32 lanes, where a bound proves it exact.
+
+:func:`neurochip.kernels.lif.lif_step` computes in int64 (numba's integer type), so a loop of it
+vectorises as 4 lanes per AVX2 register; this is the same arithmetic (chip-model.md §1,
+lava-semantics.md §2-4) rewritten for 8 int32 lanes, used by ``lif_forward`` (kernels/lif_run.py)
+where :func:`lif32_exact` proves that every intermediate fits int32 (``dense_forward``, whose state
+arrays are int64, keeps ``lif_step``: docs/architecture.md, Speed). Then each int32 operation equals the int64 one and the results are
+bit-identical (``tests/test_lif32.py`` checks it against ``lif_step`` for both hardware profiles
+with neuron models and every mode).
+
+* shifts: :func:`neurochip.fixedpoint.shl32` / ``ashr32`` (i32 ``shl``/``ashr``); numba types
+  ``int32 << int32`` as int64, and LLVM does not narrow a variable-amount shift back;
+* every other intermediate is truncated with ``np.int32(...)`` (numba types int32 + int32 as
+  int64; the truncation lets LLVM narrow the adds and compares to 32 bits);
+* the profile's modes are parameters of one branch-free loop (:class:`Lif32`, built once per layer
+  by :func:`lif32_of`), not branches: wrap and saturation are the same two steps (a conditional
+  add of 2^cur_bits at thresholds, then a clamp) with the unused one's limits at the int32 range;
+  the leak ``v - ((v + r) >> k)`` with ``r = 2^k - 1`` for ``v >= 0`` under toward-zero rounding
+  and ``r = 0`` otherwise (floor: ``v - (v >> k)``; toward zero: ``sign(v) ((|v| (2^k - 1)) >> k)``
+  without the product, fixedpoint.leak); ``>=`` is ``> thr - 1``, an integrator's threshold is
+  the int32 maximum; the reset keeps ``(v - thr) & m`` with m = -1 (subtract) or 0 (to zero).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from ..fixedpoint import NJIT, ashr32, shl32
+
+I32_MAX = 2 ** 31 - 1
+I32_MIN = -(2 ** 31)
+#: the bounds below are exact integer arithmetic in int64: biases beyond this are "does not fit"
+_BIG = 1 << 40
+
+
+class Lif32(NamedTuple):
+    """One layer's LIF parameters as int32 (:func:`lif32_of`)."""
+    rs: np.int32          # u = (c >> rs) << ls: rs = -weight_exp if < 0,
+    ls: np.int32          # ls = max(weight_exp, 0) + in_shift
+    wrap_hi: np.int32     # u > wrap_hi: u - wrap_2m (Lava's wrap; saturation: the int32 maximum, never)
+    wrap_lo: np.int32     # u <= wrap_lo: u + wrap_2m (saturation: the int32 minimum, never)
+    wrap_2m: np.int32     # 2^cur_bits
+    cur_lo: np.int32      # then u clamped to [cur_lo, cur_hi] (wrap: the int32 range, a no-op)
+    cur_hi: np.int32
+    k: np.int32           # leak shift
+    r_pos: np.int32       # rounding add of the leak for v >= 0: 2^k - 1 toward zero, 0 floor
+    mem_hi: np.int32      # v clamped to [-mem_hi, mem_hi], 2^(mem_bits - 1) - 1
+    thr_gt: np.int32      # spike iff v > thr_gt: thr (">"), thr - 1 (">="), the int32 maximum (integrator)
+    thr: np.int32
+    keep: np.int32        # reset: v <- (v - thr) & keep, -1 by subtraction, 0 to zero
+
+
+@nb.njit(**NJIT)
+def lif32_of(lif):
+    """The :class:`Lif32` of LifParams ``lif`` (valid where :func:`lif32_exact` holds)."""
+    e = lif.weight_exp
+    wrap = lif.cur_wrap
+    half = 1 << (lif.cur_bits - 1)
+    thr_gt = lif.thr - 1 if lif.ge else lif.thr
+    return Lif32(np.int32(-e if e < 0 else 0), np.int32((e if e > 0 else 0) + lif.in_shift),
+                 np.int32(half if wrap else I32_MAX), np.int32(-half if wrap else I32_MIN),
+                 np.int32(2 * half if wrap else 0),
+                 np.int32(I32_MIN if wrap else -half), np.int32(I32_MAX if wrap else half - 1),
+                 np.int32(lif.leak_shift), np.int32((1 << lif.leak_shift) - 1 if lif.leak_mode == 1 else 0),
+                 np.int32((1 << (lif.mem_bits - 1)) - 1),
+                 np.int32(thr_gt if lif.fires else I32_MAX), np.int32(lif.thr),
+                 np.int32(-1 if lif.reset_sub else 0))
+
+
+@nb.njit(**NJIT)
+def lif32_exact(cmax, bmax, lifs, l):
+    """True if the int32 update of neuron layer l + 1 (LifLayers ``lifs``) equals ``lif_step`` for
+    every weighted sum |c| <= cmax, bias |b| <= bmax and membrane |v| <= 2^(mem_bits - 1) - 1 (every
+    membrane the update leaves).
+
+    Bounds, each < 2^31: |c| itself (read as int32); |u| <= ceil(cmax / 2^rs) 2^ls (the shifted
+    sum); Lava's wrap moves u toward zero (u - 2^cur_bits for u > 2^(cur_bits - 1), u + 2^cur_bits
+    for u <= -2^(cur_bits - 1)), so |u'| <= |u| (its constant 2^cur_bits must be an int32:
+    cur_bits <= 30), saturation gives |u'| <= min(|u|, 2^(cur_bits - 1));
+    |v| + 2^k - 1 (the leak's rounding add); |leak(v)| + |u'| + |b| <= v_max + u'_max + bmax (the
+    membrane before the clip). The compare and reset stay within [-v_max, v_max] (threshold
+    < 2^(mem_bits - 1), profile.py)."""
+    if cmax < 0 or bmax < 0 or cmax > I32_MAX or bmax >= _BIG:
+        return False
+    e = lifs.weight_exp[l]
+    rs = -e if e < 0 else 0
+    ls = (e if e > 0 else 0) + lifs.in_shift
+    if ls > 30 or lifs.cur_bits > 32 or lifs.mem_bits > 32 or (lifs.cur_wrap and lifs.cur_bits > 30):
+        return False
+    umax = ((cmax + (1 << rs) - 1) >> rs) << ls
+    if umax > I32_MAX:
+        return False
+    u2max = umax if lifs.cur_wrap else min(umax, 1 << (lifs.cur_bits - 1))
+    vmax = (1 << (lifs.mem_bits - 1)) - 1
+    return vmax + (1 << lifs.leak_shift[l]) - 1 <= I32_MAX and vmax + u2max + bmax <= I32_MAX
+
+
+@nb.njit(**NJIT)
+def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
+    """n neurons, one step: c = cur[co + i], membrane v[vo + i], bias B[bo + i]; writes the
+    membrane before the reset to vpre[po + i], after it to v[vo + i], the spike to s[so + i].
+    Returns (wrapped/saturated currents, clipped membranes).
+    Offsets are uint64 (no negative-index code, the loop vectorises); arrays of any integer type."""
+    # the parameters as int32 locals (a Lif32 passed in from Python arrives with int64 fields)
+    rs, ls, k, keep = np.int32(p.rs), np.int32(p.ls), np.int32(p.k), np.int32(p.keep)
+    wrap_hi, wrap_lo, wrap_2m = np.int32(p.wrap_hi), np.int32(p.wrap_lo), np.int32(p.wrap_2m)
+    cur_lo, cur_hi, r_pos = np.int32(p.cur_lo), np.int32(p.cur_hi), np.int32(p.r_pos)
+    mem_hi, mem_lo = np.int32(p.mem_hi), np.int32(-p.mem_hi)
+    thr_gt, thr = np.int32(p.thr_gt), np.int32(p.thr)
+    zero = np.int32(0)
+    n_cur = zero
+    n_mem = zero
+    for i in range(n):
+        c = np.int32(cur[co + i])
+        u = shl32(ashr32(c, rs), ls)
+        uw = np.int32(u - wrap_2m) if u > wrap_hi else (np.int32(u + wrap_2m) if u <= wrap_lo else u)
+        u2 = min(max(uw, cur_lo), cur_hi)
+        v0 = np.int32(v[vo + i])
+        r = r_pos if v0 >= 0 else zero
+        vv = np.int32(np.int32(v0 - ashr32(np.int32(v0 + r), k)) + np.int32(u2 + np.int32(B[bo + i])))
+        v2 = min(max(vv, mem_lo), mem_hi)
+        sp = v2 > thr_gt
+        vpre[po + i] = v2
+        v[vo + i] = np.int32(np.int32(v2 - thr) & keep) if sp else v2
+        s[so + i] = sp
+        n_cur = np.int32(n_cur + np.int32(u2 != u))
+        n_mem = np.int32(n_mem + np.int32(v2 != vv))
+    return n_cur, n_mem
+
+
+__all__ = ["Lif32", "lif32_of", "lif32_exact", "lif_layer32"]
