@@ -129,7 +129,7 @@ def test_a_missing_file_is_an_error(tmp_path):
 
 
 def test_every_published_block_is_produced_by_reproduce(monkeypatch):
-    """Each marker in README.md and docs/ belongs to a job of scripts/reproduce.py, and each
+    """Each marker in README.md, examples/README.md and docs/ belongs to a job of scripts/reproduce.py, and each
     document a job writes has the markers (a figure nobody regenerates would drift)."""
     import numba
 
@@ -138,7 +138,8 @@ def test_every_published_block_is_produced_by_reproduce(monkeypatch):
     monkeypatch.setenv("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
     import reproduce
 
-    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs" / "results").glob("*.md"))]
+    docs = [ROOT / "README.md", ROOT / "examples" / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+            *sorted((ROOT / "docs" / "results").glob("*.md"))]
     published = {(p.relative_to(ROOT), n) for p in docs for n in list_blocks(p.read_text())}
     assert published, "no generated blocks found"
     produced = reproduce.published_by_jobs()
