@@ -6,9 +6,8 @@ from rest and no weight changes. The one thing that links samples is the rate en
 stream, which the serial run advances across samples (``T x n_in`` xorshift32 draws per sample).
 xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
 applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
-chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``), taken
-from a queue by whichever thread is free (:func:`run_dynamic`), each with its own padded copies
-of the hot scratch (:func:`private_copy`: no false sharing of cache lines between the cores).
+chunks run concurrently in threads, one chunk per thread (:func:`run_chunks`; the numba kernels
+release the GIL, ``nogil=True``), each but the last with its own padded copies of the hot scratch (:func:`private_copy`: no false sharing of cache lines between the cores).
 Counters are integer sums (order-free); predictions are per sample.
 The chunk that holds the last sample runs on the caller's own state arrays, so the state left
 behind is the serial run's too.
@@ -115,28 +114,12 @@ def private_copy(a: np.ndarray, zero: bool = False) -> np.ndarray:
     return out
 
 
-def run_dynamic(parts, k: int, fn) -> None:
-    """Run ``fn(w, a, b)`` for every ``(a, b)`` of ``parts`` on ``k`` workers (``w`` = 0..k-1, the
-    last is the calling thread), each taking the next part from a shared queue when it is free
-    (dynamic scheduling: no thread idles while another still has a backlog). ``w`` names the
-    worker, so ``fn`` can use per-worker scratch; results must not depend on which worker runs a
-    part. Re-raises the first error after every worker has stopped."""
-    import threading
-
-    parts = list(parts)
-    lock = threading.Lock()
-    nxt = [0]
-
-    def worker(w):
-        while True:
-            with lock:
-                i = nxt[0]
-                nxt[0] += 1
-            if i >= len(parts):
-                return
-            fn(w, *parts[i])
-
-    run_parallel([lambda w=w: worker(w) for w in range(max(1, min(k, len(parts))))])
+def run_chunks(n: int, k: int, fn) -> None:
+    """Split ``n`` samples into at most ``k`` contiguous chunks (:func:`chunks`) and run
+    ``fn(a, b, last)`` for each ``[a, b)`` concurrently, one chunk per thread (the last chunk on the
+    calling thread); ``last`` is true for the chunk holding sample ``n - 1``. Re-raises the first
+    error after every chunk has stopped."""
+    run_parallel([lambda a=a, b=b: fn(a, b, b == n) for a, b in chunks(n, k)])
 
 
 def run_parallel(fns) -> None:
@@ -199,4 +182,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "kernel_chunks", "chunks", "private_copy", "run_parallel", "run_dynamic", "jump"]
+__all__ = ["threads", "set_threads", "kernel_chunks", "chunks", "private_copy", "run_parallel", "run_chunks", "jump"]

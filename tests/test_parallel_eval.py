@@ -56,35 +56,31 @@ def test_private_copy_is_padded_and_equal():
         assert off >= parallel.PAD and b.base.nbytes - off - b.nbytes >= parallel.PAD
 
 
-def test_run_dynamic_runs_each_part_once_and_reraises():
+def test_run_chunks_runs_each_part_once_and_reraises():
     import threading
-    import time
 
     seen, lock = [], threading.Lock()
 
-    def fn(w, a, b):
-        if a == 0:
-            time.sleep(0.05)            # worker holding the first part is slow: the other takes the rest
+    def fn(a, b, last):
         with lock:
-            seen.append((w, a, b))
+            seen.append((a, b, last, threading.get_ident()))
 
-    parts = parallel.chunks(100, 12)
-    parallel.run_dynamic(parts, 2, fn)
-    assert sorted((a, b) for _, a, b in seen) == parts
-    assert {w for w, _, _ in seen} == {0, 1}
-    slow = next(w for w, a, _ in seen if a == 0)
-    assert sum(w != slow for w, _, _ in seen) > len(parts) // 2
+    parallel.run_chunks(100, 3, fn)
+    assert sorted((a, b) for a, b, _, _ in seen) == parallel.chunks(100, 3)
+    assert [(a, b) for a, b, last, _ in seen if last] == [(parallel.chunks(100, 3)[-1])]
+    last_thread = next(t for _, _, last, t in seen if last)
+    assert last_thread == threading.get_ident()          # the last chunk on the calling thread
 
-    def bad(w, a, b):
+    def bad(a, b, last):
         if a > 0:
             raise ValueError("boom")
 
     with pytest.raises(ValueError, match="boom"):
-        parallel.run_dynamic(parts, 2, bad)
+        parallel.run_chunks(100, 3, bad)
 
 
 def test_threads_bit_identical_whatever_the_schedule(monkeypatch):
-    """A thread slowed down (as on a busy machine) takes fewer chunks: same results as one thread."""
+    """A chunk slowed down (as on a busy machine) finishing last: same results as one thread."""
     import time
 
     eng, x, y = _trained("rate", "integrator")

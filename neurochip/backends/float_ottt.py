@@ -67,20 +67,17 @@ class FloatBackend(Backend):
             return kernel(order, st, preds)
         net = self.fk.net
         per_sample = net.T * X.shape[1] if net.enc == 1 else 0
-        parts = parallel.chunks(N, nthr)
-        nw = min(nthr, len(parts))
         r0 = int(st.rng[1])
-        sts = [FloatState(*(parallel.private_copy(f) for f in st)) for _ in range(nw)]
         out = []
 
-        def chunk(w, a, b):
-            st_c = st if b == N else sts[w]
+        def chunk(a, b, last):
+            st_c = st if last else FloatState(*(parallel.private_copy(f) for f in st))
             st_c.rng[1] = parallel.jump(r0, a * per_sample)
             r = kernel(order[a:b], st_c, preds[a:b])
-            if b == N:
+            if last:
                 out.append(r)
 
-        parallel.run_dynamic(parts, nw, chunk)
+        parallel.run_chunks(N, nthr, chunk)
         return out[0]
 
     def set_decoder(self, cfg):

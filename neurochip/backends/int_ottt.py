@@ -95,21 +95,19 @@ class IntOttt(Backend):
         # the last sample runs on the caller's state and scratch, so the state left behind is the
         # serial run's. Kernels run serially in each of these threads (IntNet.chunks = 1)
         per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
-        N = order.shape[0]
-        parts = parallel.chunks(N, nthr)
-        nw = min(nthr, len(parts))
         r0 = int(self.rng[1])
         pc = parallel.private_copy
-        sts = [NeuronState(*(pc(f) for f in st)) for _ in range(nw)]
-        scs = [Scratch(*(pc(f) for f in sc)) for _ in range(nw)]
-        cnts = [Counters(pc(self.sat, True), pc(self.ops, True)) for _ in range(nw)]
+        cnts = []
 
-        def chunk(w, a, b):
-            st_c, sc_c = (st, sc) if b == N else (sts[w], scs[w])
+        def chunk(a, b, last):
+            st_c = st if last else NeuronState(*(pc(f) for f in st))
+            sc_c = sc if last else Scratch(*(pc(f) for f in sc))
+            cnt_c = Counters(pc(self.sat, True), pc(self.ops, True))
+            cnts.append(cnt_c)
             st_c.rng[1] = parallel.jump(r0, a * per_sample)
-            run_int(X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnts[w], preds[a:b])
+            run_int(X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnt_c, preds[a:b])
 
-        parallel.run_dynamic(parts, nw, chunk)
+        parallel.run_chunks(order.shape[0], nthr, chunk)
         for cnt_c in cnts:
             self.sat += cnt_c.sat
             self.ops += cnt_c.ops
