@@ -6,11 +6,13 @@ from rest and no weight changes. The one thing that links samples is the rate en
 stream, which the serial run advances across samples (``T x n_in`` xorshift32 draws per sample).
 xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
 applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
-chunks run concurrently in threads, one chunk per thread (:func:`run_chunks`; the numba kernels
-release the GIL, ``nogil=True``), each but the last with its own padded copies of the hot scratch (:func:`private_copy`: no false sharing of cache lines between the cores).
+chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``): an
+inference call is split into several parts per thread, each taken by whichever thread is free
+(:func:`run_chunks`), and each thread has its own padded copies of the hot state and scratch
+(:func:`private_copy`: no false sharing of cache lines between the cores), made in that thread.
 Counters are integer sums (order-free); predictions are per sample.
-The chunk that holds the last sample runs on the caller's own state arrays, so the state left
-behind is the serial run's too.
+The part that holds the last sample runs on the caller's own state arrays (whichever thread runs
+it), so the state left behind is the serial run's too.
 
 Learning is sequential over samples (one chip learning online), but inside a sample the conv
 kernels (kernels/conv.py: forward sums, transposed error, shared-weight update sums) split their
@@ -114,12 +116,54 @@ def private_copy(a: np.ndarray, zero: bool = False) -> np.ndarray:
     return out
 
 
+#: an inference call is split into up to PARTS_PER_THREAD parts per thread, taken by whichever
+#: thread is free (:func:`run_chunks`): at the end a thread waits for at most one part of the
+#: other's. One chunk per thread left a thread idle for 10-25 % of each call (lead's timing of
+#: 784-512-10 eval: the two halves of a 1,024-sample call ended 15-30 ms apart, from the cores'
+#: speeds differing on a shared host, not from the samples' work, which differed by 1-3 %)
+PARTS_PER_THREAD = 8
+#: fewest samples in a part: each kernel call has a fixed cost (run_int counts the non-zero
+#: weights of every row; arguments are unboxed), about 0.2 ms for a 784 x 512 layer
+MIN_PART = 32
+
+
+def parts(n: int, k: int) -> list[tuple[int, int]]:
+    """The contiguous ``[a, b)`` parts :func:`run_chunks` splits ``n`` samples into for ``k``
+    threads: up to ``k * PARTS_PER_THREAD`` parts of at least MIN_PART samples (at least ``k``
+    parts when ``n >= k``)."""
+    return chunks(n, min(k * PARTS_PER_THREAD, max(k, n // MIN_PART)))
+
+
 def run_chunks(n: int, k: int, fn) -> None:
-    """Split ``n`` samples into at most ``k`` contiguous chunks (:func:`chunks`) and run
-    ``fn(a, b, last)`` for each ``[a, b)`` concurrently, one chunk per thread (the last chunk on the
-    calling thread); ``last`` is true for the chunk holding sample ``n - 1``. Re-raises the first
-    error after every chunk has stopped."""
-    run_parallel([lambda a=a, b=b: fn(a, b, b == n) for a, b in chunks(n, k)])
+    """Run ``fn(w, a, b, last)`` for every part ``[a, b)`` of :func:`parts` (``n`` samples) on
+    ``k`` workers, ``w`` = 0..k-1 naming the worker (the last is the calling thread), each taking
+    the next part in order when it is free (dynamic scheduling: a slower core or a heavier part
+    does not leave the other core idle); ``last`` is true for the part holding sample ``n - 1``.
+    ``w`` lets ``fn`` keep per-worker scratch; results must not depend on which worker runs a
+    part. After an error no new part starts; the first error is re-raised once every worker has
+    stopped."""
+    import threading
+
+    ps = parts(n, k)
+    lock = threading.Lock()
+    nxt = [0]
+
+    def worker(w):
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= len(ps):
+                return
+            a, b = ps[i]
+            try:
+                fn(w, a, b, b == n)
+            except BaseException:
+                with lock:
+                    nxt[0] = len(ps)
+                raise
+
+    run_parallel([lambda w=w: worker(w) for w in range(max(1, min(k, len(ps))))])
 
 
 def run_parallel(fns) -> None:
@@ -182,4 +226,4 @@ def jump(state: int, k: int) -> int:
     return x
 
 
-__all__ = ["threads", "set_threads", "kernel_chunks", "chunks", "private_copy", "run_parallel", "run_chunks", "jump"]
+__all__ = ["threads", "set_threads", "kernel_chunks", "chunks", "private_copy", "run_parallel", "run_chunks", "parts", "jump"]

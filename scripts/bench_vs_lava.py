@@ -16,7 +16,10 @@ Timing:
   recording processes: Lava's best case; with --no-bare, recording runs) are timed the same way,
   and the headline ratio is neurochip's median over Lava's median (goal: 2,000x).
 * neurochip: the kernel is loaded (or compiled) once first (reported separately); steps/s is the
-  median over --repeats runs of all steps, each including its array set-up.
+  median over all runs of all steps, each including its array set-up. The runs come in batches of
+  --repeats, one before the first Lava run and one after each, so that neurochip's median and
+  Lava's come from the same stretch of time (the host's speed drifts by up to 2x between runs);
+  each bare Lava run is also set against the batch right after it (paired ratios, printed).
 
 Usage::
 
@@ -109,21 +112,37 @@ def bench_inference(args) -> dict:
     t0 = time.perf_counter()
     neurochip_spikes(eng, R[:2])                        # load (or compile) the kernel
     load_s = time.perf_counter() - t0
-    times = []
+    times: list[float] = []
+    batches: list[float] = []       # median of each neurochip batch
     rec = None
-    for _ in range(args.repeats):
-        rec, dt = neurochip_spikes(eng, R)
-        times.append(dt)
-    nc_s = statistics.median(times)
+
+    def nc_batch():
+        nonlocal rec
+        b = []
+        for _ in range(args.repeats):
+            rec, dt = neurochip_spikes(eng, R)
+            b.append(dt)
+        times.extend(b)
+        batches.append(statistics.median(b))
 
     # Lava: one run recording spikes (the comparison), then ``lava_repeats`` runs (bare, without
-    # recording, unless --no-bare); the ratio is of the medians
+    # recording, unless --no-bare); the ratio is of the medians. The host's speed drifts (up to 2x
+    # between runs on a shared machine), so neurochip is timed in a batch before the first Lava run
+    # and after each one: both medians come from the same stretch of time, and each Lava run has a
+    # neurochip batch next to it (paired ratios)
+    nc_batch()
     lava = lava_run(exp, R, record=True)
+    nc_batch()
     k = max(3, getattr(args, "lava_repeats", 3))
-    reps = [lava_run(exp, R, record=args.no_bare) for _ in range(k)]
+    reps = []
+    for _ in range(k):
+        reps.append(lava_run(exp, R, record=args.no_bare))
+        nc_batch()
+    nc_s = statistics.median(times)
     for x in reps:
         x.pop("spikes", None)
     lava_med = statistics.median(x["steps_per_s"] for x in reps)
+    paired = [args.steps / nb_s / x["steps_per_s"] for nb_s, x in zip(batches[2:], reps)]
     bare = None if args.no_bare else {**reps[k // 2], "steps_per_s": lava_med,
                                       "runs_steps_per_s": [x["steps_per_s"] for x in reps]}
 
@@ -141,14 +160,15 @@ def bench_inference(args) -> dict:
         "input_spikes": int(R.sum()), "spikes_per_layer": spikes,
         "firing_rate_per_layer": [spikes[0] / (args.steps * SIZES[1]), spikes[1] / (args.steps * SIZES[2])],
         "spike_mismatches_per_layer": mism, "identical": all(m == 0 for m in mism),
-        "neurochip": {"steps_per_s": nc_sps, "median_s": nc_s, "best_s": min(times), "repeats": args.repeats,
+        "neurochip": {"steps_per_s": nc_sps, "median_s": nc_s, "best_s": min(times), "repeats": len(times),
+                      "batches": len(batches), "batch_steps_per_s": [args.steps / b for b in batches],
                       "kernel_load_s": load_s},
         "lava_recording": {k: v for k, v in lava.items() if k != "spikes"},
         "lava_bare": bare,
         "lava_runs_steps_per_s": [x["steps_per_s"] for x in reps], "lava_median_steps_per_s": lava_med,
         "lava_runs_recording": args.no_bare,
         "ratio_vs_lava_recording": nc_sps / lava["steps_per_s"],
-        "ratio": nc_sps / lava_med,
+        "ratio": nc_sps / lava_med, "paired_ratios": paired, "paired_ratio_median": statistics.median(paired),
         "goal_ratio": GOAL_RATIO, "goal_met": nc_sps / lava_med >= GOAL_RATIO,
     }
 
@@ -168,6 +188,8 @@ def print_inference(r: dict) -> None:
     if bare:
         print(f"  Lava bare   {bare['steps_per_s']:>14,.1f} steps/s   (no recording, median of "
               f"{len(r['lava_runs_steps_per_s'])} runs: {', '.join(f'{x:,.0f}' for x in r['lava_runs_steps_per_s'])})")
+    print(f"  paired      each Lava run vs the neurochip batch after it: "
+          f"{', '.join(f'{x:,.0f}x' for x in r['paired_ratios'])} (median {r['paired_ratio_median']:,.0f}x)")
     print(f"  ratio       {r['ratio']:>14,.0f}x  median vs median of the Lava runs  "
           f"({r['ratio_vs_lava_recording']:,.0f}x vs Lava with recording); goal >= {GOAL_RATIO:,.0f}x: "
           f"{'met' if r['goal_met'] else 'NOT met'}")
@@ -190,7 +212,11 @@ def blocks(r: dict, load: tuple[float, float] | None = None) -> dict[str, str]:
             f"The ratio of the medians is {r['ratio']:,.0f}x (Lava runs: "
             f"{', '.join(f'{x:,.0f}' for x in r['lava_runs_steps_per_s'])} steps/s), measured in one invocation"
             + (f" on {os.cpu_count()} cores with a load average of {load[0]:.1f} before and {load[1]:.1f} after"
-               if load else "") + "."]
+               if load else "") + f". neurochip was timed in {nc['batches']} batches of {nc['repeats'] // nc['batches']} runs, "
+            f"one before the first Lava run and one after each (batch medians "
+            f"{', '.join(f'{x / 1e3:,.0f}k' for x in nc['batch_steps_per_s'])} steps/s), so both medians come from "
+            f"the same stretch of time; each bare Lava run against the batch right after it: "
+            f"{', '.join(f'{x:,.0f}x' for x in r['paired_ratios'])}."]
     if bare:
         need = 1e6 / (r["goal_ratio"] * r["lava_median_steps_per_s"])
         spd += ["", f"Goal {r['goal_ratio']:,.0f}x: {'met' if r['goal_met'] else 'not met'} in this run; at Lava's bare "
@@ -224,9 +250,10 @@ def main() -> int:
                     help="weight init gain (firing rates: docs/lava.md, block bench_vs_lava:network)")
     ap.add_argument("--profile", default="loihi")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeats", type=int, default=50, help="neurochip timing repeats (median reported)")
+    ap.add_argument("--repeats", type=int, default=50,
+                    help="neurochip runs per batch: one batch before the first Lava run and one after each (median of all reported)")
     ap.add_argument("--no-bare", action="store_true", help="time Lava with spike recording instead of bare")
-    ap.add_argument("--lava-repeats", type=int, default=3, help="timed Lava runs (at least 3; median reported)")
+    ap.add_argument("--lava-repeats", type=int, default=5, help="timed Lava runs (at least 3; median reported)")
     ap.add_argument("--learning-samples", type=int, default=200,
                     help="then N on-chip learning samples in both (scripts/bench_lava_learning.py); 0 skips")
     ap.add_argument("--json", action="store_true", help="print one JSON object")

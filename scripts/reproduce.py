@@ -131,8 +131,8 @@ def _lava(progress):
         out[LAVA].update(V.example_block(d))
     progress("  bench_vs_lava: 1000 steps in both")
     l0 = _load()
-    args = argparse.Namespace(steps=1000, p=0.2, init_gain=8.0, profile="loihi", seed=0, repeats=200, no_bare=False,
-                              lava_repeats=3)
+    args = argparse.Namespace(steps=1000, p=0.2, init_gain=8.0, profile="loihi", seed=0, repeats=50, no_bare=False,
+                              lava_repeats=5)
     inf = V.bench_inference(args)
     out[LAVA].update(V.blocks(inf, (l0, _load())))
     progress("  bench_lava_learning: 200 samples, 128-10 learns; then --feedback random")

@@ -79,7 +79,8 @@ def test_lava_goal_line_follows_the_ratio():
     def r(nc, lava):
         return {"network": "64-128-10", "profile": "loihi", "p_input": 0.2, "steps": 1000,
                 "firing_rate_per_layer": [0.2, 0.3], "spikes_per_layer": [1, 2], "spike_mismatches_per_layer": [0, 0],
-                "neurochip": {"repeats": 200, "steps_per_s": nc}, "lava_recording": {"steps_per_s": lava / 2},
+                "neurochip": {"repeats": 200, "steps_per_s": nc, "batches": 4, "batch_steps_per_s": [nc] * 4},
+                "lava_recording": {"steps_per_s": lava / 2}, "paired_ratios": [nc / lava] * 3,
                 "lava_bare": {"steps_per_s": lava}, "lava_runs_steps_per_s": [lava], "lava_median_steps_per_s": lava,
                 "ratio": nc / lava, "goal_ratio": V.GOAL_RATIO, "goal_met": nc / lava >= V.GOAL_RATIO}
 
@@ -87,3 +88,4 @@ def test_lava_goal_line_follows_the_ratio():
     assert "Goal 2,000x: not met in this run" in slow and "0.50 µs or less" in slow
     fast = V.blocks(r(2_500_000, 1000))["bench_vs_lava:speed"]
     assert "Goal 2,000x: met in this run" in fast
+    assert "4 batches of 50 runs" in fast and "2,500k steps/s" in fast and "2,500x, 2,500x, 2,500x" in fast

@@ -18,8 +18,10 @@ pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="need
 
 
 @pytest.fixture(autouse=True)
-def _restore_threads():
+def _restore_threads(monkeypatch):
     n = parallel.threads()
+    # small parts, so that these small runs are split into many parts taken dynamically
+    monkeypatch.setattr(parallel, "MIN_PART", 4)
     yield
     parallel.set_threads(n)
 
@@ -56,27 +58,68 @@ def test_private_copy_is_padded_and_equal():
         assert off >= parallel.PAD and b.base.nbytes - off - b.nbytes >= parallel.PAD
 
 
+def test_parts_cover_in_order_and_are_not_tiny():
+    for n in (1, 2, 7, 33, 64, 100, 1024, 5000):
+        for k in (1, 2, 3):
+            p = parallel.parts(n, k)
+            assert p[0][0] == 0 and p[-1][1] == n
+            assert all(a < b and b == c2[0] for (a, b), c2 in zip(p, p[1:] + [(n, n)]))
+            assert len(p) <= k * parallel.PARTS_PER_THREAD
+            assert len(p) >= min(n, k)                                  # every thread gets work
+            if len(p) > k:
+                assert min(b - a for a, b in p) >= parallel.MIN_PART // 2
+    assert len(parallel.parts(1024, 2)) == 2 * parallel.PARTS_PER_THREAD
+
+
 def test_run_chunks_runs_each_part_once_and_reraises():
     import threading
 
     seen, lock = [], threading.Lock()
 
-    def fn(a, b, last):
+    def fn(w, a, b, last):
         with lock:
-            seen.append((a, b, last, threading.get_ident()))
+            seen.append((a, b, last, w, threading.get_ident()))
 
-    parallel.run_chunks(100, 3, fn)
-    assert sorted((a, b) for a, b, _, _ in seen) == parallel.chunks(100, 3)
-    assert [(a, b) for a, b, last, _ in seen if last] == [(parallel.chunks(100, 3)[-1])]
-    last_thread = next(t for _, _, last, t in seen if last)
-    assert last_thread == threading.get_ident()          # the last chunk on the calling thread
+    parallel.run_chunks(1000, 3, fn)
+    assert sorted((a, b) for a, b, *_ in seen) == parallel.parts(1000, 3)
+    assert [(a, b) for a, b, last, *_ in seen if last] == [parallel.parts(1000, 3)[-1]]
+    assert {w for *_, w, _ in seen} <= {0, 1, 2}
+    by_worker = {}
+    for *_, w, t in seen:
+        by_worker.setdefault(w, set()).add(t)
+    assert all(len(t) == 1 for t in by_worker.values())              # a worker is one thread
+    if 2 in by_worker:
+        assert by_worker[2] == {threading.get_ident()}                 # the last worker: the caller
 
-    def bad(a, b, last):
+    started = []
+
+    def bad(w, a, b, last):
+        with lock:
+            started.append(a)
         if a > 0:
             raise ValueError("boom")
 
     with pytest.raises(ValueError, match="boom"):
-        parallel.run_chunks(100, 3, bad)
+        parallel.run_chunks(1000, 2, bad)
+    assert len(started) < len(parallel.parts(1000, 2))                # no new part after an error
+
+
+def test_run_chunks_is_dynamic():
+    """A slow part does not hold its worker's share back: the other worker takes the rest."""
+    import threading
+    import time
+
+    done, lock = {}, threading.Lock()
+
+    def fn(w, a, b, last):
+        if a == 0:
+            time.sleep(0.3)
+        with lock:
+            done.setdefault(w, []).append(a)
+
+    parallel.run_chunks(1024, 2, fn)
+    slow = next(w for w, v in done.items() if 0 in v)
+    assert done[slow] == [0] and len(done[1 - slow]) == len(parallel.parts(1024, 2)) - 1
 
 
 def test_threads_bit_identical_whatever_the_schedule(monkeypatch):
@@ -91,8 +134,8 @@ def test_threads_bit_identical_whatever_the_schedule(monkeypatch):
         e = copy.deepcopy(eng)
         parallel.set_threads(n)
         if delay is not None:
-            parts = parallel.chunks(order.shape[0], 2)
-            slow_a = parts[min(delay, 1)][0]
+            parts = parallel.parts(order.shape[0], 2)
+            slow_a = parts[min(delay, len(parts) - 1)][0]
             monkeypatch.setattr(parallel, "jump", lambda s, k, a=slow_a, per=5 * 12: (
                 time.sleep(0.2) if k == a * per else None, jump(s, k))[1])
         preds = e.run(e.prepare(x), y, order, False)

@@ -55,11 +55,12 @@ class FloatBackend(Backend):
 
     def infer(self, X, order, preds, kernel):
         """``kernel(order_part, state, preds_part)`` over the samples ``order`` (inference), on
-        every thread as the integer back end does (neurochip/parallel.py): one chunk per thread, each
-        starting the encoder stream where the serial run would be (``parallel.jump``:
-        T x n_in draws per sample under rate encoding), the chunk holding the last sample on the
-        back end's own state, so the state and PRNG left behind are the serial run's. Returns the
-        kernel's result for that last chunk."""
+        every thread as the integer back end does (neurochip/parallel.py): parts taken by whichever
+        thread is free, each starting the encoder stream where the serial run would be
+        (``parallel.jump``: T x n_in draws per sample under rate encoding), each worker on its own
+        copy of the state, the part holding the last sample on the back end's own state, so the
+        state and PRNG left behind are the serial run's. Returns the kernel's result for that last
+        part."""
         st = self.fk.state
         N = order.shape[0]
         nthr = parallel.threads()
@@ -69,9 +70,12 @@ class FloatBackend(Backend):
         per_sample = net.T * X.shape[1] if net.enc == 1 else 0
         r0 = int(st.rng[1])
         out = []
+        mine = {}
 
-        def chunk(a, b, last):
-            st_c = st if last else FloatState(*(parallel.private_copy(f) for f in st))
+        def chunk(w, a, b, last):
+            if w not in mine:
+                mine[w] = FloatState(*(parallel.private_copy(f) for f in st))
+            st_c = st if last else mine[w]
             st_c.rng[1] = parallel.jump(r0, a * per_sample)
             r = kernel(order[a:b], st_c, preds[a:b])
             if last:

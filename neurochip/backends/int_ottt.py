@@ -88,29 +88,30 @@ class IntOttt(Backend):
             run_int(X, imp, y, order, learn, net._replace(chunks=parallel.kernel_chunks(nthr)), lifs, lrn, rp, wts,
                     st, sc, cnt, preds)
             return
-        # inference: samples are independent (neurochip/parallel.py); chunk [a, b) starts the encoder
-        # stream where the serial run would be after the samples before it. One chunk per thread
-        # (each kernel call has a fixed cost: train.run_epoch calls inference in slices of 1024 samples);
-        # each thread has its own padded state, scratch and counters, except that the chunk holding
+        # inference: samples are independent (neurochip/parallel.py); part [a, b) starts the encoder
+        # stream where the serial run would be after the samples before it. Parts are taken by
+        # whichever thread is free (parallel.run_chunks); each worker has its own padded state,
+        # scratch and counters, made in its thread on its first part, except that the part holding
         # the last sample runs on the caller's state and scratch, so the state left behind is the
         # serial run's. Kernels run serially in each of these threads (IntNet.chunks = 1)
         per_sample = rp.T * X.shape[1] if rp.enc == 1 else 0
         r0 = int(self.rng[1])
         pc = parallel.private_copy
-        cnts = []
+        mine = {}
 
-        def chunk(a, b, last):
-            st_c = st if last else NeuronState(*(pc(f) for f in st))
-            sc_c = sc if last else Scratch(*(pc(f) for f in sc))
-            cnt_c = Counters(pc(self.sat, True), pc(self.ops, True))
-            cnts.append(cnt_c)
+        def chunk(w, a, b, last):
+            if w not in mine:
+                mine[w] = (NeuronState(*(pc(f) for f in st)), Scratch(*(pc(f) for f in sc)),
+                           Counters(pc(self.sat, True), pc(self.ops, True)))
+            st_w, sc_w, cnt_w = mine[w]
+            st_c, sc_c = (st, sc) if last else (st_w, sc_w)
             st_c.rng[1] = parallel.jump(r0, a * per_sample)
-            run_int(X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnt_c, preds[a:b])
+            run_int(X, imp, y, order[a:b], False, net, lifs, lrn, rp, wts, st_c, sc_c, cnt_w, preds[a:b])
 
         parallel.run_chunks(order.shape[0], nthr, chunk)
-        for cnt_c in cnts:
-            self.sat += cnt_c.sat
-            self.ops += cnt_c.ops
+        for _, _, cnt_w in mine.values():
+            self.sat += cnt_w.sat
+            self.ops += cnt_w.ops
 
     def shadow_flat(self):
         return self.WS if self.WS.shape[0] else None
