@@ -11,7 +11,7 @@ import numpy as np
 from .. import fixedpoint as fx
 from .. import parallel
 from ..kernels.ottt_int import run_int
-from ..kernels.pack import int_input, int_kernel_params, narrow_layers
+from ..kernels.pack import int8_weights, int_input, int_kernel_params, narrow_layers
 from ..kernels.state import Counters, NeuronState, Scratch, Weights
 from ..layers import CONV, DENSE
 from ..network import int_layout
@@ -67,6 +67,17 @@ class IntOttt(Backend):
             self._narrow_X = X           # keeps id(X) from being reused while cached
         return narrow_layers(self.cfg, self.profile, self._in_max, self.W, self.lay)
 
+    def kernel_weights(self, learn):
+        """Weights (kernels/state.py) for one kernel call. Inference also gets W's int8 copy in the
+        dense layers whose weights all fit int8 (kernels/pack.int8_weights: rebuilt per call, since
+        W may have changed in place since the last one); learning changes W every sample and keeps
+        reading it alone."""
+        if learn:
+            W8, w8 = np.zeros(0, np.int8), np.zeros(self.cfg.n_layers, np.bool_)
+        else:
+            W8, w8 = int8_weights(self.cfg, self.W, self.lay)
+        return Weights(self.W, self.WS, self.B, self.FB, self.ACC, W8, w8)
+
     def prepare(self, x):
         return int_input(self.cfg, self.profile, x)
 
@@ -77,7 +88,7 @@ class IntOttt(Backend):
         s, vpre, g, cur = self._scratch
         outsum, counts, first = self._out
         idx, gneg, jdx, aval, mult, dbuf, c32 = self._row
-        wts = Weights(self.W, self.WS, self.B, self.FB, self.ACC)
+        wts = self.kernel_weights(learn)
         st = NeuronState(self.v, s, vpre, cur, g, self.tr, self.rng, self.u, self.trr, self.tz, self.trz)
         sc = Scratch(idx, gneg, jdx, aval, mult, dbuf, c32, self._rownz, outsum, counts, first, self.lut_exp, self.lut_sg,
                      self._wacc)

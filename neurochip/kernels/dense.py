@@ -7,7 +7,9 @@ kind adds only the connectivity. Counters are kept where the work happens (neuro
 
 Speed, same results: hot loops index with uint64 offsets (``U``), so numba emits no negative-index
 wraparound code and the loops vectorise; a layer whose weighted sums provably fit int32
-(``IntNet.narrow``) accumulates in int32 (twice the SIMD width); stochastic rounding of the
+(``IntNet.narrow``) accumulates in int32 (twice the SIMD width), and in inference its spike row
+adds read an int8 copy of the weights where they all fit (``Weights.W8``, a quarter of the
+bytes, kernels/pack.int8_weights); stochastic rounding of the
 updates draws once per presynaptic row (row-shared stochastic rounding, chip-model.md §5), so
 the per-synapse test is a vectorised multiply-shift-OR.
 """
@@ -70,7 +72,24 @@ def dense_forward(l, net, lif, wts, st, sc, cnt):
         for i in range(npost):
             c32[i] = 0
         jj0 = U(0)
-        if nbin == nev:
+        if nbin == nev and wts.w8[l]:
+            # spikes only, inference, every weight of W_l in int8 (backends/int_ottt.py): the same
+            # row adds read the int8 copy (a quarter of the bytes; sign-extended in the loop)
+            W8 = wts.W8
+            while jj0 + U(4) <= nev:
+                b1 = wo + U(jdx[jj0]) * npost
+                b2 = wo + U(jdx[jj0 + U(1)]) * npost
+                b3 = wo + U(jdx[jj0 + U(2)]) * npost
+                b4 = wo + U(jdx[jj0 + U(3)]) * npost
+                for i in range(npost):
+                    c32[i] += (W8[b1 + i] + W8[b2 + i]) + (W8[b3 + i] + W8[b4 + i])
+                jj0 += U(4)
+            for jj in range(jj0, nev):
+                base = wo + U(jdx[jj]) * npost
+                for i in range(npost):
+                    c32[i] += W8[base + i]
+            jj0 = nev
+        elif nbin == nev:
             # spikes only: four rows per pass (a quarter of the loads and stores of the sums;
             # exact, every partial sum is within the bound)
             while jj0 + U(4) <= nev:

@@ -108,6 +108,35 @@ def narrow_layers(cfg: NetworkConfig, profile: Profile, in_max: int, W: np.ndarr
     return out
 
 
+#: the int8 range: a layer whose weights all lie in it may be read from an int8 copy
+I8_MIN, I8_MAX = -128, 127
+
+
+def int8_weights(cfg: NetworkConfig, W: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """(W8, w8) of :class:`~neurochip.kernels.state.Weights` for an inference call: ``w8[l]`` is
+    True for the dense layers every one of whose current weights lies in [-128, 127] (checked on the
+    values, not on the profile's weight width), and W8 is W's int8 copy in those layers (zeros
+    elsewhere; empty if no layer qualifies). kernels/dense.py's spike row adds then read a quarter
+    of the bytes; the sums are the same integers."""
+    from ..layers import DENSE
+
+    L = cfg.n_layers
+    w8 = np.zeros(L, np.bool_)
+    for l, spec in enumerate(cfg.layers):
+        if spec.kind != DENSE:
+            continue
+        w = W[lay.woff[l]: lay.woff[l] + cfg.sizes[l] * cfg.sizes[l + 1]]
+        w8[l] = w.size > 0 and int(w.min()) >= I8_MIN and int(w.max()) <= I8_MAX
+    if not w8.any():
+        return np.zeros(0, np.int8), w8
+    W8 = np.zeros(W.shape[0], np.int8)
+    for l in np.flatnonzero(w8):
+        a = lay.woff[l]
+        b = a + cfg.sizes[l] * cfg.sizes[l + 1]
+        W8[a:b] = W[a:b]
+    return W8, w8
+
+
 def layer_geometry(layers, q=None) -> np.ndarray:
     """int64[L, GEOM] (kernels/state.py G_* columns): the image geometry of conv and pool layers
     and their number of real (inside the padded input) connections; zeros for dense layers."""
@@ -245,5 +274,6 @@ def float_input(cfg: NetworkConfig, x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, steps, -1.0)
 
 
-__all__ = ["Layout", "int_kernel_params", "narrow_layers", "pack_common", "int_input", "float_input", "raster_input", "raster_table", "raster_view", "int_layout",
+__all__ = ["Layout", "int_kernel_params", "narrow_layers", "int8_weights", "I8_MIN", "I8_MAX", "pack_common",
+           "int_input", "float_input", "raster_input", "raster_table", "raster_view", "int_layout",
            "surrogate_lut", "NetworkState"]

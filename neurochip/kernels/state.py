@@ -115,6 +115,9 @@ class Weights(NamedTuple):
     B: np.ndarray         # int32 biases of neuron layers 1..L
     FB: np.ndarray        # int32 fixed random feedback (hidden layers, n_l x n_out each)
     ACC: np.ndarray       # int32 OTTT_A accumulators (flat like W), or 1 unused slot
+    W8: np.ndarray        # int8 copy of W read by inference spike row adds (kernels/dense.py; flat like
+                          # W, zeros in layers not flagged in w8), or empty (learning: W changes)
+    w8: np.ndarray        # bool[L] layer l's spike row adds read W8 (every weight of W_l fits int8)
 
 
 class NeuronState(NamedTuple):

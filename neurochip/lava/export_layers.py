@@ -284,7 +284,7 @@ def reference_layers(engine, R: np.ndarray):
     """neurochip's per-step spikes and membranes (kernels/layers_run.py), CHW order per layer."""
     from ..counters import S_CURRENT, S_MEMBRANE
     from ..kernels.layers_run import layers_forward
-    from ..kernels.state import Counters, NeuronState, Scratch, Weights
+    from ..kernels.state import Counters, NeuronState, Scratch
 
     b = engine.backend
     net, lifs, lrn, rp = b.kernel_params()
@@ -302,7 +302,7 @@ def reference_layers(engine, R: np.ndarray):
                  np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), b.lut_exp, b.lut_sg, b._wacc)
     from ..counters import new_counters
     sat, ops = new_counters(len(engine.cfg.layers))
-    wts = Weights(b.W, b.WS, b.B, b.FB, b.ACC)
+    wts = b.kernel_weights(False)
     t0 = time.perf_counter()
     layers_forward(np.ascontiguousarray(R, np.int64), T, net, lifs, lrn, rp.dec, wts, st, sc, Counters(sat, ops),
                    rec_s, rec_v, preds)
