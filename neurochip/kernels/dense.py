@@ -40,6 +40,24 @@ def scramble_multiplier(i):
 
 
 @nb.njit(**NJIT_INNER)
+def add_rows4(c32, Wr, jdx, nev, wo, npost):
+    """Spikes only: c32 += the weight rows ``Wr[wo + jdx[jj] * npost : ... + npost]`` for the first
+    multiple of four of the ``nev`` compacted inputs, four rows per pass (a quarter of the loads
+    and stores of the sums; exact, every partial sum is within the int32 bound); returns how many
+    rows were added. ``Wr`` is ``W`` (int32) or its int8 copy ``W8`` (one specialisation each)."""
+    jj0 = U(0)
+    while jj0 + U(4) <= nev:
+        b1 = wo + U(jdx[jj0]) * npost
+        b2 = wo + U(jdx[jj0 + U(1)]) * npost
+        b3 = wo + U(jdx[jj0 + U(2)]) * npost
+        b4 = wo + U(jdx[jj0 + U(3)]) * npost
+        for i in range(npost):
+            c32[i] += (Wr[b1 + i] + Wr[b2 + i]) + (Wr[b3 + i] + Wr[b4 + i])
+        jj0 += U(4)
+    return jj0
+
+
+@nb.njit(**NJIT_INNER)
 def dense_forward(l, net, lif, wts, st, sc, cnt):
     """Weighted sums of layer l's values (event-driven over non-zero s_j) and the LIF step of
     neuron layer l + 1: st.cur, st.vpre, st.v, st.s of layer l + 1."""
@@ -76,30 +94,14 @@ def dense_forward(l, net, lif, wts, st, sc, cnt):
             # spikes only, inference, every weight of W_l in int8 (backends/int_ottt.py): the same
             # row adds read the int8 copy (a quarter of the bytes; sign-extended in the loop)
             W8 = wts.W8
-            while jj0 + U(4) <= nev:
-                b1 = wo + U(jdx[jj0]) * npost
-                b2 = wo + U(jdx[jj0 + U(1)]) * npost
-                b3 = wo + U(jdx[jj0 + U(2)]) * npost
-                b4 = wo + U(jdx[jj0 + U(3)]) * npost
-                for i in range(npost):
-                    c32[i] += (W8[b1 + i] + W8[b2 + i]) + (W8[b3 + i] + W8[b4 + i])
-                jj0 += U(4)
+            jj0 = add_rows4(c32, W8, jdx, nev, wo, npost)
             for jj in range(jj0, nev):
                 base = wo + U(jdx[jj]) * npost
                 for i in range(npost):
                     c32[i] += W8[base + i]
             jj0 = nev
         elif nbin == nev:
-            # spikes only: four rows per pass (a quarter of the loads and stores of the sums;
-            # exact, every partial sum is within the bound)
-            while jj0 + U(4) <= nev:
-                b1 = wo + U(jdx[jj0]) * npost
-                b2 = wo + U(jdx[jj0 + U(1)]) * npost
-                b3 = wo + U(jdx[jj0 + U(2)]) * npost
-                b4 = wo + U(jdx[jj0 + U(3)]) * npost
-                for i in range(npost):
-                    c32[i] += (W[b1 + i] + W[b2 + i]) + (W[b3 + i] + W[b4 + i])
-                jj0 += U(4)
+            jj0 = add_rows4(c32, W, jdx, nev, wo, npost)
         for jj in range(jj0, nev):
             j = U(jdx[jj])
             sj = s[pre + j]
