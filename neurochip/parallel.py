@@ -5,8 +5,8 @@ reference runs ``lava run`` compares against) treat each sample independently: e
 from rest and no weight changes. The one thing that links samples is the rate encoder's PRNG
 stream, which the serial run advances across samples (``T x n_in`` xorshift32 draws per sample).
 xorshift32 is linear over GF(2), so the state ``k`` draws ahead is a 32 x 32 bit-matrix power
-applied to the state: :func:`jump` gives each chunk of samples its exact start state, and the
-chunks run concurrently in threads (the numba kernels release the GIL, ``nogil=True``): an
+applied to the state: :func:`jump` gives each part of the samples its exact start state, and the
+parts run concurrently in threads (the numba kernels release the GIL, ``nogil=True``): an
 inference call is split into several parts per thread, each taken by whichever thread is free
 (:func:`run_chunks`), and each thread has its own padded copies of the hot state and scratch
 (:func:`private_copy`: no false sharing of cache lines between the cores), made in that thread.
