@@ -1672,7 +1672,7 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
     """Presynaptic traces of every weight layer over the T steps of one sample, by the kernel's
     own step (kernels/trace.py) in run_int's order: per step, the input's traces, then each hidden
     layer's, drawing from a copy of the learning PRNG."""
-    from .kernels.trace import cuba_trace_step, trace_step
+    from .kernels.trace import layer_trace_step
 
     _, lifs, lrn, _ = engine.kernel_params()
     T = R.shape[0]
@@ -1691,12 +1691,7 @@ def _traces(engine: "Engine", R: np.ndarray, impulse: np.ndarray, spikes: list[n
             a, z = state[l], zstate[l]
             for j in range(a.shape[0]):
                 imp = (int(impulse[j]) if l == 0 else one) if fired[j] else 0
-                if kus[l]:
-                    zz, v, rng, _, _ = cuba_trace_step(int(z[j]), int(a[j]), imp, kus[l], ks[l], sto, bits, rng)
-                    z[j] = zz
-                else:
-                    v, rng, _, _ = trace_step(int(a[j]), imp, ks[l], sto, bits, rng)
-                a[j] = v
+                z[j], a[j], rng, _, _ = layer_trace_step(int(z[j]), int(a[j]), imp, kus[l], ks[l], sto, bits, rng)
             out[l][t] = a
     return out
 

@@ -19,7 +19,7 @@ from neurochip.kernels.dense import SCRAMBLE, scramble_multiplier
 from neurochip.kernels.error import error_to_lower, surrogate_at
 from neurochip.kernels.lif import lif_step
 from neurochip.kernels.state import LifParams
-from neurochip.kernels.trace import trace_step
+from neurochip.kernels.trace import layer_trace_step, trace_step, trace_updates
 from neurochip.kernels.update import add_clip, write_weight
 
 from . import reference as ref
@@ -107,6 +107,23 @@ def ref_trace(a, impulse, k, stochastic, bits, rng):
        st.integers(1, 2 ** 32 - 1))
 def test_trace_step_matches_the_spec(a, impulse, k, stochastic, bits, rng):
     assert tuple(trace_step(a, impulse, k, stochastic, bits, rng)) == ref_trace(a, impulse, k, stochastic, bits, rng)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2 ** 12), st.integers(0, 2 ** 12), st.integers(0, 2 ** 9), st.integers(0, 4), st.integers(0, 8),
+       st.booleans(), st.integers(4, 16), st.integers(1, 2 ** 32 - 1))
+def test_layer_trace_step_is_the_plain_or_the_exact_cuba_trace(z, a, impulse, k_u, k, stochastic, bits, rng):
+    """k_u = 0: the plain trace, z unchanged; k_u > 0: the current trace z (decay k_u), then a with
+    z as its impulse, drawing in that order (both by the spec's trace step)."""
+    got = tuple(layer_trace_step(z, a, impulse, k_u, k, stochastic, bits, rng))
+    if k_u == 0:
+        a2, r2, d, sat = ref_trace(a, impulse, k, stochastic, bits, rng)
+        assert got == (z, a2, r2, d, sat)
+    else:
+        z2, r1, d1, s1 = ref_trace(z, impulse, k_u, stochastic, bits, rng)
+        a2, r2, d2, s2 = ref_trace(a, z2, k, stochastic, bits, r1)
+        assert got == (z2, a2, r2, d1 + d2, s1 + s2)
+    assert trace_updates(k_u) == (2 if k_u else 1)
 
 
 # ---- errors -------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from .dense import dense_error, dense_forward, dense_update
 from .error import surrogate_at
 from .losses import membrane_error_int, spike_error_int
 from .state import G_CIN, G_COUT, G_K, lif_of
-from .trace import cuba_trace_step, trace_step
+from .trace import layer_trace_step, trace_updates
 from .update import apply_accumulated
 
 
@@ -88,20 +88,16 @@ def input_step(n, t, X, imp, learn, rp, lifs, lrn, st, cnt):
                 sj = 1 if x == t else 0
         s[j] = sj
         if learn:
-            if ku0 > 0:
-                z, a, r_learn, dr, satd = cuba_trace_step(st.tz[j], tr[j], ij if sj != 0 else 0, ku0, k0, lrn.tr_sto,
-                                                          lrn.tr_bits, r_learn)
-                st.tz[j] = z
-            else:
-                a, r_learn, dr, satd = trace_step(tr[j], ij if sj != 0 else 0, k0, lrn.tr_sto,
-                                                  lrn.tr_bits, r_learn)
+            z, a, r_learn, dr, satd = layer_trace_step(st.tz[j], tr[j], ij if sj != 0 else 0, ku0, k0, lrn.tr_sto,
+                                                       lrn.tr_bits, r_learn)
+            st.tz[j] = z
             n_draw += dr
             n_sat += satd
             tr[j] = a
     ops[0, O_ENC] += n_enc
     if learn:
         ops[0, O_PRNG] += n_draw
-        ops[0, O_TRACE] += n0 * (2 if ku0 > 0 else 1)
+        ops[0, O_TRACE] += n0 * trace_updates(ku0)
         cnt.sat[0, S_TRACE] += n_sat
     st.rng[0] = r_learn
     st.rng[1] = r_enc
@@ -120,20 +116,16 @@ def trace_layer(l, net, lifs, lrn, st, cnt):
     n_sat = 0
     ku = lrn.tr_ku[l]
     for i in range(net.sizes[l]):
-        if ku > 0:
-            z, a, r_learn, dr, satd = cuba_trace_step(st.tz[pre + i], tr[pre + i], imp1 if st.s[pre + i] else 0, ku, k,
-                                                      lrn.tr_sto, lrn.tr_bits, r_learn)
-            st.tz[pre + i] = z
-        else:
-            a, r_learn, dr, satd = trace_step(tr[pre + i], imp1 if st.s[pre + i] else 0, k, lrn.tr_sto,
-                                              lrn.tr_bits, r_learn)
+        z, a, r_learn, dr, satd = layer_trace_step(st.tz[pre + i], tr[pre + i], imp1 if st.s[pre + i] else 0, ku, k,
+                                                   lrn.tr_sto, lrn.tr_bits, r_learn)
+        st.tz[pre + i] = z
         n_draw += dr
         n_sat += satd
         tr[pre + i] = a
     st.rng[0] = r_learn
     cnt.ops[l, O_PRNG] += n_draw
     cnt.sat[l, S_TRACE] += n_sat
-    cnt.ops[l, O_TRACE] += net.sizes[l] * (2 if ku > 0 else 1)
+    cnt.ops[l, O_TRACE] += net.sizes[l] * trace_updates(ku)
 
 
 @nb.njit(**NJIT_INNER)

@@ -28,7 +28,7 @@ from ..counters import (O_ACC, O_DENSE, O_EFF, O_PRE_EV, O_PRE_VAL, O_PRNG, O_SY
 from ..fixedpoint import MASK32, NJIT, sat, shift_round, xorshift32
 from .cuba import neurons_step
 from .dense import scramble_multiplier
-from .trace import cuba_trace_step, trace_step
+from .trace import layer_trace_step, trace_updates
 from .update import write_weight
 
 U = np.uint64
@@ -79,19 +79,15 @@ def rec_forward(l, net, lif, k_u, rec, learn, lifs, lrn, wts, st, sc, cnt):
             k = lifs.leak_shift[l]
             ku = lrn.tr_ku[l]
             for j in range(npost):
-                if ku > 0:
-                    z, a, r_learn, dr, satd = cuba_trace_step(st.trz[post + j], trr[post + j], imp1 if s[post + j] else 0,
-                                                              ku, k, lrn.tr_sto, lrn.tr_bits, r_learn)
-                    st.trz[post + j] = z
-                else:
-                    a, r_learn, dr, satd = trace_step(trr[post + j], imp1 if s[post + j] else 0, k, lrn.tr_sto,
-                                                      lrn.tr_bits, r_learn)
+                z, a, r_learn, dr, satd = layer_trace_step(st.trz[post + j], trr[post + j], imp1 if s[post + j] else 0,
+                                                           ku, k, lrn.tr_sto, lrn.tr_bits, r_learn)
+                st.trz[post + j] = z
                 n_draw += dr
                 n_sat += satd
                 trr[post + j] = a
             st.rng[0] = r_learn
             cnt.ops[l, O_PRNG] += n_draw
-            cnt.ops[l, O_TRACE] += npost * (2 if ku > 0 else 1)
+            cnt.ops[l, O_TRACE] += npost * trace_updates(ku)
             cnt.sat[l, S_TRACE] += n_sat
     ops = cnt.ops
     ops[l, O_PRE_EV] += nev

@@ -52,4 +52,23 @@ def cuba_trace_step(z, a, impulse, k_u, k, stochastic, bits, rng):
     return z, a, rng, d1 + d2, s1 + s2
 
 
-__all__ = ["trace_decay", "trace_step", "cuba_trace_step"]
+@nb.njit(**NJIT)
+def layer_trace_step(z, a, impulse, k_u, k, stochastic, bits, rng):
+    """One presynaptic trace of a weight layer whose current trace decays with ``k_u``
+    (``LearnParams.tr_ku``): the exact CUBA trace (:func:`cuba_trace_step`) where ``k_u > 0``,
+    else the plain trace (:func:`trace_step`; ``z`` comes back unchanged). Returns (z', a', rng',
+    draws, saturations)."""
+    if k_u > 0:
+        return cuba_trace_step(z, a, impulse, k_u, k, stochastic, bits, rng)
+    a, rng, dr, satd = trace_step(a, impulse, k, stochastic, bits, rng)
+    return z, a, rng, dr, satd
+
+
+@nb.njit(**NJIT)
+def trace_updates(k_u):
+    """Trace updates one presynaptic neuron costs per step (the ``trace`` counter): two under the
+    exact CUBA trace (``k_u > 0``), one otherwise."""
+    return 2 if k_u > 0 else 1
+
+
+__all__ = ["trace_decay", "trace_step", "cuba_trace_step", "layer_trace_step", "trace_updates"]
