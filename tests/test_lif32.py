@@ -13,7 +13,8 @@ from neurochip import fixedpoint as fx
 from neurochip.counters import S_CURRENT, S_MEMBRANE
 from neurochip.engine import Engine
 from neurochip.kernels.lif import lif_step
-from neurochip.kernels.lif32 import lif32_exact, lif32_of, lif_layer32
+from neurochip.kernels.lif import lif_input
+from neurochip.kernels.lif32 import lif32_exact, lif32_input_exact, lif32_of, lif32_row, lif32_table, lif_layer32
 from neurochip.kernels.state import LifLayers, LifParams
 from neurochip.lava import export as lx
 from neurochip.network import NetworkConfig
@@ -68,7 +69,7 @@ def _largest(f, hi):
     return lo
 
 
-def _check_layer(p: LifParams, cmax: int, bmax: int, seed: int, dtype) -> None:
+def _check_layer(p: LifParams, cmax: int, bmax: int, seed: int, dtype, exact_u: bool = False) -> None:
     """lif_layer32 on n neurons (the extremes first, then random values within the bounds) equals
     lif_step neuron by neuron: spike, membrane after and before the reset, wrap and clip counts."""
     rng = np.random.default_rng(seed)
@@ -85,7 +86,7 @@ def _check_layer(p: LifParams, cmax: int, bmax: int, seed: int, dtype) -> None:
     want = [lif_step(int(c[i]), int(v[i]), int(b[i]), p) for i in range(n)]
     c_a, v_a, b_a = c.astype(dtype), v.astype(dtype), b.astype(np.int32)
     vp, s = np.zeros(n + 3, dtype), np.zeros(n + 3, dtype)
-    got = lif_layer32(lif32_of(p), U(n), c_a, U(0), v_a, U(0), b_a, U(0), vp, U(3), s, U(3))
+    got = lif_layer32(lif32_of(p), U(n), c_a, U(0), v_a, U(0), b_a, U(0), vp, U(3), s, U(3), exact_u)
     assert [int(x) for x in s[3:]] == [w[0] for w in want]
     assert [int(x) for x in v_a] == [w[1] for w in want]
     assert [int(x) for x in vp[3:]] == [w[2] for w in want]
@@ -110,6 +111,62 @@ def test_layer_update_equals_lif_step_within_the_bound(profile, k, leak_mode, e,
     assert cmax >= 0
     _check_layer(p, int(round(fc * cmax)), bmax, seed, dtype)
     _check_layer(p, cmax, bmax, seed + 1, dtype)            # at the limit
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(NEURON_PROFILES), st.integers(0, 12), st.integers(0, 1), st.integers(-8, 7),
+       st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.floats(0, 1), st.floats(0, 1),
+       st.integers(0, 2 ** 32))
+def test_update_without_wrap_steps_equals_lif_step_within_the_input_bound(profile, k, leak_mode, e, wrap, reset_sub,
+                                                                        ge, fires, narrow_u, fc, fb, seed):
+    """exact_u (no wrap or saturation steps) where lif32_input_exact proves no input needs them:
+    bit-identical to the int64 update, at the largest sums the bound accepts and below, with a
+    zero count of wrapped/saturated inputs. ``narrow_u`` makes the current width the binding
+    limit (12 bits) instead of the int32 one."""
+    p = _params(profile, k, leak_mode, e, wrap, reset_sub, ge, fires)
+    if narrow_u:
+        p = p._replace(cur_bits=12)
+    lifs = _layers(p)
+    bmax = _largest(lambda b: lif32_exact(0, b, lifs, 0), 2 ** 31)
+    if bmax < 0:
+        return
+    bmax = int(fb * bmax)
+    cmax = _largest(lambda c: lif32_exact(c, bmax, lifs, 0) and lif32_input_exact(c, lifs, 0), 2 ** 31)
+    if cmax < 0:
+        return
+    _check_layer(p, int(round(fc * cmax)), bmax, seed, np.int32, exact_u=True)
+    _check_layer(p, cmax, bmax, seed + 1, np.int32, exact_u=True)
+
+
+@pytest.mark.parametrize("profile", NEURON_PROFILES)
+@pytest.mark.parametrize("wrap", [True, False])
+@pytest.mark.parametrize("e", [-3, 0, 2])
+def test_input_bound_is_the_first_sum_that_wraps_or_saturates(profile, wrap, e):
+    """lif32_input_exact accepts cmax exactly when neither -cmax nor cmax changes in lif_input
+    (kernels/lif.py, the int64 reference), and rejects cmax + 1 because -(cmax + 1) does change
+    (Lava's wrap at u <= -2^(cur_bits - 1)) or, saturating, one past it does."""
+    p = _params(profile, 1, 1, e, wrap, False, False, True)._replace(cur_bits=16)
+    lifs = _layers(p)
+    cmax = _largest(lambda c: lif32_input_exact(c, lifs, 0), 2 ** 31)
+    assert cmax > 0
+    assert lif_input(cmax, p)[1] == 0 and lif_input(-cmax, p)[1] == 0
+    worst = -(cmax + 1) - (0 if wrap else (1 << max(-e, 0)))
+    assert lif_input(worst, p)[1] == 1
+    assert not lif32_input_exact(-1, lifs, 0) and not lif32_input_exact(2 ** 31, lifs, 0)
+
+
+def test_table_rows_are_the_layers_parameters():
+    """lif32_table / lif32_row: the Lif32 of each layer as lif32_of(lif_of(...)) builds it, the
+    readout's (an integrator here) included."""
+    eng = _engine("loihi", "rate", 0, sizes=(6, 5, 4, 3))
+    lifs = eng.backend.kernel_params()[1]
+    lifs = lifs._replace(leak_shift=np.array([1, 5, 9]), weight_exp=np.array([-2, 0, 3]), spiking_out=False)
+    P = lif32_table(lifs, 3)
+    for l in range(3):
+        lif = LifParams(lifs.thr, int(lifs.leak_shift[l]), lifs.leak_mode, int(lifs.weight_exp[l]), lifs.in_shift,
+                        lifs.cur_bits, lifs.cur_wrap, lifs.mem_bits, lifs.reset_sub, lifs.ge, l < 2)
+        assert tuple(int(x) for x in lif32_row(P, l)) == tuple(int(x) for x in lif32_of(lif))
+    assert lif32_row(P, 2).thr_gt == 2 ** 31 - 1 and lif32_row(P, 1).thr_gt < 2 ** 31 - 1
 
 
 @pytest.mark.parametrize("profile", NEURON_PROFILES)

@@ -28,6 +28,7 @@ import numba as nb
 import numpy as np
 
 from ..fixedpoint import NJIT, ashr32, shl32
+from .state import lif_of
 
 I32_MAX = 2 ** 31 - 1
 I32_MIN = -(2 ** 31)
@@ -98,10 +99,50 @@ def lif32_exact(cmax, bmax, lifs, l):
 
 
 @nb.njit(**NJIT)
-def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
+def lif32_input_exact(cmax, lifs, l):
+    """True if no weighted sum |c| <= cmax of neuron layer l + 1 can wrap or saturate its
+    synaptic input: |u| <= ceil(cmax / 2^rs) 2^ls < 2^(cur_bits - 1), strictly inside both Lava's
+    wrap thresholds (u > 2^(cur_bits - 1), u <= -2^(cur_bits - 1)) and the saturation range
+    [-2^(cur_bits - 1), 2^(cur_bits - 1) - 1]. Then :func:`lif_layer32` may skip both steps
+    (``exact_u``) and its count of wrapped/saturated inputs is 0."""
+    if cmax < 0 or cmax > I32_MAX:
+        return False
+    e = lifs.weight_exp[l]
+    rs = -e if e < 0 else 0
+    ls = (e if e > 0 else 0) + lifs.in_shift
+    if ls > 30 or lifs.cur_bits > 32:
+        return False
+    return (((cmax + (1 << rs) - 1) >> rs) << ls) < (1 << (lifs.cur_bits - 1))
+
+
+@nb.njit(**NJIT)
+def lif32_table(lifs, L):
+    """The :class:`Lif32` of every neuron layer 1..L (the last one the readout) as rows of an
+    int32[L, 13] table, built once before a run; :func:`lif32_row` reads one back."""
+    P = np.zeros((L, 13), np.int32)
+    for l in range(L):
+        q = lif32_of(lif_of(lifs, l, l == L - 1))
+        for f in range(13):
+            P[l, f] = q[f]
+    return P
+
+
+@nb.njit(**NJIT)
+def lif32_row(P, l):
+    """Row l of a :func:`lif32_table` as a :class:`Lif32` (13 loads; building it from LifLayers
+    with ``lif32_of(lif_of(...))`` inside the step loop cost a visible share of a small step)."""
+    return Lif32(P[l, 0], P[l, 1], P[l, 2], P[l, 3], P[l, 4], P[l, 5], P[l, 6], P[l, 7], P[l, 8],
+                 P[l, 9], P[l, 10], P[l, 11], P[l, 12])
+
+
+@nb.njit(**NJIT)
+def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so, exact_u=False):
     """n neurons, one step: c = cur[co + i], membrane v[vo + i], bias B[bo + i]; writes the
     membrane before the reset to vpre[po + i], after it to v[vo + i], the spike to s[so + i].
     Returns (wrapped/saturated currents, clipped membranes).
+    ``exact_u``: the caller has proven (:func:`lif32_input_exact`) that no input wraps or
+    saturates; the loop then leaves out those steps (a third of its operations). Wrong only if
+    the proof is: the result is then what a chip without the wrap would compute.
     Offsets are uint64 (no negative-index code, the loop vectorises); arrays of any integer type."""
     # the parameters as int32 locals (a Lif32 passed in from Python arrives with int64 fields)
     rs, ls, k, keep = np.int32(p.rs), np.int32(p.ls), np.int32(p.k), np.int32(p.keep)
@@ -115,8 +156,11 @@ def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
     for i in range(n):
         c = np.int32(cur[co + i])
         u = shl32(ashr32(c, rs), ls)
-        uw = np.int32(u - wrap_2m) if u > wrap_hi else (np.int32(u + wrap_2m) if u <= wrap_lo else u)
-        u2 = min(max(uw, cur_lo), cur_hi)
+        if exact_u:
+            u2 = u
+        else:
+            uw = np.int32(u - wrap_2m) if u > wrap_hi else (np.int32(u + wrap_2m) if u <= wrap_lo else u)
+            u2 = min(max(uw, cur_lo), cur_hi)
         v0 = np.int32(v[vo + i])
         r = r_pos if v0 >= 0 else zero
         vv = np.int32(np.int32(v0 - ashr32(np.int32(v0 + r), k)) + np.int32(u2 + np.int32(B[bo + i])))
@@ -130,4 +174,4 @@ def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so):
     return n_cur, n_mem
 
 
-__all__ = ["Lif32", "lif32_of", "lif32_exact", "lif_layer32"]
+__all__ = ["Lif32", "lif32_of", "lif32_exact", "lif32_input_exact", "lif32_table", "lif32_row", "lif_layer32"]
