@@ -43,6 +43,11 @@ NJIT = dict(cache=True, nogil=True)
 #: kernel-internal steps (called only from other kernels): no Python/C wrappers to build, which
 #: would unbox every array of their typed tuples and dominate the cold compile time
 NJIT_INNER = dict(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+#: small helpers a kernel calls once per step with arrays: inlined into the caller at numba's IR
+#: level, so that no reference count of their array arguments is incremented and decremented
+#: (atomic operations) per call; a non-inlined ``lif_layer32`` spent more time on that than on
+#: its 10-neuron readout (docs/architecture.md, Speed)
+NJIT_INLINE = dict(cache=True, nogil=True, inline="always")
 #: kernel-internal steps with a ``prange`` over chunks of disjoint outputs (kernels/conv.py)
 NJIT_PAR_INNER = dict(NJIT_INNER, parallel=True)
 

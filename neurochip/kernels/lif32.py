@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from ..fixedpoint import NJIT, ashr32, shl32
+from ..fixedpoint import NJIT, NJIT_INLINE, ashr32, shl32
 from .state import lif_of
 
 I32_MAX = 2 ** 31 - 1
@@ -127,7 +127,7 @@ def lif32_table(lifs, L):
     return P
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INLINE)
 def lif32_row(P, l):
     """Row l of a :func:`lif32_table` as a :class:`Lif32` (13 loads; building it from LifLayers
     with ``lif32_of(lif_of(...))`` inside the step loop cost a visible share of a small step)."""
@@ -135,7 +135,7 @@ def lif32_row(P, l):
                  P[l, 9], P[l, 10], P[l, 11], P[l, 12])
 
 
-@nb.njit(**NJIT)
+@nb.njit(**NJIT_INLINE)
 def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so, exact_u=False):
     """n neurons, one step: c = cur[co + i], membrane v[vo + i], bias B[bo + i]; writes the
     membrane before the reset to vpre[po + i], after it to v[vo + i], the spike to s[so + i].
