@@ -12,10 +12,19 @@ each tree, in fresh processes that import that tree's ``neurochip``:
    --skip-memory --json`` (integer and float learners) and ``scripts/bench_vs_lava.py --json
    --repeats 20`` (inference steps/s vs Lava, learning samples/s vs the Lava emulation), once each.
 
+3. with ``--lif-forward``, the inference kernel of ``scripts/bench_vs_lava.py`` (``lif_forward``,
+   the 64-128-10 loihi network, 1000 steps of Bernoulli p = 0.2 input) of both trees in one
+   process: the baseline's package is copied under the name ``neurochip_base`` and both kernels
+   run on the same arrays, alternating run by run (``--pairs`` pairs per round, ``--rounds``
+   rounds), so that the host's drift hits both alike; spikes are checked identical; prints each
+   round's medians and the median of the rounds' ratios. This resolves differences of a few
+   per cent that separate processes cannot (the host's speed drifts by up to 2x between runs).
+
 Prints a table "baseline | this tree | ratio". Usage::
 
     python scripts/speed_compare.py --baseline-commit a80020d
     python scripts/speed_compare.py --baseline-commit a80020d --repeats 5 --bench-scripts --json
+    python scripts/speed_compare.py --baseline-commit 2cca2c8 --lif-forward --rounds 9
 """
 from __future__ import annotations
 
@@ -58,6 +67,45 @@ print(json.dumps({"samples_per_s": statistics.median(rates), "samples_per_cpu_s"
 """
 
 
+MEASURE_LIF = r"""
+import json, os, sys, time, statistics
+sys.path.insert(0, "scripts")
+import numpy as np
+import bench_vs_lava as V
+from neurochip.kernels import lif_run as this_k
+from neurochip_base.kernels import lif_run as base_k
+rounds, pairs = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+R = (rng.random((1000, V.SIZES[0])) < 0.2).astype(np.int32)
+eng = V.make_network(1000, 8.0, 0, "loihi")
+n, n_out, L = eng.lay.n_neurons, V.SIZES[-1], len(V.SIZES) - 1
+
+def run(k):
+    net, lifs, _, rp = eng.kernel_params()
+    rec = np.zeros((R.shape[0], n - V.SIZES[0]), np.uint8)
+    z = lambda m: np.zeros(m, np.int64)
+    k.lif_forward(R, R.shape[0], net, lifs, rp.dec, eng.W, eng.B, z(n), z(n), z(n), rec,
+                  np.zeros((0, 0), np.int32), z(n_out), z(n_out), z(n_out), z(1), np.zeros((L, 2), np.int64))
+    return rec
+
+same = bool(np.array_equal(run(base_k), run(this_k)))
+print(f"spikes identical: {same}", file=sys.stderr, flush=True)
+ratios, rows = [], []
+for r in range(rounds):
+    tb, tt = [], []
+    for _ in range(pairs):
+        t0 = time.perf_counter(); run(base_k); t1 = time.perf_counter(); run(this_k); t2 = time.perf_counter()
+        tb.append(t1 - t0); tt.append(t2 - t1)
+    b, t = statistics.median(tb), statistics.median(tt)
+    ratios.append(b / t)
+    rows.append((b, t))
+    print(f"  round {r + 1}/{rounds}: baseline {b * 1e3:.3f} us/step, this {t * 1e3:.3f} us/step, "
+          f"speed-up {b / t:.3f}x", file=sys.stderr, flush=True)
+print(json.dumps({"same_spikes": same, "ratios": ratios, "us_per_step": [[b * 1e3, t * 1e3] for b, t in rows],
+                  "speedup": statistics.median(ratios)}))
+"""
+
+
 def run_in(tree: Path, args: list[str], timeout: float = 3600) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_NUM_THREADS="1")
     out = subprocess.run([sys.executable, *args], cwd=tree, env=env, capture_output=True, text=True,
@@ -73,15 +121,42 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
     ap.add_argument("--repeats", type=int, default=3, help="alternating measurements per tree")
     ap.add_argument("--bench-scripts", action="store_true", help="also run each tree's bench_train/bench_vs_lava")
+    ap.add_argument("--lif-forward", action="store_true",
+                    help="only the inference kernel lif_forward, both trees in one process (A/B run by run)")
+    ap.add_argument("--rounds", type=int, default=7, help="--lif-forward: rounds (median of their ratios)")
+    ap.add_argument("--pairs", type=int, default=300, help="--lif-forward: alternating runs per round")
     ap.add_argument("--json", action="store_true", help="also print one JSON line with all results")
     a = ap.parse_args()
+    if a.rounds < 1 or a.pairs < 1 or a.repeats < 1 or a.epochs < 1:
+        raise SystemExit("Error: --rounds, --pairs, --repeats and --epochs must be at least 1")
     tmp = Path(tempfile.mkdtemp(prefix="neurochip-baseline-"))
     base = tmp / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), a.baseline_commit],
-                   check=True, capture_output=True)
+    made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), a.baseline_commit],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SystemExit(f"Error: cannot check out {a.baseline_commit!r}: "
+                         f"{(made.stderr.strip().splitlines() or ['git worktree add failed'])[-1]}")
     res: dict = {"baseline_commit": a.baseline_commit, "head": subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()}
     try:
+        if a.lif_forward:
+            alias = tmp / "alias"
+            shutil.copytree(base / "neurochip", alias / "neurochip_base",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            print(f"lif_forward: baseline {a.baseline_commit} vs this tree {res['head']}, one process, "
+                  f"{a.rounds} rounds of {a.pairs} alternating runs (compiling both kernels first)", flush=True)
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(alias)]), NUMBA_NUM_THREADS="1")
+            out = subprocess.run([sys.executable, "-c", MEASURE_LIF, str(a.rounds), str(a.pairs)], cwd=ROOT, env=env,
+                                 stdout=subprocess.PIPE, text=True, timeout=3600)
+            if out.returncode != 0:
+                raise SystemExit("Error: the lif_forward comparison failed (its output is above)")
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"lif_forward speed-up of this tree: {r['speedup']:.3f}x (median of the rounds: "
+                  f"{', '.join(f'{x:.3f}' for x in r['ratios'])}); spikes identical: {r['same_spikes']}")
+            if a.json:
+                print(json.dumps({**res, "lif_forward": r}))
+            return 0 if r["same_spikes"] else 1
         trees = {"baseline": base, "this": ROOT}
         rows = {k: [] for k in trees}
         for _ in range(a.repeats):
