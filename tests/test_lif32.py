@@ -272,3 +272,41 @@ def test_lif_forward_int32_lanes_equal_run_int(profile, modes):
     assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
     assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
     assert sum(int(s.sum()) for s in rec.spikes) > 0
+
+
+@pytest.mark.parametrize("npost", [10, 20])                 # a small (dot products) and a wide (row adds) layer
+@pytest.mark.parametrize("col", [2 ** 15 - 1, 2 ** 15, 2 ** 15 + 1000])
+def test_lif_forward_int16_sums_at_their_bound(npost, col):
+    """lif_forward sums a spiking layer in int16 lanes only where max |input| x the largest column
+    sum of |W| < 2^15. Every one of 300 hidden neurons fires at every step (a large bias) and the
+    next layer's weights make column sums of exactly ``col`` (positive and negative columns), so its
+    weighted sums reach +-col: against run_int (int64 sums) at, just past and well past the int16
+    limit, for the dot-product path (10 neurons) and the row-add path (20)."""
+    eng = _engine("generic", "direct", 0, sizes=(4, 300, npost))
+    lay = eng.lay
+    W1 = np.zeros((300, npost), np.int64)
+    for i in range(npost):
+        sign = 1 if i % 2 == 0 else -1
+        left = col - (i % 3)                   # columns of col, col - 1, col - 2
+        for j in range(300):
+            w = min(127, left)
+            W1[j, i] = sign * w
+            left -= w
+        assert left == 0
+    eng.W[lay.woff[1]: lay.woff[1] + 300 * npost] = W1.reshape(-1)
+    eng.W[lay.woff[0]: lay.woff[0] + 4 * 300] = 0
+    eng.B[:300] = 2 ** 20                      # hidden: fires at every step
+    eng.B[300:] = 0
+    x = np.full((3, 4), 0.5)
+    y = np.zeros(3, np.int64)
+    xin = eng.prepare(x)
+    R = lx.input_raster(eng, xin, np.arange(3))
+    rec = lx.reference_run(eng, R)
+    assert rec.spikes[0].all()                 # every hidden neuron, every step
+    sat0 = eng.sat.copy()
+    p = eng.run(xin, y, np.arange(3), False)
+    n0 = eng.cfg.sizes[0]
+    assert np.array_equal(p, rec.preds)
+    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
+    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    assert np.array_equal(rec.v[1][-1], eng.v[n0 + 300:])

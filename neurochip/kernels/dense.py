@@ -21,7 +21,7 @@ import numpy as np
 from ..counters import (O_ACC, O_ACTIVE, O_BWD, O_DENSE, O_EFF, O_ERR, O_IDLE, O_MSGS, O_PRE_EV,
                         O_PRE_VAL, O_PRNG, O_SPIKES, O_SURR, O_SYN, O_WUPD, O_WUPD_NZ, S_ACC,
                         S_CURRENT, S_ERROR, S_MEMBRANE, S_UPD_TRY, S_UPD_ZERO, S_WEIGHT)
-from ..fixedpoint import MASK32, NJIT, NJIT_INNER, sat, shift_round, xorshift32
+from ..fixedpoint import MASK32, NJIT, NJIT_INLINE, NJIT_INNER, sat, shift_round, xorshift32
 from .error import error_to_lower, surrogate_at
 from .lif import lif_step
 from .update import write_row, write_weight
@@ -39,7 +39,7 @@ def scramble_multiplier(i):
     return ((2 * i + 1) * SCRAMBLE) & MASK32
 
 
-@nb.njit(**NJIT_INNER)
+@nb.njit(**NJIT_INLINE)
 def add_rows4(c32, Wr, jdx, nev, wo, npost):
     """Spikes only: c32 += the weight rows ``Wr[wo + jdx[jj] * npost : ... + npost]`` for the first
     multiple of four of the ``nev`` compacted inputs, four rows per pass (a quarter of the loads

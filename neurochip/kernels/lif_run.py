@@ -28,6 +28,7 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT, rand_bits
+from .dense import add_rows4
 from .lif import lif_step
 from .lif32 import lif32_exact, lif32_input_exact, lif32_row, lif32_table, lif_layer32
 from .state import lif_of
@@ -137,7 +138,9 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     (copied to ``v`` on return); otherwise ``lif_step`` in int64. The recorded spikes and membranes
     are copied after each layer's update. Where the same bound proves that no synaptic input can
     wrap or saturate (``lif32_input_exact``), the int32 update leaves out those steps; the int32
-    parameters of every layer are built once before the step loop (``lif32_table``). What LLVM emits: docs/architecture.md, Speed.
+    parameters of every layer are built once before the step loop (``lif32_table``). A spiking
+    layer whose sums provably fit int16 (bound < 2^15) sums in int16 lanes, twice the int32 width,
+    over int16 weight copies made once per run (``Wt16``, ``W16``). What LLVM emits: docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
@@ -152,6 +155,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     c32 = np.zeros(m, np.int32)
     vp32 = np.zeros(m, np.int32)
     idx = np.zeros(m, np.uint64)
+    c16 = np.zeros(m, np.int16)
     s32 = np.zeros(n_all, np.int32)
     v32 = np.zeros(n_all, np.int32)
     # per layer: can the weighted sum overflow int32? bound = max |input| * max_i sum_j |W[j, i]|;
@@ -159,6 +163,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     narrow = np.zeros(L, np.bool_)
     lif32 = np.zeros(L, np.bool_)
     exact_u = np.zeros(L, np.bool_)
+    n16 = np.zeros(L, np.bool_)
     r_lo, r_hi = value_range(R)
     in_max = max(r_hi, -r_lo)
     binary_in = r_lo >= 0 and r_hi <= 1
@@ -181,8 +186,15 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             b = np.int64(B[noff[l + 1] - n0 + i])
             bmax = max(bmax, b if b >= 0 else -b)
         lif32[l] = narrow[l] and lif32_exact(mc * (in_max if l == 0 else 1), bmax, lifs, l)
+        n16[l] = mc * (in_max if l == 0 else 1) < (1 << 15)
         exact_u[l] = lif32[l] and lif32_input_exact(mc * (in_max if l == 0 else 1), lifs, l)
     P32 = lif32_table(lifs, L)
+    # int16 copies of the weights of the wide layers whose sums fit int16 (the others stay zero)
+    W16 = np.zeros(W.shape[0], np.int16)
+    for l in range(L):
+        if n16[l] and sizes[l + 1] > SMALL_POST:
+            for k in range(U(woff[l]), U(woff[l] + sizes[l] * sizes[l + 1])):
+                W16[k] = W[k]
     # transposed copies (postsynaptic-major) of the small layers' weights
     toff = np.zeros(L, np.int64)
     nt = 0
@@ -191,6 +203,8 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
         if sizes[l + 1] <= SMALL_POST:
             nt += sizes[l] * sizes[l + 1]
     Wt = np.zeros(nt, np.int32)
+    Wt16 = np.zeros(nt, np.int16)
+    m16 = np.zeros(m, np.int16)
     for l in range(L):
         npre = sizes[l]
         npost = sizes[l + 1]
@@ -198,6 +212,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             for j in range(npre):
                 for i in range(npost):
                     Wt[toff[l] + i * npre + j] = W[woff[l] + j * npost + i]
+                    Wt16[toff[l] + i * npre + j] = W[woff[l] + j * npost + i]
     for st in range(steps):
         t = st % period
         if t == 0:
@@ -224,7 +239,18 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             if small:
                 # dense dot products over the transposed weights (no branches, no stores inside)
                 to = U(toff[l])
-                for i in range(npost):
+                i0 = 0
+                if n16[l] and binary:
+                    for j in range(npre):
+                        m16[j] = np.int16(-s32[pre + j])
+                    for i in range(npost):
+                        rb = to + U(i) * npre
+                        a16 = np.int16(0)
+                        for j in range(npre):
+                            a16 = np.int16(a16 + np.int16(Wt16[rb + j] & m16[j]))
+                        c32[i] = a16
+                    i0 = npost
+                for i in range(i0, npost):
                     rb = to + U(i) * npre
                     if narrow[l]:
                         a32 = np.int32(0)
@@ -251,19 +277,24 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                     # int32 sums (8 lanes per AVX2 add), exact: |sum| <= bound < 2^31 (checked above)
                     for i in range(npost):
                         c32[i] = 0
-                    if binary:
-                        # four rows per pass: a quarter of the loads and stores of the sums, and a
-                        # shorter store-to-load chain through c32 (exact: every partial sum is within
-                        # the bound, and int32 addition is associative modulo 2^32 anyway)
-                        jj = U(0)
-                        while jj + U(4) <= nz:
-                            b1 = wo + idx[jj] * npost
-                            b2 = wo + idx[jj + U(1)] * npost
-                            b3 = wo + idx[jj + U(2)] * npost
-                            b4 = wo + idx[jj + U(3)] * npost
+                    if binary and n16[l]:
+                        # int16 sums (16 lanes per AVX2 add) over the int16 weight copy, exact:
+                        # |sum| <= bound < 2^15 (int16 addition is associative modulo 2^16, so
+                        # partial sums may wrap); widened into c32 for the update
+                        for i in range(npost):
+                            c16[i] = 0
+                        jj = add_rows4(c16, W16, idx, nz, wo, npost)
+                        while jj < nz:
+                            base = wo + idx[jj] * npost
                             for i in range(npost):
-                                c32[i] += (W[b1 + i] + W[b2 + i]) + (W[b3 + i] + W[b4 + i])
-                            jj += U(4)
+                                c16[i] += W16[base + i]
+                            jj += U(1)
+                        for i in range(npost):
+                            c32[i] = c16[i]
+                    elif binary:
+                        # four rows per pass (kernels/dense.py add_rows4): a quarter of the loads and
+                        # stores of the sums (exact: every partial sum is within the bound)
+                        jj = add_rows4(c32, W, idx, nz, wo, npost)
                         while jj < nz:
                             base = wo + idx[jj] * npost
                             for i in range(npost):
