@@ -59,8 +59,9 @@ def make_network(steps: int, init_gain: float, seed: int, profile: str) -> Engin
     return Engine(cfg, load_profile(profile))
 
 
-def neurochip_spikes(eng: Engine, R: np.ndarray) -> tuple[np.ndarray, float]:
-    """One continuous run of R: (spikes steps x (128 + 10), seconds), arrays allocated inside."""
+def neurochip_spikes(eng: Engine, R: np.ndarray, forward=lif_forward) -> tuple[np.ndarray, float]:
+    """One continuous run of R: (spikes steps x (128 + 10), seconds), arrays allocated inside.
+    ``forward``: the kernel (scripts/speed_compare.py --lif-forward passes an older tree's)."""
     t0 = time.perf_counter()
     lay = eng.lay
     net, lifs, _, rp = eng.kernel_params()
@@ -68,10 +69,10 @@ def neurochip_spikes(eng: Engine, R: np.ndarray) -> tuple[np.ndarray, float]:
     steps = R.shape[0]
     rec = np.zeros((steps, n - SIZES[0]), np.uint8)
     n_out = SIZES[-1]
-    lif_forward(R, steps, net, lifs, rp.dec, eng.W, eng.B,
-                np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), rec, np.zeros((0, 0), np.int32),
-                np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(1, np.int64),
-                np.zeros((len(SIZES) - 1, 2), np.int64))
+    forward(R, steps, net, lifs, rp.dec, eng.W, eng.B,
+            np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), rec, np.zeros((0, 0), np.int32),
+            np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), np.zeros(1, np.int64),
+            np.zeros((len(SIZES) - 1, 2), np.int64))
     return rec, time.perf_counter() - t0
 
 

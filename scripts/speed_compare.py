@@ -78,15 +78,9 @@ rounds, pairs = int(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(0)
 R = (rng.random((1000, V.SIZES[0])) < 0.2).astype(np.int32)
 eng = V.make_network(1000, 8.0, 0, "loihi")
-n, n_out, L = eng.lay.n_neurons, V.SIZES[-1], len(V.SIZES) - 1
 
 def run(k):
-    net, lifs, _, rp = eng.kernel_params()
-    rec = np.zeros((R.shape[0], n - V.SIZES[0]), np.uint8)
-    z = lambda m: np.zeros(m, np.int64)
-    k.lif_forward(R, R.shape[0], net, lifs, rp.dec, eng.W, eng.B, z(n), z(n), z(n), rec,
-                  np.zeros((0, 0), np.int32), z(n_out), z(n_out), z(n_out), z(1), np.zeros((L, 2), np.int64))
-    return rec
+    return V.neurochip_spikes(eng, R, forward=k.lif_forward)[0]
 
 same = bool(np.array_equal(run(base_k), run(this_k)))
 print(f"spikes identical: {same}", file=sys.stderr, flush=True)

@@ -40,11 +40,13 @@ def scramble_multiplier(i):
 
 
 @nb.njit(**NJIT_INLINE)
-def add_rows4(c32, Wr, jdx, nev, wo, npost):
-    """Spikes only: c32 += the weight rows ``Wr[wo + jdx[jj] * npost : ... + npost]`` for the first
-    multiple of four of the ``nev`` compacted inputs, four rows per pass (a quarter of the loads
-    and stores of the sums; exact, every partial sum is within the int32 bound); returns how many
-    rows were added. ``Wr`` is ``W`` (int32) or its int8 copy ``W8`` (one specialisation each)."""
+def add_rows(c, Wr, jdx, nev, wo, npost):
+    """Spikes only: c += the weight rows ``Wr[wo + jdx[jj] * npost : ... + npost]`` of the ``nev``
+    compacted inputs, four rows per pass (a quarter of the loads and stores of the sums), then the
+    rest one by one. Exact where the caller's bound holds for c's type: every partial sum is a sum
+    of some of the column's terms, and addition is associative modulo 2^bits anyway. ``Wr`` is
+    ``W`` (int32), its int8 copy ``W8`` or lif_run's int16 copy (one specialisation each, inlined:
+    no reference counting of the arrays per call)."""
     jj0 = U(0)
     while jj0 + U(4) <= nev:
         b1 = wo + U(jdx[jj0]) * npost
@@ -52,9 +54,12 @@ def add_rows4(c32, Wr, jdx, nev, wo, npost):
         b3 = wo + U(jdx[jj0 + U(2)]) * npost
         b4 = wo + U(jdx[jj0 + U(3)]) * npost
         for i in range(npost):
-            c32[i] += (Wr[b1 + i] + Wr[b2 + i]) + (Wr[b3 + i] + Wr[b4 + i])
+            c[i] += (Wr[b1 + i] + Wr[b2 + i]) + (Wr[b3 + i] + Wr[b4 + i])
         jj0 += U(4)
-    return jj0
+    for jj in range(jj0, nev):
+        base = wo + U(jdx[jj]) * npost
+        for i in range(npost):
+            c[i] += Wr[base + i]
 
 
 @nb.njit(**NJIT_INNER)
@@ -89,30 +94,24 @@ def dense_forward(l, net, lif, wts, st, sc, cnt):
         c32 = sc.c32
         for i in range(npost):
             c32[i] = 0
-        jj0 = U(0)
         if nbin == nev and wts.w8[l]:
             # spikes only, inference, every weight of W_l in int8 (backends/int_ottt.py): the same
             # row adds read the int8 copy (a quarter of the bytes; sign-extended in the loop)
-            W8 = wts.W8
-            jj0 = add_rows4(c32, W8, jdx, nev, wo, npost)
-            for jj in range(jj0, nev):
-                base = wo + U(jdx[jj]) * npost
-                for i in range(npost):
-                    c32[i] += W8[base + i]
-            jj0 = nev
+            add_rows(c32, wts.W8, jdx, nev, wo, npost)
         elif nbin == nev:
-            jj0 = add_rows4(c32, W, jdx, nev, wo, npost)
-        for jj in range(jj0, nev):
-            j = U(jdx[jj])
-            sj = s[pre + j]
-            base = wo + j * npost
-            if sj == 1:          # spikes: always taken, so predicted
-                for i in range(npost):
-                    c32[i] += W[base + i]
-            else:
-                s32 = np.int32(sj)
-                for i in range(npost):
-                    c32[i] += W[base + i] * s32
+            add_rows(c32, W, jdx, nev, wo, npost)
+        else:
+            for jj in range(nev):
+                j = U(jdx[jj])
+                sj = s[pre + j]
+                base = wo + j * npost
+                if sj == 1:          # spikes: always taken, so predicted
+                    for i in range(npost):
+                        c32[i] += W[base + i]
+                else:
+                    s32 = np.int32(sj)
+                    for i in range(npost):
+                        c32[i] += W[base + i] * s32
         for i in range(npost):
             cur[post + i] = c32[i]
     else:

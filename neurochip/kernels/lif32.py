@@ -71,6 +71,23 @@ def lif32_of(lif):
 
 
 @nb.njit(**NJIT)
+def input_bound(cmax, lifs, l):
+    """The largest |u| a weighted sum |c| <= cmax of neuron layer l + 1 gives before the wrap or
+    saturation: ceil(cmax / 2^rs) 2^ls (the weight exponent's right shift rs rounds toward minus
+    infinity, so -cmax reaches it), or -1 where the int32 lanes cannot hold it (cmax outside
+    [0, 2^31), a left shift beyond 30, currents wider than 32 bits). The one bound behind both
+    :func:`lif32_exact` and :func:`lif32_input_exact`."""
+    if cmax < 0 or cmax > I32_MAX:
+        return -1
+    e = lifs.weight_exp[l]
+    rs = -e if e < 0 else 0
+    ls = (e if e > 0 else 0) + lifs.in_shift
+    if ls > 30 or lifs.cur_bits > 32:
+        return -1
+    return ((cmax + (1 << rs) - 1) >> rs) << ls
+
+
+@nb.njit(**NJIT)
 def lif32_exact(cmax, bmax, lifs, l):
     """True if the int32 update of neuron layer l + 1 (LifLayers ``lifs``) equals ``lif_step`` for
     every weighted sum |c| <= cmax, bias |b| <= bmax and membrane |v| <= 2^(mem_bits - 1) - 1 (every
@@ -83,15 +100,10 @@ def lif32_exact(cmax, bmax, lifs, l):
     |v| + 2^k - 1 (the leak's rounding add); |leak(v)| + |u'| + |b| <= v_max + u'_max + bmax (the
     membrane before the clip). The compare and reset stay within [-v_max, v_max] (threshold
     < 2^(mem_bits - 1), profile.py)."""
-    if cmax < 0 or bmax < 0 or cmax > I32_MAX or bmax >= _BIG:
+    if bmax < 0 or bmax >= _BIG or lifs.mem_bits > 32 or (lifs.cur_wrap and lifs.cur_bits > 30):
         return False
-    e = lifs.weight_exp[l]
-    rs = -e if e < 0 else 0
-    ls = (e if e > 0 else 0) + lifs.in_shift
-    if ls > 30 or lifs.cur_bits > 32 or lifs.mem_bits > 32 or (lifs.cur_wrap and lifs.cur_bits > 30):
-        return False
-    umax = ((cmax + (1 << rs) - 1) >> rs) << ls
-    if umax > I32_MAX:
+    umax = input_bound(cmax, lifs, l)
+    if umax < 0 or umax > I32_MAX:
         return False
     u2max = umax if lifs.cur_wrap else min(umax, 1 << (lifs.cur_bits - 1))
     vmax = (1 << (lifs.mem_bits - 1)) - 1
@@ -105,14 +117,8 @@ def lif32_input_exact(cmax, lifs, l):
     wrap thresholds (u > 2^(cur_bits - 1), u <= -2^(cur_bits - 1)) and the saturation range
     [-2^(cur_bits - 1), 2^(cur_bits - 1) - 1]. Then :func:`lif_layer32` may skip both steps
     (``exact_u``) and its count of wrapped/saturated inputs is 0."""
-    if cmax < 0 or cmax > I32_MAX:
-        return False
-    e = lifs.weight_exp[l]
-    rs = -e if e < 0 else 0
-    ls = (e if e > 0 else 0) + lifs.in_shift
-    if ls > 30 or lifs.cur_bits > 32:
-        return False
-    return (((cmax + (1 << rs) - 1) >> rs) << ls) < (1 << (lifs.cur_bits - 1))
+    umax = input_bound(cmax, lifs, l)
+    return umax >= 0 and umax < (1 << (lifs.cur_bits - 1))
 
 
 @nb.njit(**NJIT)
@@ -174,4 +180,4 @@ def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so, exact_u=False):
     return n_cur, n_mem
 
 
-__all__ = ["Lif32", "lif32_of", "lif32_exact", "lif32_input_exact", "lif32_table", "lif32_row", "lif_layer32"]
+__all__ = ["Lif32", "lif32_of", "input_bound", "lif32_exact", "lif32_input_exact", "lif32_table", "lif32_row", "lif_layer32"]

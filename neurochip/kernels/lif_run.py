@@ -28,7 +28,7 @@ import numpy as np
 
 from .decode import predict
 from ..fixedpoint import NJIT, rand_bits
-from .dense import add_rows4
+from .dense import add_rows
 from .lif import lif_step
 from .lif32 import lif32_exact, lif32_input_exact, lif32_row, lif32_table, lif_layer32
 from .state import lif_of
@@ -85,13 +85,13 @@ def value_range(R):
     (a per-element abs and 0/1 test over R[st, j] did not, and cost a visible share of a
     1000-step 64-128-10 run)."""
     F = np.ascontiguousarray(R).reshape(-1)
-    lo = F[0] if F.shape[0] > 0 else R.dtype.type(0)
+    lo = F.dtype.type(0)
     hi = lo
     for k in range(U(F.shape[0])):
         x = F[k]
         lo = min(lo, x)
         hi = max(hi, x)
-    return min(np.int64(lo), 0), max(np.int64(hi), 0)
+    return np.int64(lo), np.int64(hi)
 
 
 @nb.njit(**NJIT)
@@ -140,7 +140,8 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     wrap or saturate (``lif32_input_exact``), the int32 update leaves out those steps; the int32
     parameters of every layer are built once before the step loop (``lif32_table``). A spiking
     layer whose sums provably fit int16 (bound < 2^15) sums in int16 lanes, twice the int32 width,
-    over int16 weight copies made once per run (``Wt16``, ``W16``). What LLVM emits: docs/architecture.md, Speed.
+    over int16 weight copies made once per run (``Wt16``, ``W16``). What LLVM emits:
+    docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
@@ -179,15 +180,16 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
         for i in range(npost):
             if col[i] > mc:
                 mc = col[i]
-        narrow[l] = mc * (in_max if l == 0 else 1) < (1 << 31)
+        bound = mc * (in_max if l == 0 else 1)         # of the layer's weighted sums
+        narrow[l] = bound < (1 << 31)
         # the neuron update in int32 lanes where the bound proves it exact (kernels/lif32.py)
         bmax = 0
         for i in range(npost):
             b = np.int64(B[noff[l + 1] - n0 + i])
             bmax = max(bmax, b if b >= 0 else -b)
-        lif32[l] = narrow[l] and lif32_exact(mc * (in_max if l == 0 else 1), bmax, lifs, l)
-        n16[l] = mc * (in_max if l == 0 else 1) < (1 << 15)
-        exact_u[l] = lif32[l] and lif32_input_exact(mc * (in_max if l == 0 else 1), lifs, l)
+        lif32[l] = narrow[l] and lif32_exact(bound, bmax, lifs, l)
+        n16[l] = bound < (1 << 15)
+        exact_u[l] = lif32[l] and lif32_input_exact(bound, lifs, l)
     P32 = lif32_table(lifs, L)
     # int16 copies of the weights of the wide layers whose sums fit int16 (the others stay zero)
     W16 = np.zeros(W.shape[0], np.int16)
@@ -239,8 +241,9 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             if small:
                 # dense dot products over the transposed weights (no branches, no stores inside)
                 to = U(toff[l])
-                i0 = 0
                 if n16[l] and binary:
+                    # int16 lanes (16 per AVX2 op) over an int16 mask of the spikes, exact:
+                    # |sum| <= bound < 2^15
                     for j in range(npre):
                         m16[j] = np.int16(-s32[pre + j])
                     for i in range(npost):
@@ -249,23 +252,23 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                         for j in range(npre):
                             a16 = np.int16(a16 + np.int16(Wt16[rb + j] & m16[j]))
                         c32[i] = a16
-                    i0 = npost
-                for i in range(i0, npost):
-                    rb = to + U(i) * npre
-                    if narrow[l]:
-                        a32 = np.int32(0)
-                        if binary:
-                            for j in range(npre):
-                                a32 += Wt[rb + j] & -s32[pre + j]
+                else:
+                    for i in range(npost):
+                        rb = to + U(i) * npre
+                        if narrow[l]:
+                            a32 = np.int32(0)
+                            if binary:
+                                for j in range(npre):
+                                    a32 += Wt[rb + j] & -s32[pre + j]
+                            else:
+                                for j in range(npre):
+                                    a32 += Wt[rb + j] * s32[pre + j]
+                            c32[i] = a32
                         else:
+                            a64 = 0
                             for j in range(npre):
-                                a32 += Wt[rb + j] * s32[pre + j]
-                        c32[i] = a32
-                    else:
-                        a64 = 0
-                        for j in range(npre):
-                            a64 += np.int64(Wt[rb + j]) * s32[pre + j]
-                        cur[post + i] = a64
+                                a64 += np.int64(Wt[rb + j]) * s32[pre + j]
+                            cur[post + i] = a64
             else:
                 # the non-zero presynaptic values, compacted without branches (the zero pattern is
                 # data-dependent: a branch per input would mispredict)
@@ -273,33 +276,21 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                 for j in range(npre):
                     idx[nz] = j
                     nz += U(s32[pre + j] != 0)
-                if narrow[l]:
+                if binary and n16[l]:
+                    # int16 sums (16 lanes per AVX2 add) over the int16 weight copy, exact:
+                    # |sum| <= bound < 2^15; widened into c32 for the update
+                    for i in range(npost):
+                        c16[i] = 0
+                    add_rows(c16, W16, idx, nz, wo, npost)
+                    for i in range(npost):
+                        c32[i] = c16[i]
+                elif narrow[l]:
                     # int32 sums (8 lanes per AVX2 add), exact: |sum| <= bound < 2^31 (checked above)
                     for i in range(npost):
                         c32[i] = 0
-                    if binary and n16[l]:
-                        # int16 sums (16 lanes per AVX2 add) over the int16 weight copy, exact:
-                        # |sum| <= bound < 2^15 (int16 addition is associative modulo 2^16, so
-                        # partial sums may wrap); widened into c32 for the update
-                        for i in range(npost):
-                            c16[i] = 0
-                        jj = add_rows4(c16, W16, idx, nz, wo, npost)
-                        while jj < nz:
-                            base = wo + idx[jj] * npost
-                            for i in range(npost):
-                                c16[i] += W16[base + i]
-                            jj += U(1)
-                        for i in range(npost):
-                            c32[i] = c16[i]
-                    elif binary:
-                        # four rows per pass (kernels/dense.py add_rows4): a quarter of the loads and
-                        # stores of the sums (exact: every partial sum is within the bound)
-                        jj = add_rows4(c32, W, idx, nz, wo, npost)
-                        while jj < nz:
-                            base = wo + idx[jj] * npost
-                            for i in range(npost):
-                                c32[i] += W[base + i]
-                            jj += U(1)
+                    if binary:
+                        # four rows per pass (kernels/dense.py add_rows)
+                        add_rows(c32, W, idx, nz, wo, npost)
                     else:
                         for jj in range(nz):
                             j = idx[jj]
