@@ -84,13 +84,17 @@ def _check_layer(p: LifParams, cmax: int, bmax: int, seed: int, dtype, exact_u: 
             c[i], v[i], b[i] = ci, vi, bi
     v[-4:] = (p.thr - 1, p.thr, p.thr + 1, -p.thr) if p.thr < vmax else v[-4:]
     want = [lif_step(int(c[i]), int(v[i]), int(b[i]), p) for i in range(n)]
-    c_a, v_a, b_a = c.astype(dtype), v.astype(dtype), b.astype(np.int32)
-    vp, s = np.zeros(n + 3, dtype), np.zeros(n + 3, dtype)
+    # 20 sentinels after the n neurons: the update reads none (they would wrap, clip and spike) and
+    # writes none (its last 16-lane pass is masked to the 5 neurons left)
+    big = np.iinfo(dtype).max
+    c_a, v_a, b_a = (np.concatenate([a, np.full(20, big)]).astype(t) for a, t in ((c, dtype), (v, dtype), (b, np.int32)))
+    vp, s = np.full(n + 23, 7, dtype), np.full(n + 23, 7, dtype)
     got = lif_layer32(lif32_of(p), U(n), c_a, U(0), v_a, U(0), b_a, U(0), vp, U(3), s, U(3), exact_u)
-    assert [int(x) for x in s[3:]] == [w[0] for w in want]
-    assert [int(x) for x in v_a] == [w[1] for w in want]
-    assert [int(x) for x in vp[3:]] == [w[2] for w in want]
+    assert [int(x) for x in s[3:n + 3]] == [w[0] for w in want]
+    assert [int(x) for x in v_a[:n]] == [w[1] for w in want]
+    assert [int(x) for x in vp[3:n + 3]] == [w[2] for w in want]
     assert tuple(int(g) for g in got) == (sum(w[3] for w in want), sum(w[4] for w in want))
+    assert (v_a[n:] == big).all() and (vp[n + 3:] == 7).all() and (s[n + 3:] == 7).all()
 
 
 @settings(max_examples=300, deadline=None)
@@ -310,3 +314,29 @@ def test_lif_forward_int16_sums_at_their_bound(npost, col):
     assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
     assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
     assert np.array_equal(rec.v[1][-1], eng.v[n0 + 300:])
+
+
+@pytest.mark.parametrize("sizes", [(70, 37, 10), (130, 64, 17), (16, 16, 16), (200, 100, 3)])
+def test_lif_forward_int16_vectors_equal_run_int(sizes):
+    """The explicit-vector int16 path of lif_forward (spiking inputs found as the set bits of 64-input
+    words, weight rows padded to whole 16-lane vectors) at sizes that are not multiples of 16 or 64
+    (a tail in the last word, a padded last vector, 1-4 words, 1-7 vectors per row) with sparse random
+    spikes: predictions, membranes, spikes and counts equal run_int's (int64 sums)."""
+    rng = np.random.default_rng(sum(sizes))
+    n = 12
+    x = rng.random((n, sizes[0])) * (rng.random((n, sizes[0])) < 0.7)
+    y = rng.integers(0, sizes[-1], n)
+    eng = _engine("loihi", "rate", 200, sizes=sizes)
+    xin = eng.prepare(x)
+    R = lx.input_raster(eng, xin, np.arange(n))
+    assert all(c < 2 ** 15 for c in _sum_bounds(eng, 1))        # both layers take the int16 path
+    rec = lx.reference_run(eng, R)
+    sat0 = eng.sat.copy()
+    p = eng.run(xin, y, np.arange(n), False)
+    n0 = sizes[0]
+    assert np.array_equal(p, rec.preds)
+    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
+    assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
+    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    hidden = rec.spikes[0].sum(axis=1)
+    assert 0 < hidden.min() and hidden.max() < sizes[1]           # sparse: some, never all, per step

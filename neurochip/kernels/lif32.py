@@ -27,7 +27,11 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from ..fixedpoint import NJIT, NJIT_INLINE, ashr32, shl32
+from ..fixedpoint import NJIT, NJIT_INLINE
+from .simd import (m16_count, v32_add, v32_and, v32_ashr, v32_ge, v32_gt, v32_le, v32_load, v32_max, v32_min,
+                   v32_ne, v32_shl, v32_splat, v32_store, v32_sub, v32_where)
+
+U = np.uint64
 from .state import lif_of
 
 I32_MAX = 2 ** 31 - 1
@@ -149,34 +153,41 @@ def lif_layer32(p, n, cur, co, v, vo, B, bo, vpre, po, s, so, exact_u=False):
     ``exact_u``: the caller has proven (:func:`lif32_input_exact`) that no input wraps or
     saturates; the loop then leaves out those steps (a third of its operations). Wrong only if
     the proof is: the result is then what a chip without the wrap would compute.
-    Offsets are uint64 (no negative-index code, the loop vectorises); arrays of any integer type."""
-    # the parameters as int32 locals (a Lif32 passed in from Python arrives with int64 fields)
-    rs, ls, k, keep = np.int32(p.rs), np.int32(p.ls), np.int32(p.k), np.int32(p.keep)
-    wrap_hi, wrap_lo, wrap_2m = np.int32(p.wrap_hi), np.int32(p.wrap_lo), np.int32(p.wrap_2m)
-    cur_lo, cur_hi, r_pos = np.int32(p.cur_lo), np.int32(p.cur_hi), np.int32(p.r_pos)
-    mem_hi, mem_lo = np.int32(p.mem_hi), np.int32(-p.mem_hi)
-    thr_gt, thr = np.int32(p.thr_gt), np.int32(p.thr)
-    zero = np.int32(0)
-    n_cur = zero
-    n_mem = zero
-    for i in range(n):
-        c = np.int32(cur[co + i])
-        u = shl32(ashr32(c, rs), ls)
+
+    Written in explicit 16-lane int32 vectors (kernels/simd.py): each pass updates 16 neurons
+    with one instruction per operation (AVX-512; two on AVX2), the last pass masked to the
+    neurons left (its loads read and its stores write nothing past neuron n - 1), the counts
+    the population counts of lane masks. Arrays of any integer type; offsets uint64."""
+    # the parameters as vectors of int32 lanes, and the shift amounts as int32 scalars
+    rs, ls, k = np.int32(p.rs), np.int32(p.ls), np.int32(p.k)
+    wrap_hi, wrap_lo, wrap_2m = v32_splat(p.wrap_hi), v32_splat(p.wrap_lo), v32_splat(p.wrap_2m)
+    cur_lo, cur_hi, r_pos = v32_splat(p.cur_lo), v32_splat(p.cur_hi), v32_splat(p.r_pos)
+    mem_hi, mem_lo = v32_splat(p.mem_hi), v32_splat(-p.mem_hi)
+    thr_gt, thr, keep = v32_splat(p.thr_gt), v32_splat(p.thr), v32_splat(p.keep)
+    zero, one = v32_splat(0), v32_splat(1)
+    n_cur = 0
+    n_mem = 0
+    for b in range(U(0), n, U(16)):
+        left = n - b
+        u = v32_shl(v32_ashr(v32_load(cur, co + b, left), rs), ls)
         if exact_u:
             u2 = u
         else:
-            uw = np.int32(u - wrap_2m) if u > wrap_hi else (np.int32(u + wrap_2m) if u <= wrap_lo else u)
-            u2 = min(max(uw, cur_lo), cur_hi)
-        v0 = np.int32(v[vo + i])
-        r = r_pos if v0 >= 0 else zero
-        vv = np.int32(np.int32(v0 - ashr32(np.int32(v0 + r), k)) + np.int32(u2 + np.int32(B[bo + i])))
-        v2 = min(max(vv, mem_lo), mem_hi)
-        sp = v2 > thr_gt
-        vpre[po + i] = v2
-        v[vo + i] = np.int32(np.int32(v2 - thr) & keep) if sp else v2
-        s[so + i] = sp
-        n_cur = np.int32(n_cur + np.int32(u2 != u))
-        n_mem = np.int32(n_mem + np.int32(v2 != vv))
+            uw = v32_where(v32_gt(u, wrap_hi), v32_sub(u, wrap_2m),
+                           v32_where(v32_le(u, wrap_lo), v32_add(u, wrap_2m), u))
+            u2 = v32_min(v32_max(uw, cur_lo), cur_hi)
+        v0 = v32_load(v, vo + b, left)
+        r = v32_where(v32_ge(v0, zero), r_pos, zero)
+        vv = v32_add(v32_sub(v0, v32_ashr(v32_add(v0, r), k)), v32_add(u2, v32_load(B, bo + b, left)))
+        v2 = v32_min(v32_max(vv, mem_lo), mem_hi)
+        sp = v32_gt(v2, thr_gt)
+        v32_store(vpre, po + b, left, v2)
+        v32_store(v, vo + b, left, v32_where(sp, v32_and(v32_sub(v2, thr), keep), v2))
+        v32_store(s, so + b, left, v32_where(sp, one, zero))
+        # a masked-off lane loads zeros: u = v = b = 0 neither wraps, saturates nor clips
+        if not exact_u:
+            n_cur += m16_count(v32_ne(u2, u))
+        n_mem += m16_count(v32_ne(v2, vv))
     return n_cur, n_mem
 
 

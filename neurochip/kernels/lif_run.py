@@ -31,6 +31,7 @@ from ..fixedpoint import NJIT, rand_bits
 from .dense import add_rows
 from .lif import lif_step
 from .lif32 import lif32_exact, lif32_input_exact, lif32_row, lif32_table, lif_layer32
+from .simd import ctz64, nonzero_mask16, v16_add, v16_load, v16_store32, v16_zero
 from .state import lif_of
 
 #: columns of the ``events`` counter array: current wrapped/saturated, membrane clipped
@@ -107,6 +108,8 @@ def max_size(sizes):
 #: of its weights (one dot product per neuron, no compaction, no stores inside the sum); wider
 #: layers add the rows of their non-zero inputs (event-driven)
 SMALL_POST = 16
+#: lanes of one explicit int16 vector (kernels/simd.py)
+LANES = 16
 
 
 @nb.njit(**NJIT)
@@ -127,21 +130,23 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
 
     Speed, same results: hot loops index with uint64 (``U``) offsets, so numba emits no
     negative-index wraparound code and the loops vectorise (about 4x faster than signed offsets);
-    the layers' values live in an int32 array (``s32``, copied to ``s`` on return). A layer with
-    at most SMALL_POST neurons (the readout) sums densely over a transposed weight copy: one dot
-    product per neuron (``acc += Wt[i, j] & -s_j`` for spikes), a vector reduction with no
-    compaction of its inputs and no stores. A wider layer's non-zero values are compacted without
-    branches, then their weight rows added four at a time; a layer whose weighted sums provably fit
-    int32 (max |input| * max column sum of |W| < 2^31) accumulates in int32, twice the SIMD width.
+    the layers' values live in an int32 array (``s32``, copied to ``s`` on return; LANES zeros
+    past its end). A spiking layer whose weighted sums provably fit int16 (max |input| * max column
+    sum of |W| < 2^15) sums in explicit 16-lane int16 vectors (kernels/simd.py): its spiking inputs
+    are the set bits of 64-input words, each adds its weight row (an int16 copy made once per run,
+    rows padded to whole vectors: ``W16``, ``poff``, ``pstr``) to the first vector of sums and
+    records the row's offset (``offs``) for the other vectors of a wider layer; the sums are
+    widened into ``c32``. Otherwise a layer with at most SMALL_POST neurons sums densely over a
+    transposed weight copy (one dot product per neuron), and a wider layer's non-zero values are
+    compacted without branches, then their weight rows added four at a time; a layer whose weighted
+    sums provably fit int32 (bound < 2^31) accumulates in int32, twice the SIMD width of int64.
     A layer whose neuron update provably fits int32 (kernels/lif32.py ``lif32_exact``: the sums'
     bound, its biases, the profile's widths) updates in int32 lanes, its membranes in ``v32``
     (copied to ``v`` on return); otherwise ``lif_step`` in int64. The recorded spikes and membranes
     are copied after each layer's update. Where the same bound proves that no synaptic input can
     wrap or saturate (``lif32_input_exact``), the int32 update leaves out those steps; the int32
-    parameters of every layer are built once before the step loop (``lif32_table``). A spiking
-    layer whose sums provably fit int16 (bound < 2^15) sums in int16 lanes, twice the int32 width,
-    over int16 weight copies made once per run (``Wt16``, ``W16``). What LLVM emits:
-    docs/architecture.md, Speed.
+    parameters of every layer are built once before the step loop (``lif32_table``). What LLVM
+    emits: docs/architecture.md, Speed.
     """
     sizes, woff, noff = net.sizes, net.woff, net.noff
     L = sizes.shape[0] - 1
@@ -153,11 +158,11 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     un0 = U(n0)
     n_all = noff[L] + n_out
     m = max_size(sizes)
-    c32 = np.zeros(m, np.int32)
+    c32 = np.zeros(m + LANES, np.int32)
     vp32 = np.zeros(m, np.int32)
     idx = np.zeros(m, np.uint64)
-    c16 = np.zeros(m, np.int16)
-    s32 = np.zeros(n_all, np.int32)
+    # LANES zeros past the last layer: a 16-lane spike mask read at a layer's tail stays inside
+    s32 = np.zeros(n_all + LANES, np.int32)
     v32 = np.zeros(n_all, np.int32)
     # per layer: can the weighted sum overflow int32? bound = max |input| * max_i sum_j |W[j, i]|;
     # are the layer's values 0/1 (spikes; the input layer unless direct-encoded)?
@@ -171,11 +176,10 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     for l in range(L):
         npost = sizes[l + 1]
         col = np.zeros(npost, np.int64)
-        for j in range(sizes[l]):
-            base = woff[l] + j * npost
-            for i in range(npost):
-                w = W[base + i]
-                col[i] += w if w >= 0 else -w
+        for j in range(U(sizes[l])):
+            base = U(woff[l]) + j * U(npost)
+            for i in range(U(npost)):
+                col[i] += abs(np.int64(W[base + i]))        # uint64 offsets: vectorised
         mc = 0
         for i in range(npost):
             if col[i] > mc:
@@ -191,30 +195,41 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
         n16[l] = bound < (1 << 15)
         exact_u[l] = lif32[l] and lif32_input_exact(bound, lifs, l)
     P32 = lif32_table(lifs, L)
-    # int16 copies of the weights of the wide layers whose sums fit int16 (the others stay zero)
-    W16 = np.zeros(W.shape[0], np.int16)
+    # the int16 path (spiking layers whose sums fit int16): rows padded to whole 16-lane vectors
+    v16 = np.zeros(L, np.bool_)
+    poff = np.zeros(L, np.int64)
+    pstr = np.zeros(L, np.int64)
+    npad = 0
     for l in range(L):
-        if n16[l] and sizes[l + 1] > SMALL_POST:
-            for k in range(U(woff[l]), U(woff[l] + sizes[l] * sizes[l + 1])):
-                W16[k] = W[k]
+        v16[l] = n16[l] and (l > 0 or binary_in)
+        if v16[l]:
+            poff[l] = npad
+            pstr[l] = (sizes[l + 1] + LANES - 1) // LANES * LANES
+            npad += sizes[l] * pstr[l]
+    W16 = np.zeros(npad, np.int16)
+    for l in range(L):
+        if v16[l]:
+            for j in range(U(sizes[l])):
+                dst = U(poff[l]) + j * U(pstr[l])
+                src = U(woff[l]) + j * U(sizes[l + 1])
+                for i in range(U(sizes[l + 1])):
+                    W16[dst + i] = W[src + i]
+    offs = np.zeros(m, np.uint64)
     # transposed copies (postsynaptic-major) of the small layers' weights
     toff = np.zeros(L, np.int64)
     nt = 0
     for l in range(L):
         toff[l] = nt
-        if sizes[l + 1] <= SMALL_POST:
+        if sizes[l + 1] <= SMALL_POST and not v16[l]:
             nt += sizes[l] * sizes[l + 1]
     Wt = np.zeros(nt, np.int32)
-    Wt16 = np.zeros(nt, np.int16)
-    m16 = np.zeros(m, np.int16)
     for l in range(L):
         npre = sizes[l]
         npost = sizes[l + 1]
-        if npost <= SMALL_POST:
+        if npost <= SMALL_POST and not v16[l]:
             for j in range(npre):
                 for i in range(npost):
                     Wt[toff[l] + i * npre + j] = W[woff[l] + j * npost + i]
-                    Wt16[toff[l] + i * npre + j] = W[woff[l] + j * npost + i]
     for st in range(steps):
         t = st % period
         if t == 0:
@@ -238,37 +253,53 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             wo = U(woff[l])
             binary = l > 0 or binary_in
             small = npost <= U(SMALL_POST)
-            if small:
+            if v16[l]:
+                # int16 sums in explicit 16-lane vectors (kernels/simd.py), exact: every partial
+                # sum is bounded by bound < 2^15. The spiking inputs are the set bits of 16-lane
+                # masks (64 inputs per word); their padded rows' offsets go to offs
+                nz = U(0)
+                ps = U(pstr[l])
+                po = U(poff[l])
+                ni = sizes[l]
+                acc = v16_zero()
+                for b in range(0, ni, 64):
+                    bits = np.int64(0)
+                    for q in range(0, 64, LANES):
+                        if b + q < ni:
+                            bits |= nonzero_mask16(s32, pre + U(b + q)) << q
+                    if ni - b < 64:
+                        bits &= (np.int64(1) << (ni - b)) - 1
+                    while bits != 0:
+                        o = po + U(b + ctz64(bits)) * ps
+                        acc = v16_add(acc, v16_load(W16, o))
+                        offs[nz] = o
+                        nz += U(1)
+                        bits &= bits - 1
+                v16_store32(c32, U(0), acc)
+                for ch in range(U(LANES), ps, U(LANES)):
+                    acc = v16_zero()
+                    for k in range(nz):
+                        acc = v16_add(acc, v16_load(W16, offs[k] + ch))
+                    v16_store32(c32, ch, acc)
+            elif small:
                 # dense dot products over the transposed weights (no branches, no stores inside)
                 to = U(toff[l])
-                if n16[l] and binary:
-                    # int16 lanes (16 per AVX2 op) over an int16 mask of the spikes, exact:
-                    # |sum| <= bound < 2^15
-                    for j in range(npre):
-                        m16[j] = np.int16(-s32[pre + j])
-                    for i in range(npost):
-                        rb = to + U(i) * npre
-                        a16 = np.int16(0)
-                        for j in range(npre):
-                            a16 = np.int16(a16 + np.int16(Wt16[rb + j] & m16[j]))
-                        c32[i] = a16
-                else:
-                    for i in range(npost):
-                        rb = to + U(i) * npre
-                        if narrow[l]:
-                            a32 = np.int32(0)
-                            if binary:
-                                for j in range(npre):
-                                    a32 += Wt[rb + j] & -s32[pre + j]
-                            else:
-                                for j in range(npre):
-                                    a32 += Wt[rb + j] * s32[pre + j]
-                            c32[i] = a32
-                        else:
-                            a64 = 0
+                for i in range(npost):
+                    rb = to + U(i) * npre
+                    if narrow[l]:
+                        a32 = np.int32(0)
+                        if binary:
                             for j in range(npre):
-                                a64 += np.int64(Wt[rb + j]) * s32[pre + j]
-                            cur[post + i] = a64
+                                a32 += Wt[rb + j] & -s32[pre + j]
+                        else:
+                            for j in range(npre):
+                                a32 += Wt[rb + j] * s32[pre + j]
+                        c32[i] = a32
+                    else:
+                        a64 = 0
+                        for j in range(npre):
+                            a64 += np.int64(Wt[rb + j]) * s32[pre + j]
+                        cur[post + i] = a64
             else:
                 # the non-zero presynaptic values, compacted without branches (the zero pattern is
                 # data-dependent: a branch per input would mispredict)
@@ -276,15 +307,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                 for j in range(npre):
                     idx[nz] = j
                     nz += U(s32[pre + j] != 0)
-                if binary and n16[l]:
-                    # int16 sums (16 lanes per AVX2 add) over the int16 weight copy, exact:
-                    # |sum| <= bound < 2^15; widened into c32 for the update
-                    for i in range(npost):
-                        c16[i] = 0
-                    add_rows(c16, W16, idx, nz, wo, npost)
-                    for i in range(npost):
-                        c32[i] = c16[i]
-                elif narrow[l]:
+                if narrow[l]:
                     # int32 sums (8 lanes per AVX2 add), exact: |sum| <= bound < 2^31 (checked above)
                     for i in range(npost):
                         c32[i] = 0
@@ -326,7 +349,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                         rec_v[ust, boff + i] = v32[post + i]
             else:
                 lif = lif_of(lifs, l, last)
-                if narrow[l]:
+                if narrow[l] or v16[l]:
                     for i in range(npost):
                         cur[post + i] = c32[i]
                 if not last:
