@@ -2,16 +2,17 @@
 
 :func:`neurochip.kernels.lif.lif_step` computes in int64 (numba's integer type), so a loop of it
 vectorises as 4 lanes per AVX2 register; this is the same arithmetic (chip-model.md §1,
-lava-semantics.md §2-4) rewritten for 8 int32 lanes, used by ``lif_forward`` (kernels/lif_run.py)
+lava-semantics.md §2-4) rewritten for 16 int32 lanes, used by ``lif_forward`` (kernels/lif_run.py)
 where :func:`lif32_exact` proves that every intermediate fits int32 (``dense_forward``, whose state
-arrays are int64, keeps ``lif_step``: docs/architecture.md, Speed). Then each int32 operation equals the int64 one and the results are
-bit-identical (``tests/test_lif32.py`` checks it against ``lif_step`` for both hardware profiles
-with neuron models and every mode).
+arrays are int64, keeps ``lif_step``: docs/architecture.md, Speed). Then each int32 operation
+equals the int64 one and the results are bit-identical (``tests/test_lif32.py`` checks it against
+``lif_step`` for both hardware profiles with neuron models and every mode).
 
-* shifts: :func:`neurochip.fixedpoint.shl32` / ``ashr32`` (i32 ``shl``/``ashr``); numba types
-  ``int32 << int32`` as int64, and LLVM does not narrow a variable-amount shift back;
-* every other intermediate is truncated with ``np.int32(...)`` (numba types int32 + int32 as
-  int64; the truncation lets LLVM narrow the adds and compares to 32 bits);
+* written in explicit 16-lane vectors (kernels/simd.py ``i32x16``: one AVX-512 instruction per
+  operation), not as a scalar loop left to the vectoriser, which emitted 8-lane loops with a scalar
+  remainder (the whole of a 10-neuron readout) and overlap checks; the last pass is masked;
+* shifts as ``v32_shl`` / ``v32_ashr`` by ``k & 31`` (the vector form of
+  :func:`neurochip.fixedpoint.shl32` / ``ashr32``);
 * the profile's modes are parameters of one branch-free loop (:class:`Lif32`, built once per layer
   by :func:`lif32_of`), not branches: wrap and saturation are the same two steps (a conditional
   add of 2^cur_bits at thresholds, then a clamp) with the unused one's limits at the int32 range;

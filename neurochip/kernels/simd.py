@@ -8,8 +8,8 @@ kernels what the vectoriser would have produced, without the set-up:
 
 * :data:`i16x16`, a numba type whose value is an LLVM ``<16 x i16>`` (one AVX2 ``ymm`` register,
   two SSE registers, or 16 scalars where the target has no SIMD: LLVM legalises it);
-  :func:`v16_zero`, :func:`v16_load`, :func:`v16_add`, :func:`v16_store`, :func:`v16_store32`
-  (widened to int32 lanes) and :func:`v16_lanes`;
+  :func:`v16_zero`, :func:`v16_load`, :func:`v16_add` and :func:`v16_store32` (stored widened
+  to int32 lanes);
 * :func:`nonzero_mask16`: bit k of the result is ``a[off + k] != 0`` for k < 16 (one vector compare
   and a move of the mask to a general register), so that a kernel finds the spiking inputs of a
   step by iterating the set bits (:func:`ctz64`, count trailing zeros) instead of testing every
@@ -22,9 +22,9 @@ the array. ``tests/test_simd.py`` checks each operation against numpy.
 """
 from __future__ import annotations
 
-import numba as nb
 from llvmlite import ir
 from numba.core import cgutils, types
+from numba.core.errors import TypingError
 from numba.extending import intrinsic, models, register_model
 
 _V16 = ir.VectorType(ir.IntType(16), 16)
@@ -63,7 +63,7 @@ def _lane_pointer(context, builder, aryty, ary, off_ty, off, vec_ty):
 def _check_array(a, dtype=None):
     ok = isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and isinstance(a.dtype, types.Integer)
     if not ok or (dtype is not None and a.dtype != dtype):
-        raise nb.core.errors.TypingError(f"need a 1-d C-contiguous {dtype or 'integer'} array, got {a}")
+        raise TypingError(f"need a 1-d C-contiguous {dtype or 'integer'} array, got {a}")
 
 
 @intrinsic
@@ -86,25 +86,11 @@ def v16_load(typingctx, a, off):
 
 
 @intrinsic
-def v16_store(typingctx, a, off, v):
-    """``a[off : off + 16] = v`` (a 1-d C-contiguous int16 array)."""
-    _check_array(a, types.int16)
-    if v != i16x16:
-        raise nb.core.errors.TypingError(f"v16_store stores an i16x16, got {v}")
-
-    def codegen(context, builder, sig, args):
-        p = _lane_pointer(context, builder, sig.args[0], args[0], sig.args[1], args[1], _V16)
-        builder.store(args[2], p, align=2)
-        return context.get_dummy_value()
-    return types.none(a, off, v), codegen
-
-
-@intrinsic
 def v16_store32(typingctx, a, off, v):
     """``a[off : off + 16] = v`` widened (sign-extended) into a 1-d C-contiguous int32 array."""
     _check_array(a, types.int32)
     if v != i16x16:
-        raise nb.core.errors.TypingError(f"v16_store32 stores an i16x16, got {v}")
+        raise TypingError(f"v16_store32 stores an i16x16, got {v}")
 
     def codegen(context, builder, sig, args):
         vt = ir.VectorType(ir.IntType(32), 16)
@@ -118,22 +104,11 @@ def v16_store32(typingctx, a, off, v):
 def v16_add(typingctx, x, y):
     """Lane-wise x + y modulo 2^16."""
     if x != i16x16 or y != i16x16:
-        raise nb.core.errors.TypingError(f"v16_add adds two i16x16, got {x}, {y}")
+        raise TypingError(f"v16_add adds two i16x16, got {x}, {y}")
 
     def codegen(context, builder, sig, args):
         return builder.add(args[0], args[1])
     return i16x16(x, y), codegen
-
-
-@intrinsic
-def v16_lanes(typingctx, v, k):
-    """Lane k of v (0 <= k < 16) as an int16 (for tests and tails; kernels store whole vectors)."""
-    if v != i16x16:
-        raise nb.core.errors.TypingError(f"v16_lanes reads an i16x16, got {v}")
-
-    def codegen(context, builder, sig, args):
-        return builder.extract_element(args[0], _offset(builder, sig.args[1], args[1]))
-    return types.int16(v, k), codegen
 
 
 @intrinsic
@@ -155,7 +130,7 @@ def nonzero_mask16(typingctx, a, off):
 def ctz64(typingctx, x):
     """The number of trailing zero bits of a non-zero int64 (``tzcnt``; 64 for 0)."""
     if not isinstance(x, types.Integer):
-        raise nb.core.errors.TypingError(f"ctz64 counts the bits of an integer, got {x}")
+        raise TypingError(f"ctz64 counts the bits of an integer, got {x}")
 
     def codegen(context, builder, sig, args):
         v = _offset(builder, sig.args[0], args[0])
@@ -282,7 +257,7 @@ def v32_store(typingctx, a, off, n, v):
     sign-extended); nothing at or past ``off + n`` is written (a masked store unless n >= 16)."""
     _check_array(a)
     if v != i32x16:
-        raise nb.core.errors.TypingError(f"v32_store stores an i32x16, got {v}")
+        raise TypingError(f"v32_store stores an i32x16, got {v}")
 
     def codegen(context, builder, sig, args):
         aryty = sig.args[0]
@@ -306,7 +281,7 @@ def v32_store(typingctx, a, off, n, v):
 def v32_splat(typingctx, x):
     """Sixteen lanes of the integer x (truncated to int32)."""
     if not isinstance(x, types.Integer):
-        raise nb.core.errors.TypingError(f"v32_splat splats an integer, got {x}")
+        raise TypingError(f"v32_splat splats an integer, got {x}")
 
     def codegen(context, builder, sig, args):
         return _splat(builder, context.cast(builder, args[0], sig.args[0], types.int32))
@@ -314,12 +289,12 @@ def v32_splat(typingctx, x):
 
 
 def _binary(op, result):
-    """An intrinsic (x, y) -> result over two i32x16 (or two m16 for the mask operations)."""
-    operand = m16 if result is m16 and op in ("and_", "or_") else i32x16
+    """An intrinsic (x, y) -> result over two i32x16."""
+    operand = i32x16
 
     def impl(typingctx, x, y):
         if x != operand or y != operand:
-            raise nb.core.errors.TypingError(f"{op} takes two {operand}, got {x}, {y}")
+            raise TypingError(f"{op} takes two {operand}, got {x}, {y}")
 
         def codegen(context, builder, sig, args):
             a, b = args
@@ -344,7 +319,6 @@ v32_gt = _binary(">", m16)
 v32_ge = _binary(">=", m16)
 v32_le = _binary("<=", m16)
 v32_ne = _binary("!=", m16)
-m16_and = _binary("and_", m16)
 v32_add.__doc__ = "Lane-wise x + y modulo 2^32."
 v32_sub.__doc__ = "Lane-wise x - y modulo 2^32."
 v32_and.__doc__ = "Lane-wise x & y."
@@ -354,13 +328,12 @@ v32_gt.__doc__ = "The mask of lanes where x > y (signed)."
 v32_ge.__doc__ = "The mask of lanes where x >= y (signed)."
 v32_le.__doc__ = "The mask of lanes where x <= y (signed)."
 v32_ne.__doc__ = "The mask of lanes where x != y."
-m16_and.__doc__ = "Lane-wise and of two masks."
 
 
 def _shift(kind):
     def impl(typingctx, x, k):
         if x != i32x16 or not isinstance(k, types.Integer):
-            raise nb.core.errors.TypingError(f"v32_{kind} shifts an i32x16 by an integer, got {x}, {k}")
+            raise TypingError(f"v32_{kind} shifts an i32x16 by an integer, got {x}, {k}")
 
         def codegen(context, builder, sig, args):
             amount = builder.and_(context.cast(builder, args[1], sig.args[1], types.int32), _I32(31))
@@ -381,7 +354,7 @@ v32_ashr.__doc__ = "Lanes shifted right arithmetically by (k & 31) (like fixedpo
 def v32_where(typingctx, m, x, y):
     """x in the lanes where m is set, y elsewhere."""
     if m != m16 or x != i32x16 or y != i32x16:
-        raise nb.core.errors.TypingError(f"v32_where takes an m16 and two i32x16, got {m}, {x}, {y}")
+        raise TypingError(f"v32_where takes an m16 and two i32x16, got {m}, {x}, {y}")
 
     def codegen(context, builder, sig, args):
         return builder.select(*args)
@@ -389,21 +362,11 @@ def v32_where(typingctx, m, x, y):
 
 
 @intrinsic
-def m16_lanes_below(typingctx, n):
-    """The mask of lanes k < n."""
-    if not isinstance(n, types.Integer):
-        raise nb.core.errors.TypingError(f"m16_lanes_below takes an integer, got {n}")
-
-    def codegen(context, builder, sig, args):
-        return _lanes_below(builder, sig.args[0], args[0])
-    return m16(n), codegen
-
-
-@intrinsic
 def m16_bits(typingctx, m):
-    """The mask as an int64 whose bit k is lane k."""
+    """The mask as an int64 whose bit k is lane k (the form of a spike word; tests read compares
+    with it)."""
     if m != m16:
-        raise nb.core.errors.TypingError(f"m16_bits takes an m16, got {m}")
+        raise TypingError(f"m16_bits takes an m16, got {m}")
 
     def codegen(context, builder, sig, args):
         return builder.zext(builder.bitcast(args[0], ir.IntType(16)), _I64)
@@ -414,7 +377,7 @@ def m16_bits(typingctx, m):
 def m16_count(typingctx, m):
     """The number of set lanes (a population count of the mask's bits)."""
     if m != m16:
-        raise nb.core.errors.TypingError(f"m16_count takes an m16, got {m}")
+        raise TypingError(f"m16_count takes an m16, got {m}")
 
     def codegen(context, builder, sig, args):
         bits = builder.bitcast(args[0], ir.IntType(16))
@@ -424,7 +387,7 @@ def m16_count(typingctx, m):
     return types.int64(m), codegen
 
 
-__all__ = ["I16x16", "i16x16", "v16_zero", "v16_load", "v16_store", "v16_store32", "v16_add", "v16_lanes", "nonzero_mask16",
+__all__ = ["I16x16", "i16x16", "v16_zero", "v16_load", "v16_store32", "v16_add", "nonzero_mask16",
            "ctz64", "I32x16", "M16", "i32x16", "m16", "v32_load", "v32_store", "v32_splat", "v32_add", "v32_sub",
            "v32_and", "v32_min", "v32_max", "v32_gt", "v32_ge", "v32_le", "v32_ne", "v32_shl", "v32_ashr", "v32_where",
-           "m16_and", "m16_lanes_below", "m16_bits", "m16_count"]
+           "m16_bits", "m16_count"]
