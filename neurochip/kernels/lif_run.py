@@ -104,9 +104,9 @@ def max_size(sizes):
     return m
 
 
-#: a weight layer with at most this many postsynaptic neurons sums densely over a transposed copy
-#: of its weights (one dot product per neuron, no compaction, no stores inside the sum); wider
-#: layers add the rows of their non-zero inputs (event-driven)
+#: outside the int16 path, a weight layer with at most this many postsynaptic neurons sums densely
+#: over a transposed copy of its weights (one dot product per neuron, no compaction, no stores
+#: inside the sum); wider layers add the rows of their non-zero inputs (event-driven)
 SMALL_POST = 16
 #: lanes of one explicit int16 vector (kernels/simd.py)
 LANES = 16
