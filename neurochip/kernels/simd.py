@@ -22,6 +22,7 @@ the array. ``tests/test_simd.py`` checks each operation against numpy.
 """
 from __future__ import annotations
 
+import llvmlite
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.core.errors import TypingError
@@ -134,8 +135,7 @@ def ctz64(typingctx, x):
 
     def codegen(context, builder, sig, args):
         v = _offset(builder, sig.args[0], args[0])
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_I64, [_I64, ir.IntType(1)]),
-                                            "llvm.cttz.i64")
+        fn = builder.module.declare_intrinsic("llvm.cttz", [_I64], ir.FunctionType(_I64, [_I64, ir.IntType(1)]))
         return builder.call(fn, [v, ir.Constant(ir.IntType(1), 0)])
     return types.int64(x), codegen
 
@@ -211,14 +211,26 @@ def _from_i32(builder, ety, value):
     return builder.sext(value, vt)
 
 
+def _pointer_mangling(ptr_type, vt):
+    """The pointer part of an overloaded intrinsic's name: ``p0`` for an opaque pointer, the typed
+    ``p0v16i32`` where llvmlite's IR layer writes typed pointers (older LLVMs need it; newer ones
+    upgrade it)."""
+    typed = getattr(llvmlite, "ir_layer_typed_pointers_enabled", True)
+    if not typed or getattr(ptr_type, "is_opaque", False) or getattr(ptr_type, "pointee", None) is None:
+        return "p0"
+    return f"p0v16i{vt.element.width}"
+
+
 def _masked(builder, name, vt, args):
     """A call of LLVM's ``llvm.masked.load`` / ``llvm.masked.store`` on vector type vt."""
-    suffix = f"v16i{vt.element.width}.p0"
     if name == "load":
-        fnty = ir.FunctionType(vt, [args[0].type, _I32, _M16, vt])
+        ptr = args[0]
+        fnty = ir.FunctionType(vt, [ptr.type, _I32, _M16, vt])
     else:
-        fnty = ir.FunctionType(ir.VoidType(), [vt, args[1].type, _I32, _M16])
-    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.{name}.{suffix}")
+        ptr = args[1]
+        fnty = ir.FunctionType(ir.VoidType(), [vt, ptr.type, _I32, _M16])
+    fname = f"llvm.masked.{name}.v16i{vt.element.width}.{_pointer_mangling(ptr.type, vt)}"
+    fn = cgutils.get_or_insert_function(builder.module, fnty, fname)
     return builder.call(fn, args)
 
 
@@ -381,8 +393,7 @@ def m16_count(typingctx, m):
 
     def codegen(context, builder, sig, args):
         bits = builder.bitcast(args[0], ir.IntType(16))
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(16), [ir.IntType(16)]),
-                                            "llvm.ctpop.i16")
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(16)])
         return builder.zext(builder.call(fn, [bits]), _I64)
     return types.int64(m), codegen
 
