@@ -340,3 +340,26 @@ def test_lif_forward_int16_vectors_equal_run_int(sizes):
     assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
     hidden = rec.spikes[0].sum(axis=1)
     assert 0 < hidden.min() and hidden.max() < sizes[1]           # sparse: some, never all, per step
+
+
+def test_lif_forward_int16_sums_feed_the_int64_update():
+    """With 32-bit membranes the int32 update is not exact (lif32_exact fails), so lif_forward
+    updates in int64 (lif_step) from the int16 path's sums: against run_int."""
+    rng = np.random.default_rng(5)
+    sizes = (70, 37, 10)
+    x = rng.random((8, sizes[0])) * (rng.random((8, sizes[0])) < 0.7)
+    y = rng.integers(0, sizes[-1], 8)
+    eng = _engine("loihi", "rate", 200, {"membrane_bits": 32}, sizes=sizes)
+    lifs = eng.backend.kernel_params()[1]
+    bounds = _sum_bounds(eng, 1)
+    assert all(c < 2 ** 15 for c in bounds) and not any(lif32_exact(c, 200, lifs, l) for l, c in enumerate(bounds))
+    xin = eng.prepare(x)
+    R = lx.input_raster(eng, xin, np.arange(8))
+    rec = lx.reference_run(eng, R)
+    sat0 = eng.sat.copy()
+    p = eng.run(xin, y, np.arange(8), False)
+    n0 = sizes[0]
+    assert np.array_equal(p, rec.preds)
+    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
+    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    assert rec.spikes[0].sum() > 0 and rec.spikes[1].sum() > 0
