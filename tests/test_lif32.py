@@ -242,6 +242,25 @@ def _sum_bounds(eng, in_max):
     return out
 
 
+def _lif_forward_vs_run_int(eng, x, y, spikes=True):
+    """Run samples x through lif_forward (lava/export.reference_run) and through run_int (int64
+    sums and update, kernels/dense.py), and compare predictions, membranes at the end, wrap and
+    clip counts and, with ``spikes``, the spikes at the end. Returns (R, reference record)."""
+    n = len(y)
+    xin = eng.prepare(x)
+    R = lx.input_raster(eng, xin, np.arange(n))
+    rec = lx.reference_run(eng, R)
+    sat0 = eng.sat.copy()
+    p = eng.run(xin, y, np.arange(n), False)
+    n0 = eng.cfg.sizes[0]
+    assert np.array_equal(p, rec.preds)
+    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
+    if spikes:
+        assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
+    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    return R, rec
+
+
 def test_bench_network_takes_the_int32_lanes():
     """scripts/bench_vs_lava.py's 64-128-10 loihi network (spike input): both layers within the bound."""
     eng = _engine("loihi", "rate", 0, sizes=(64, 128, 10))
@@ -263,29 +282,20 @@ def test_lif_forward_int32_lanes_equal_run_int(profile, modes):
     x = rng.random((9, 20)) * (rng.random((9, 20)) < 0.8)
     y = rng.integers(0, 5, 9)
     eng = _engine(profile, "rate" if modes % 2 else "direct", 3000, MODES[modes])
-    xin = eng.prepare(x)
     lifs = eng.backend.kernel_params()[1]
-    R = lx.input_raster(eng, xin, np.arange(9))
+    R, rec = _lif_forward_vs_run_int(eng, x, y)
     assert all(lif32_exact(c, 3000, lifs, l) for l, c in enumerate(_sum_bounds(eng, int(np.abs(R).max()))))
-    rec = lx.reference_run(eng, R)
-    sat0 = eng.sat.copy()
-    p = eng.run(xin, y, np.arange(9), False)
-    n0 = eng.cfg.sizes[0]
-    assert np.array_equal(p, rec.preds)
-    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
-    assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
-    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
     assert sum(int(s.sum()) for s in rec.spikes) > 0
 
 
-@pytest.mark.parametrize("npost", [10, 20])                 # a small (dot products) and a wide (row adds) layer
+@pytest.mark.parametrize("npost", [10, 20])                 # rows of one and of two 16-lane vectors
 @pytest.mark.parametrize("col", [2 ** 15 - 1, 2 ** 15, 2 ** 15 + 1000])
 def test_lif_forward_int16_sums_at_their_bound(npost, col):
     """lif_forward sums a spiking layer in int16 lanes only where max |input| x the largest column
     sum of |W| < 2^15. Every one of 300 hidden neurons fires at every step (a large bias) and the
     next layer's weights make column sums of exactly ``col`` (positive and negative columns), so its
     weighted sums reach +-col: against run_int (int64 sums) at, just past and well past the int16
-    limit, for the dot-product path (10 neurons) and the row-add path (20)."""
+    limit, for rows of one vector (10 neurons) and of two (20)."""
     eng = _engine("generic", "direct", 0, sizes=(4, 300, npost))
     lay = eng.lay
     W1 = np.zeros((300, npost), np.int64)
@@ -301,19 +311,9 @@ def test_lif_forward_int16_sums_at_their_bound(npost, col):
     eng.W[lay.woff[0]: lay.woff[0] + 4 * 300] = 0
     eng.B[:300] = 2 ** 20                      # hidden: fires at every step
     eng.B[300:] = 0
-    x = np.full((3, 4), 0.5)
-    y = np.zeros(3, np.int64)
-    xin = eng.prepare(x)
-    R = lx.input_raster(eng, xin, np.arange(3))
-    rec = lx.reference_run(eng, R)
+    _, rec = _lif_forward_vs_run_int(eng, np.full((3, 4), 0.5), np.zeros(3, np.int64), spikes=False)
     assert rec.spikes[0].all()                 # every hidden neuron, every step
-    sat0 = eng.sat.copy()
-    p = eng.run(xin, y, np.arange(3), False)
-    n0 = eng.cfg.sizes[0]
-    assert np.array_equal(p, rec.preds)
-    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
-    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
-    assert np.array_equal(rec.v[1][-1], eng.v[n0 + 300:])
+    assert np.array_equal(rec.v[1][-1], eng.v[eng.cfg.sizes[0] + 300:])
 
 
 @pytest.mark.parametrize("sizes", [(70, 37, 10), (130, 64, 17), (16, 16, 16), (200, 100, 3)])
@@ -327,17 +327,8 @@ def test_lif_forward_int16_vectors_equal_run_int(sizes):
     x = rng.random((n, sizes[0])) * (rng.random((n, sizes[0])) < 0.7)
     y = rng.integers(0, sizes[-1], n)
     eng = _engine("loihi", "rate", 200, sizes=sizes)
-    xin = eng.prepare(x)
-    R = lx.input_raster(eng, xin, np.arange(n))
     assert all(c < 2 ** 15 for c in _sum_bounds(eng, 1))        # both layers take the int16 path
-    rec = lx.reference_run(eng, R)
-    sat0 = eng.sat.copy()
-    p = eng.run(xin, y, np.arange(n), False)
-    n0 = sizes[0]
-    assert np.array_equal(p, rec.preds)
-    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
-    assert np.array_equal(eng.backend._scratch[0][n0:], np.concatenate([s[-1] for s in rec.spikes]))
-    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    _, rec = _lif_forward_vs_run_int(eng, x, y)
     hidden = rec.spikes[0].sum(axis=1)
     assert 0 < hidden.min() and hidden.max() < sizes[1]           # sparse: some, never all, per step
 
@@ -353,13 +344,5 @@ def test_lif_forward_int16_sums_feed_the_int64_update():
     lifs = eng.backend.kernel_params()[1]
     bounds = _sum_bounds(eng, 1)
     assert all(c < 2 ** 15 for c in bounds) and not any(lif32_exact(c, 200, lifs, l) for l, c in enumerate(bounds))
-    xin = eng.prepare(x)
-    R = lx.input_raster(eng, xin, np.arange(8))
-    rec = lx.reference_run(eng, R)
-    sat0 = eng.sat.copy()
-    p = eng.run(xin, y, np.arange(8), False)
-    n0 = sizes[0]
-    assert np.array_equal(p, rec.preds)
-    assert np.array_equal(eng.v[n0:], np.concatenate([v[-1] for v in rec.v]))
-    assert np.array_equal((eng.sat - sat0)[:, [S_CURRENT, S_MEMBRANE]], rec.events)
+    _, rec = _lif_forward_vs_run_int(eng, x, y, spikes=False)
     assert rec.spikes[0].sum() > 0 and rec.spikes[1].sum() > 0

@@ -31,9 +31,9 @@ import numpy as np
 from ..fixedpoint import NJIT, NJIT_INLINE
 from .simd import (m16_count, v32_add, v32_and, v32_ashr, v32_ge, v32_gt, v32_le, v32_load, v32_max, v32_min,
                    v32_ne, v32_shl, v32_splat, v32_store, v32_sub, v32_where)
+from .state import lif_of
 
 U = np.uint64
-from .state import lif_of
 
 I32_MAX = 2 ** 31 - 1
 I32_MIN = -(2 ** 31)

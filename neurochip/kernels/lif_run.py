@@ -135,7 +135,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     sum of |W| < 2^15) sums in explicit 16-lane int16 vectors (kernels/simd.py): its spiking inputs
     are the set bits of 64-input words, each adds its weight row (an int16 copy made once per run,
     rows padded to whole vectors: ``W16``, ``poff``, ``pstr``) to the first vector of sums and
-    records the row's offset (``offs``) for the other vectors of a wider layer; the sums are
+    records the row's offset (in ``idx``) for the other vectors of a wider layer; the sums are
     widened into ``c32``. Otherwise a layer with at most SMALL_POST neurons sums densely over a
     transposed weight copy (one dot product per neuron), and a wider layer's non-zero values are
     compacted without branches, then their weight rows added four at a time; a layer whose weighted
@@ -160,7 +160,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     m = max_size(sizes)
     c32 = np.zeros(m + LANES, np.int32)
     vp32 = np.zeros(m, np.int32)
-    idx = np.zeros(m, np.uint64)
+    idx = np.zeros(m, np.uint64)            # a layer's compacted inputs, or the int16 path's row offsets
     # LANES zeros past the last layer: a 16-lane spike mask read at a layer's tail stays inside
     s32 = np.zeros(n_all + LANES, np.int32)
     v32 = np.zeros(n_all, np.int32)
@@ -169,7 +169,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
     narrow = np.zeros(L, np.bool_)
     lif32 = np.zeros(L, np.bool_)
     exact_u = np.zeros(L, np.bool_)
-    n16 = np.zeros(L, np.bool_)
+    v16 = np.zeros(L, np.bool_)
     r_lo, r_hi = value_range(R)
     in_max = max(r_hi, -r_lo)
     binary_in = r_lo >= 0 and r_hi <= 1
@@ -192,16 +192,15 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             b = np.int64(B[noff[l + 1] - n0 + i])
             bmax = max(bmax, b if b >= 0 else -b)
         lif32[l] = narrow[l] and lif32_exact(bound, bmax, lifs, l)
-        n16[l] = bound < (1 << 15)
+        # the int16 path: a spiking layer whose sums fit int16
+        v16[l] = bound < (1 << 15) and (l > 0 or binary_in)
         exact_u[l] = lif32[l] and lif32_input_exact(bound, lifs, l)
     P32 = lif32_table(lifs, L)
-    # the int16 path (spiking layers whose sums fit int16): rows padded to whole 16-lane vectors
-    v16 = np.zeros(L, np.bool_)
+    # int16 weight rows of the int16-path layers, padded to whole 16-lane vectors
     poff = np.zeros(L, np.int64)
     pstr = np.zeros(L, np.int64)
     npad = 0
     for l in range(L):
-        v16[l] = n16[l] and (l > 0 or binary_in)
         if v16[l]:
             poff[l] = npad
             pstr[l] = (sizes[l + 1] + LANES - 1) // LANES * LANES
@@ -214,7 +213,6 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                 src = U(woff[l]) + j * U(sizes[l + 1])
                 for i in range(U(sizes[l + 1])):
                     W16[dst + i] = W[src + i]
-    offs = np.zeros(m, np.uint64)
     # transposed copies (postsynaptic-major) of the small layers' weights
     toff = np.zeros(L, np.int64)
     nt = 0
@@ -256,7 +254,7 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
             if v16[l]:
                 # int16 sums in explicit 16-lane vectors (kernels/simd.py), exact: every partial
                 # sum is bounded by bound < 2^15. The spiking inputs are the set bits of 16-lane
-                # masks (64 inputs per word); their padded rows' offsets go to offs
+                # masks (64 inputs per word); their padded rows' offsets go to idx
                 nz = U(0)
                 ps = U(pstr[l])
                 po = U(poff[l])
@@ -272,14 +270,14 @@ def lif_forward(R, period, net, lifs, dec, W, B, v, s, cur, rec_s, rec_v, outsum
                     while bits != 0:
                         o = po + U(b + ctz64(bits)) * ps
                         acc = v16_add(acc, v16_load(W16, o))
-                        offs[nz] = o
+                        idx[nz] = o
                         nz += U(1)
                         bits &= bits - 1
                 v16_store32(c32, U(0), acc)
                 for ch in range(U(LANES), ps, U(LANES)):
                     acc = v16_zero()
                     for k in range(nz):
-                        acc = v16_add(acc, v16_load(W16, offs[k] + ch))
+                        acc = v16_add(acc, v16_load(W16, idx[k] + ch))
                     v16_store32(c32, ch, acc)
             elif small:
                 # dense dot products over the transposed weights (no branches, no stores inside)

@@ -13,12 +13,16 @@ kernels what the vectoriser would have produced, without the set-up:
 * :func:`nonzero_mask16`: bit k of the result is ``a[off + k] != 0`` for k < 16 (one vector compare
   and a move of the mask to a general register), so that a kernel finds the spiking inputs of a
   step by iterating the set bits (:func:`ctz64`, count trailing zeros) instead of testing every
-  input.
+  input;
+* :data:`i32x16` (``<16 x i32>``: one AVX-512 ``zmm``) and the lane mask :data:`m16`
+  (``<16 x i1>``: a ``%k`` register), for the neuron update (kernels/lif32.py): loads and stores
+  of any integer type that touch only the first n lanes (LLVM's masked load and store for a tail),
+  add, sub, and, min, max, shifts, compares, select, and the population count of a mask.
 
-Additions are modulo 2^16, like numpy's int16; the caller proves they cannot overflow (the kernels
-use int16 sums only where a bound of every partial sum is below 2^15). Loads and stores are not
-bounds-checked (numba's default for array indexing too): the caller keeps ``off + 16`` within
-the array. ``tests/test_simd.py`` checks each operation against numpy.
+int16 additions are modulo 2^16, like numpy's int16; the caller proves they cannot overflow (the
+kernels use int16 sums only where a bound of every partial sum is below 2^15). The 16-lane int16
+loads and stores are not bounds-checked (numba's default for array indexing too): the caller keeps
+``off + 16`` within the array. ``tests/test_simd.py`` checks each operation against numpy.
 """
 from __future__ import annotations
 
@@ -28,8 +32,11 @@ from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, models, register_model
 
-_V16 = ir.VectorType(ir.IntType(16), 16)
+_I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
+_V16 = ir.VectorType(ir.IntType(16), 16)
+_V32 = ir.VectorType(_I32, 16)
+_M16 = ir.VectorType(ir.IntType(1), 16)
 
 
 class I16x16(types.Type):
@@ -39,13 +46,34 @@ class I16x16(types.Type):
         super().__init__(name="i16x16")
 
 
+class I32x16(types.Type):
+    """16 int32 lanes (an LLVM ``<16 x i32>`` value: one AVX-512 ``zmm`` register, two AVX2 ``ymm``)."""
+
+    def __init__(self):
+        super().__init__(name="i32x16")
+
+
+class M16(types.Type):
+    """A 16-lane mask (an LLVM ``<16 x i1>``: an AVX-512 mask register)."""
+
+    def __init__(self):
+        super().__init__(name="m16")
+
+
 i16x16 = I16x16()
+i32x16 = I32x16()
+m16 = M16()
+_LLVM_TYPE = {I16x16: _V16, I32x16: _V32, M16: _M16}
 
 
 @register_model(I16x16)
-class _I16x16Model(models.PrimitiveModel):
+@register_model(I32x16)
+@register_model(M16)
+class _VectorModel(models.PrimitiveModel):
+    """Each vector type's value is its LLVM vector, held in registers."""
+
     def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _V16)
+        super().__init__(dmm, fe_type, _LLVM_TYPE[type(fe_type)])
 
 
 def _offset(builder, ty, value):
@@ -94,9 +122,8 @@ def v16_store32(typingctx, a, off, v):
         raise TypingError(f"v16_store32 stores an i16x16, got {v}")
 
     def codegen(context, builder, sig, args):
-        vt = ir.VectorType(ir.IntType(32), 16)
-        p = _lane_pointer(context, builder, sig.args[0], args[0], sig.args[1], args[1], vt)
-        builder.store(builder.sext(args[2], vt), p, align=4)
+        p = _lane_pointer(context, builder, sig.args[0], args[0], sig.args[1], args[1], _V32)
+        builder.store(builder.sext(args[2], _V32), p, align=4)
         return context.get_dummy_value()
     return types.none(a, off, v), codegen
 
@@ -142,44 +169,10 @@ def ctz64(typingctx, x):
 
 # --- 16 int32 lanes and 16-lane masks ------------------------------------------------------------
 
-_V32 = ir.VectorType(ir.IntType(32), 16)
-_M16 = ir.VectorType(ir.IntType(1), 16)
-_I32 = ir.IntType(32)
-
-
-class I32x16(types.Type):
-    """16 int32 lanes (an LLVM ``<16 x i32>`` value: one AVX-512 ``zmm`` register, two AVX2 ``ymm``)."""
-
-    def __init__(self):
-        super().__init__(name="i32x16")
-
-
-class M16(types.Type):
-    """A 16-lane mask (an LLVM ``<16 x i1>``: an AVX-512 mask register)."""
-
-    def __init__(self):
-        super().__init__(name="m16")
-
-
-i32x16 = I32x16()
-m16 = M16()
-
-
-@register_model(I32x16)
-class _I32x16Model(models.PrimitiveModel):
-    def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _V32)
-
-
-@register_model(M16)
-class _M16Model(models.PrimitiveModel):
-    def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _M16)
-
-
-def _splat(builder, x, vt=_V32):
-    first = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(first, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
+def _splat(builder, x):
+    """Sixteen i32 lanes of the i32 x."""
+    first = builder.insert_element(ir.Constant(_V32, ir.Undefined), x, _I32(0))
+    return builder.shuffle_vector(first, ir.Constant(_V32, ir.Undefined), ir.Constant(_V32, [0] * 16))
 
 
 def _lanes_below(builder, n_ty, n):
@@ -234,6 +227,17 @@ def _masked(builder, name, vt, args):
     return builder.call(fn, args)
 
 
+def _lanes_access(context, builder, sig, args):
+    """For an intrinsic (a, off, n, ...): the pointer to ``a[off]`` as a vector of a's element
+    type, that vector type, its alignment, and whether all 16 lanes are in (n >= 16)."""
+    aryty = sig.args[0]
+    et = context.get_value_type(aryty.dtype)
+    vt = ir.VectorType(et, 16)
+    p = _lane_pointer(context, builder, aryty, args[0], sig.args[1], args[1], vt)
+    full = builder.icmp_signed(">=", _offset(builder, sig.args[2], args[2]), _I64(16))
+    return p, vt, et.width // 8, full
+
+
 @intrinsic
 def v32_load(typingctx, a, off, n):
     """Lanes k < n of ``a[off + k]`` as int32 (a 1-d C-contiguous integer array of any width:
@@ -242,12 +246,7 @@ def v32_load(typingctx, a, off, n):
     _check_array(a)
 
     def codegen(context, builder, sig, args):
-        aryty = sig.args[0]
-        et = context.get_value_type(aryty.dtype)
-        vt = ir.VectorType(et, 16)
-        p = _lane_pointer(context, builder, aryty, args[0], sig.args[1], args[1], vt)
-        align = et.width // 8
-        full = builder.icmp_signed(">=", _offset(builder, sig.args[2], args[2]), _I64(16))
+        p, vt, align, full = _lanes_access(context, builder, sig, args)
         with builder.if_else(full) as (then, otherwise):
             with then:
                 bb_full = builder.block
@@ -259,7 +258,7 @@ def v32_load(typingctx, a, off, n):
         x = builder.phi(vt)
         x.add_incoming(x_full, bb_full)
         x.add_incoming(x_part, bb_part)
-        return _to_i32(builder, aryty.dtype, x)
+        return _to_i32(builder, sig.args[0].dtype, x)
     return i32x16(a, off, n), codegen
 
 
@@ -272,13 +271,8 @@ def v32_store(typingctx, a, off, n, v):
         raise TypingError(f"v32_store stores an i32x16, got {v}")
 
     def codegen(context, builder, sig, args):
-        aryty = sig.args[0]
-        et = context.get_value_type(aryty.dtype)
-        vt = ir.VectorType(et, 16)
-        p = _lane_pointer(context, builder, aryty, args[0], sig.args[1], args[1], vt)
-        x = _from_i32(builder, aryty.dtype, args[3])
-        align = et.width // 8
-        full = builder.icmp_signed(">=", _offset(builder, sig.args[2], args[2]), _I64(16))
+        p, vt, align, full = _lanes_access(context, builder, sig, args)
+        x = _from_i32(builder, sig.args[0].dtype, args[3])
         with builder.if_else(full) as (then, otherwise):
             with then:
                 builder.store(x, p, align=align)
@@ -302,11 +296,9 @@ def v32_splat(typingctx, x):
 
 def _binary(op, result):
     """An intrinsic (x, y) -> result over two i32x16."""
-    operand = i32x16
-
     def impl(typingctx, x, y):
-        if x != operand or y != operand:
-            raise TypingError(f"{op} takes two {operand}, got {x}, {y}")
+        if x != i32x16 or y != i32x16:
+            raise TypingError(f"{op} takes two i32x16, got {x}, {y}")
 
         def codegen(context, builder, sig, args):
             a, b = args
